@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { createStorage, migrate, ProjectRepository, type Storage } from './index'
+
+let storage: Storage
+let dir: string
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hs-storage-'))
+  storage = await createStorage({ dataDir: dir, database: 'hs_storage_test' })
+})
+
+after(async () => {
+  await storage.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+test('migrations apply once and are idempotent', async () => {
+  const first = await migrate(storage)
+  assert.deepEqual(first, [1])
+  const second = await migrate(storage)
+  assert.deepEqual(second, [])
+  const result = await storage.client.query({
+    query: 'SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name',
+    query_params: { db: 'hs_storage_test' },
+    format: 'JSONEachRow',
+  })
+  const names = (await result.json<{ name: string }>()).map((r) => r.name)
+  assert.deepEqual(names, ['api_keys', 'projects', 'schema_migrations', 'spans'])
+})
+
+test('projects: keys are stored hashed and authenticate to their project', async () => {
+  const repo = new ProjectRepository(storage, 0)
+  const { project, created, key } = await repo.ensure('Acme', 'hs_test_key_1234567890')
+  assert.equal(created, true)
+  assert.equal(key?.apiKey, 'hs_test_key_1234567890')
+  assert.equal(await repo.authenticate('hs_test_key_1234567890'), project.id)
+  assert.equal(await repo.authenticate('hs_wrong'), null)
+  const again = await repo.ensure('Acme', 'hs_test_key_1234567890')
+  assert.equal(again.created, false)
+  assert.equal(again.project.id, project.id)
+  const raw = await storage.client.query({
+    query: 'SELECT count() AS n FROM hs_storage_test.api_keys WHERE key_hash = {k:String}',
+    query_params: { k: 'hs_test_key_1234567890' },
+    format: 'JSONEachRow',
+  })
+  assert.equal(Number((await raw.json<{ n: string }>())[0]?.n), 0, 'plaintext key must not be stored')
+  await assert.rejects(repo.ensure('Other', 'hs_test_key_1234567890'), /belongs to another project/)
+  assert.equal((await repo.list()).length, 1, 'a rejected init creates nothing')
+})
