@@ -56,6 +56,37 @@ export const COMMON = {
   serviceVersion: 'service.version',
   userId: 'user.id',
   sessionId: 'session.id',
+  /** Attributes of the OTel `exception` span event. */
+  exceptionType: 'exception.type',
+} as const
+
+/** Span event names the collector reads. */
+export const EVENTS = {
+  exception: 'exception',
+} as const
+
+/** OpenLLMetry / Traceloop names the collector reads. */
+export const TRACELOOP = {
+  /** Older operation name (`chat`, `completion`, `embedding`, `rerank`). */
+  requestType: 'llm.request.type',
+  /** Prefixes of the indexed content attributes (`gen_ai.prompt.0.role`, `gen_ai.completion.0.content`). */
+  indexedPromptPrefix: 'gen_ai.prompt.',
+  indexedCompletionPrefix: 'gen_ai.completion.',
+} as const
+
+/**
+ * Keys the collector adds to a stored span's `attributes` for OTLP fields that have no column,
+ * so nothing the sender sent is lost.
+ */
+export const OTLP_EXTRA = {
+  /** OTLP span kind, lowercased without prefix: 'internal', 'server', 'client', 'producer', 'consumer'. */
+  spanKind: 'otel.span.kind',
+  /** Span events as a JSON array of `{ name, time_unix_nano, attributes }`. */
+  events: 'otel.events',
+  /** Span links as a JSON array of `{ trace_id, span_id, attributes }`. */
+  links: 'otel.links',
+  traceState: 'otel.trace_state',
+  scopeVersion: 'otel.scope.version',
 } as const
 
 /** Hindsight's own attributes, set by `@hindsight/sdk`. */

@@ -48,7 +48,7 @@ export interface MetricsRow {
   reasoning_tokens: number
   /** Sum over priced calls, in USD; null when no call in the row could be priced. */
   cost_usd: number | null
-  /** Calls in the row that have no price (the "partial cost" warning). */
+  /** Model calls (llm, embedding) in the row that have no price (the "partial cost" warning). */
   unpriced_calls: number
   p50_ms: number | null
   p95_ms: number | null
@@ -65,7 +65,9 @@ export interface Kpis {
   unpriced_calls: number
   input_tokens: number
   output_tokens: number
+  /** input + output (input already includes cached tokens, output reasoning tokens). */
   total_tokens: number
+  /** cost_usd / priced calls, so unpriced calls do not dilute it; null when nothing is priced. */
   cost_per_call: number | null
   p50_ms: number | null
   p95_ms: number | null
@@ -86,6 +88,11 @@ export interface TraceListQuery extends TimeRange {
   cursor?: string
 }
 
+/**
+ * One trace in a list. Token, call and cost totals cover model calls (llm and embedding spans)
+ * only, since agent/chain spans may repeat their children's usage; `duration_ms` is the envelope
+ * from the first span's start to the last span's end; `start_time` is ISO 8601 UTC.
+ */
 export interface TraceSummary {
   trace_id: string
   /** Root span's name (or the earliest span's when the root is missing). */
@@ -108,7 +115,11 @@ export interface TracePage {
   next_cursor: string | null
 }
 
-/** A span as the public API returns it: the canonical row without `project_id`. */
+/**
+ * A span as the public API returns it: the canonical row without `project_id`, with `cost_usd` as
+ * a number and `start_time`, `end_time` and `ingested_at` as ISO 8601 UTC strings
+ * ('2025-01-31T12:00:00.123456Z').
+ */
 export type PublicSpan = Omit<SpanRow, 'project_id' | 'cost_usd'> & { cost_usd: number | null }
 
 export interface TraceDetail {

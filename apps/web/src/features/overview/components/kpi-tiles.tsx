@@ -1,0 +1,83 @@
+'use client'
+/** Headline numbers with their change against the previous period of the same length. */
+import type { Kpis, Overview } from '@hindsight/dashboards'
+import {
+  formatChange,
+  formatCount,
+  formatMs,
+  formatPercent,
+  formatTokens,
+  formatUsd,
+} from '../../../lib/format'
+
+interface Tile {
+  id: string
+  label: string
+  value: (k: Kpis) => number | null
+  format: (v: number | null) => string
+  /** Whether a rise is bad (cost, latency, errors) or neutral (volume). */
+  riseIsBad: boolean
+}
+
+const TILES: Tile[] = [
+  { id: 'calls', label: 'Calls', value: (k) => k.calls, format: formatCount, riseIsBad: false },
+  { id: 'cost', label: 'Cost', value: (k) => k.cost_usd, format: formatUsd, riseIsBad: true },
+  {
+    id: 'tokens',
+    label: 'Tokens',
+    value: (k) => k.total_tokens,
+    format: (v) => (v == null ? '—' : `${formatTokens(v)}`),
+    riseIsBad: false,
+  },
+  {
+    id: 'error-rate',
+    label: 'Error rate',
+    value: (k) => k.error_rate,
+    format: formatPercent,
+    riseIsBad: true,
+  },
+  { id: 'p50', label: 'Latency p50', value: (k) => k.p50_ms, format: formatMs, riseIsBad: true },
+  { id: 'p95', label: 'Latency p95', value: (k) => k.p95_ms, format: formatMs, riseIsBad: true },
+  {
+    id: 'cost-per-call',
+    label: 'Cost / call',
+    value: (k) => k.cost_per_call,
+    format: formatUsd,
+    riseIsBad: true,
+  },
+]
+
+export function KpiTiles({ overview, periodLabel }: { overview: Overview; periodLabel: string }) {
+  const { current, previous } = overview
+  return (
+    <div className="kpis">
+      {TILES.map((tile) => {
+        const value = tile.value(current)
+        const change = formatChange(value, tile.value(previous))
+        const tone =
+          change.direction === 'up' || change.direction === 'down'
+            ? (change.direction === 'up') === tile.riseIsBad
+              ? 'bad'
+              : tile.riseIsBad
+                ? 'good'
+                : 'neutral'
+            : 'neutral'
+        return (
+          <div className="kpi" key={tile.id}>
+            <div className="kpi-label">{tile.label}</div>
+            <div className="kpi-value" data-testid={`kpi-${tile.id}`}>
+              {tile.format(value)}
+              {tile.id === 'tokens' && value != null ? <span className="unit"> tokens</span> : null}
+            </div>
+            <div
+              className={`kpi-change ${tone}`}
+              title={`previous ${periodLabel}: ${tile.format(tile.value(previous))}`}
+            >
+              {change.label ? `${change.label} vs previous ${periodLabel}` : ' '}
+            </div>
+          </div>
+        )
+      })}
+    </div>
+  )
+}

@@ -1,0 +1,124 @@
+'use client'
+import { useQuery } from '@tanstack/react-query'
+import { useRouter } from 'next/navigation'
+import { useMemo } from 'react'
+import { ActiveFilters } from '../../../components/active-filters'
+import { ProjectGate } from '../../../components/project-gate'
+import { Empty, ErrorState, Loading } from '../../../components/states'
+import { formatCount } from '../../../lib/format'
+import { useTRPC } from '../../../lib/trpc'
+import { useView } from '../../../lib/use-view'
+import { describeFilter } from '../../../lib/view-state'
+import { SetupSnippet } from '../../setup/components/setup-snippet'
+import { type ChartNavigation, CostChart, LatencyChart, TokensChart } from './charts'
+import { KpiTiles } from './kpi-tiles'
+import { ModelTable } from './model-table'
+
+export function OverviewPage() {
+  return <ProjectGate>{(projectId) => <Overview projectId={projectId} />}</ProjectGate>
+}
+
+function Overview({ projectId }: { projectId: string }) {
+  const trpc = useTRPC()
+  const setup = useQuery(trpc.projects.setup.queryOptions({ projectId }))
+  if (setup.isPending) return <Loading label="Loading project…" />
+  if (setup.isError) return <ErrorState error={setup.error} onRetry={() => void setup.refetch()} />
+  if (!setup.data.hasData) return <SetupSnippet info={setup.data} />
+  return (
+    <div className="stack">
+      <ActiveFilters />
+      <KpiPanel projectId={projectId} />
+      <SeriesPanel projectId={projectId} />
+      <ModelPanel projectId={projectId} />
+    </div>
+  )
+}
+
+function periodLabel(range: string): string {
+  return range === 'custom' ? 'period' : range
+}
+
+function KpiPanel({ projectId }: { projectId: string }) {
+  const trpc = useTRPC()
+  const { view, range, query, update } = useView()
+  const kpis = useQuery(trpc.overview.kpis.queryOptions({ projectId, ...query }))
+  if (kpis.isPending) return <Loading label="Loading headline numbers…" height={96} />
+  if (kpis.isError) return <ErrorState error={kpis.error} onRetry={() => void kpis.refetch()} />
+  const { current } = kpis.data
+  const filterText = describeFilter(view)
+  return (
+    <>
+      {current.calls === 0 ? (
+        filterText ? (
+          <Empty title={`No calls match ${filterText} in this range`}>
+            Remove a filter above, or{' '}
+            <button
+              type="button"
+              className="link-btn"
+              onClick={() => update({ models: [], status: null, name: null })}
+            >
+              clear all filters
+            </button>
+            .
+          </Empty>
+        ) : (
+          <Empty title="No calls in this time range">
+            This project has data, just not between these times: pick a longer range (7d, 30d) above.
+          </Empty>
+        )
+      ) : null}
+      <KpiTiles overview={kpis.data} periodLabel={periodLabel(range.label)} />
+      {current.unpriced_calls > 0 ? (
+        <div className="note warn" data-testid="partial-cost">
+          Partial cost: {formatCount(current.unpriced_calls)} of {formatCount(current.calls)} calls have no
+          price (a model missing from the price table), so cost and cost per call are lower bounds.
+        </div>
+      ) : null}
+    </>
+  )
+}
+
+function SeriesPanel({ projectId }: { projectId: string }) {
+  const trpc = useTRPC()
+  const router = useRouter()
+  const { view, query, href, update } = useView()
+  const series = useQuery(trpc.overview.series.queryOptions({ projectId, ...query }))
+  const nav = useMemo<ChartNavigation>(
+    () => ({
+      toTraces: (from, to, model) =>
+        router.push(
+          href(
+            {
+              range: null,
+              from: new Date(from).toISOString(),
+              to: new Date(to).toISOString(),
+              ...(model ? { models: [model] } : {}),
+            },
+            '/traces',
+          ),
+        ),
+      zoom: (from, to) =>
+        update({ range: null, from: new Date(from).toISOString(), to: new Date(to).toISOString() }),
+    }),
+    [router, href, update],
+  )
+  if (series.isPending) return <Loading label="Loading charts…" height={260} />
+  if (series.isError) return <ErrorState error={series.error} onRetry={() => void series.refetch()} />
+  return (
+    <div className="charts">
+      <CostChart series={series.data} tz={view.tz} nav={nav} />
+      <LatencyChart series={series.data} tz={view.tz} nav={nav} />
+      <TokensChart series={series.data} tz={view.tz} nav={nav} />
+    </div>
+  )
+}
+
+function ModelPanel({ projectId }: { projectId: string }) {
+  const trpc = useTRPC()
+  const { query } = useView()
+  const rows = useQuery(trpc.overview.byModel.queryOptions({ projectId, ...query }))
+  if (rows.isPending) return <Loading label="Loading the model breakdown…" height={120} />
+  if (rows.isError) return <ErrorState error={rows.error} onRetry={() => void rows.refetch()} />
+  if (rows.data.length === 0) return null
+  return <ModelTable rows={rows.data} />
+}

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import {
+  formatChange,
+  formatCount,
+  formatDateTime,
+  formatMs,
+  formatPercent,
+  formatSeconds,
+  formatTokens,
+  formatUsd,
+  formatUsdTick,
+  parseTimestamp,
+} from './format'
+
+test('dollars use 6 decimals under $0.01, 4 under $1, 2 above', () => {
+  assert.equal(formatUsd(0.0012345), '$0.001235')
+  assert.equal(formatUsd(0.25), '$0.2500')
+  assert.equal(formatUsd(1234.5), '$1,234.50')
+  assert.equal(formatUsd(0), '$0.00')
+  assert.equal(formatUsd(null), '—', 'an unpriced value is not $0')
+  assert.equal(formatUsdTick(0.0055), '$0.0055')
+})
+
+test('tokens and counts get K/M suffixes; latency gets ms or s', () => {
+  assert.equal(formatTokens(950), '950')
+  assert.equal(formatTokens(12_340), '12.3K')
+  assert.equal(formatTokens(2_500_000), '2.5M')
+  assert.equal(formatCount(9_999), '9,999')
+  assert.equal(formatCount(123_456), '123K')
+  assert.equal(formatMs(0), '0 ms')
+  assert.equal(formatMs(4.25), '4.3 ms')
+  assert.equal(formatMs(812.4), '812 ms')
+  assert.equal(formatMs(1620), '1.62 s')
+  assert.equal(formatSeconds(2455.3), '2.455 s')
+  assert.equal(formatPercent(0.0071), '0.7%')
+  assert.equal(formatPercent(null), '—')
+})
+
+test('change vs the previous period reads "new" when the previous value is zero', () => {
+  assert.deepEqual(formatChange(10, 0), { label: 'new', direction: 'new' })
+  assert.deepEqual(formatChange(0, 0), { label: '0%', direction: 'flat' })
+  assert.deepEqual(formatChange(150, 100), { label: '+50%', direction: 'up' })
+  assert.deepEqual(formatChange(95, 100), { label: '−5.0%', direction: 'down' })
+  assert.deepEqual(formatChange(null, 3), { label: '', direction: 'none' })
+})
+
+test('canonical timestamps keep their microseconds and read as UTC', () => {
+  const t = parseTimestamp('2026-03-01 12:00:00.123456')
+  assert.equal(Math.floor(t), Date.UTC(2026, 2, 1, 12, 0, 0, 123))
+  assert.ok(Math.abs((t % 1) - 0.456) < 1e-3)
+  assert.equal(parseTimestamp('2026-03-01T12:00:00.123456Z'), t)
+  assert.equal(formatDateTime(Date.UTC(2026, 2, 1, 12, 0, 5), 'utc'), '2026-03-01 12:00:05')
+})

@@ -1,0 +1,35 @@
+import { chooseInterval, getMetrics, getOverview } from '@hindsight/dashboards'
+import { buildOverviewSeries } from '../../../features/overview/lib/series'
+import { rangeInput, toRange } from '../inputs'
+import { createTRPCRouter, projectProcedure } from '../trpc'
+
+export const overviewRouter = createTRPCRouter({
+  /** Headline numbers for the range and for the previous period of the same length. */
+  kpis: projectProcedure
+    .input(rangeInput)
+    .query(({ ctx, input }) => getOverview(ctx.storage, input.projectId, toRange(input), input.filter)),
+
+  /** Cost by model, latency percentiles and tokens per bucket; the bucket follows the range. */
+  series: projectProcedure.input(rangeInput).query(async ({ ctx, input }) => {
+    const range = toRange(input)
+    const intervalSeconds = chooseInterval(range)
+    const query = { ...range, intervalSeconds, filter: input.filter }
+    const [byModel, total] = await Promise.all([
+      getMetrics(ctx.storage, input.projectId, { ...query, groupBy: 'model' }),
+      getMetrics(ctx.storage, input.projectId, query),
+    ])
+    return buildOverviewSeries(range, intervalSeconds, byModel, total)
+  }),
+
+  /** One row per model over the whole range, most expensive first. */
+  byModel: projectProcedure.input(rangeInput).query(async ({ ctx, input }) => {
+    const rows = await getMetrics(ctx.storage, input.projectId, {
+      ...toRange(input),
+      groupBy: 'model',
+      filter: input.filter,
+    })
+    return rows
+      .map((row) => ({ ...row, model: row.group ?? '' }))
+      .sort((a, b) => (b.cost_usd ?? 0) - (a.cost_usd ?? 0) || b.calls - a.calls)
+  }),
+})

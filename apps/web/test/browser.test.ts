@@ -1,0 +1,184 @@
+/**
+ * The dashboard in a real browser: the production build served by `startWebServer`, real
+ * embedded storage with seeded spans, Debian's Chromium driven by playwright-core.
+ * Needs a prior `next build` (`pnpm test` builds first).
+ */
+import assert from 'node:assert/strict'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { startWebServer, type WebServer } from '../src/server/index'
+import { expectedTotals, insertRows, type Seeded, seedRows } from './seed'
+
+const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), '..')
+const RESULTS = join(WEB_DIR, 'test-results')
+const CHROMIUM = '/usr/bin/chromium'
+const built = existsSync(join(WEB_DIR, '.next', 'BUILD_ID'))
+const skip = built
+  ? false
+  : 'apps/web/.next/BUILD_ID is missing: run `pnpm --filter @hindsight/web build` (pnpm test builds first)'
+if (skip) {
+  console.warn(`\n${'!'.repeat(100)}\n!!! BROWSER TESTS SKIPPED: ${skip}\n${'!'.repeat(100)}\n`)
+}
+
+const KEY = 'hs_browser_test_key_abcdefghijklmnop'
+const EMPTY_KEY = 'hs_browser_empty_key_qrstuvwxyz012345'
+
+let dir: string
+let storage: Storage
+let server: WebServer
+let browser: Browser
+let projectId: string
+let emptyProjectId: string
+let seeded: Seeded
+const pageErrors: string[] = []
+
+async function open(path: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
+  page.on('pageerror', (error) => pageErrors.push(`${path}: ${error.message}`))
+  await page.goto(`${server.url}${path}`, { waitUntil: 'domcontentloaded' })
+  return page
+}
+
+describe('dashboard in Chromium', { skip }, () => {
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'hs-web-browser-'))
+    storage = await createStorage({ dataDir: dir, database: 'hs_web_browser_test' })
+    await migrate(storage)
+    const projects = new ProjectRepository(storage, 0)
+    projectId = (await projects.ensure('support-bot', KEY)).project.id
+    emptyProjectId = (await projects.ensure('brand-new', EMPTY_KEY)).project.id
+    seeded = seedRows({ projectId, traces: 60 })
+    await insertRows(storage, seeded.rows)
+    server = await startWebServer({
+      storage,
+      projects,
+      port: 0,
+      otlpEndpoint: 'http://127.0.0.1:4318',
+      knownKeys: { [projectId]: KEY, [emptyProjectId]: EMPTY_KEY },
+    })
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+    mkdirSync(RESULTS, { recursive: true })
+  })
+
+  after(async () => {
+    await browser?.close()
+    await server?.close()
+    await storage?.close()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('overview shows real KPIs, charts and the model breakdown', async () => {
+    const page = await open(`/?project=${projectId}`)
+    const calls = page.getByTestId('kpi-calls')
+    await calls.waitFor({ timeout: 30_000 })
+    const expected = expectedTotals(seeded.rows)
+    assert.equal(Number((await calls.textContent())?.replaceAll(',', '')), expected.calls)
+    const cost = (await page.getByTestId('kpi-cost').textContent()) ?? ''
+    assert.match(cost, /^\$\d/)
+    assert.ok(Number(cost.replace(/[$,]/g, '')) > 0, cost)
+    assert.match((await page.getByTestId('kpi-p95').textContent()) ?? '', /\d+(\.\d+)? (ms|s)$/)
+    assert.match((await page.getByTestId('partial-cost').textContent()) ?? '', /have no price/)
+    // Charts rendered: stacked cost bars and latency lines are SVG paths.
+    await page
+      .locator('[data-testid="chart-cost"] svg path.recharts-rectangle')
+      .first()
+      .waitFor({ timeout: 15_000 })
+    await page.locator('[data-testid="chart-latency"] svg path.recharts-curve').first().waitFor()
+    await page.locator('[data-testid="chart-tokens"] svg path.recharts-curve').first().waitFor()
+    assert.ok((await page.getByTestId('model-row').count()) >= 4)
+    await page.screenshot({ path: join(RESULTS, 'overview.png'), fullPage: true })
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await page.screenshot({ path: join(RESULTS, 'overview-dark.png'), fullPage: true })
+    await page.emulateMedia({ colorScheme: 'light' })
+
+    // A cost bar leads to the traces of its model in its bucket.
+    await page.locator('[data-testid="chart-cost"] path.recharts-rectangle').first().click()
+    await page.waitForURL(/\/traces\?.*from=.*&to=.*&model=/)
+    await page.getByTestId('trace-row').first().waitFor()
+    await page.goBack()
+    await page.getByTestId('model-row').first().waitFor()
+
+    // A model row leads to the trace list filtered to that model.
+    await page.getByTestId('model-row').filter({ hasText: 'claude-sonnet-4' }).click()
+    await page.waitForURL(/\/traces\?.*model=claude-sonnet-4/)
+    await page.getByTestId('trace-row').first().waitFor()
+    const models = await page.getByTestId('trace-row').locator('td:last-child').allTextContents()
+    assert.ok(models.length > 0 && models.every((m) => m.includes('claude-sonnet-4')), models.join('|'))
+    await page.close()
+  })
+
+  test('trace list pages, and a row opens the trace with spans, tokens and cost', async () => {
+    const page = await open(`/traces?project=${projectId}`)
+    const rows = page.getByTestId('trace-row')
+    await rows.first().waitFor({ timeout: 30_000 })
+    assert.equal(await rows.count(), 50)
+    await page.screenshot({ path: join(RESULTS, 'traces.png') })
+    await page.getByTestId('load-more').click()
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="trace-row"]').length === 60)
+    await page.evaluate(() => window.scrollTo(0, 0))
+
+    const traceId = await rows.first().getAttribute('data-trace-id')
+    await rows.first().locator('td').first().click()
+    await page.waitForURL(new RegExp(`/traces/${traceId}`))
+    const spans = page.getByTestId('span-row')
+    await spans.first().waitFor({ timeout: 30_000 })
+    const stored = seeded.rows.filter((r) => r.trace_id === traceId)
+    assert.equal(await spans.count(), stored.length)
+    assert.match((await page.getByTestId('trace-tokens').textContent()) ?? '', /^[\d.]+K? \/ [\d.]+K?$/)
+    assert.doesNotMatch((await page.getByTestId('trace-tokens').textContent()) ?? '', /^0 \/ 0$/)
+    assert.match((await page.getByTestId('trace-cost').textContent()) ?? '', /^\$|^—$/)
+
+    // Select the first model call: its details show the model, tokens and cost.
+    const llm = stored.find((r) => r.kind === 'llm')
+    assert.ok(llm)
+    await page.locator(`[data-testid="span-row"][data-span-id="${llm.span_id}"]`).click()
+    const details = page.getByTestId('span-details')
+    await page.waitForURL(new RegExp(`span=${llm.span_id}`))
+    assert.equal(await details.getByTestId('span-model').textContent(), llm.model)
+    assert.match((await details.getByTestId('span-input-tokens').textContent()) ?? '', /tokens$/)
+    assert.match((await details.getByTestId('span-cost').textContent()) ?? '', /^\$\d|^unpriced/)
+    assert.ok(await details.locator('.message.role-user').count(), 'input messages are rendered')
+    await page.screenshot({ path: join(RESULTS, 'trace.png') })
+    await page.close()
+  })
+
+  test('a filter that matches nothing says so, with the filter', async () => {
+    const page = await open(`/traces?project=${projectId}&model=no-such-model`)
+    await page.getByText('No traces match model no-such-model').waitFor({ timeout: 30_000 })
+    await page.close()
+  })
+
+  test('an empty project shows the SDK setup with its endpoint and key', async () => {
+    const page = await open(`/?project=${emptyProjectId}`)
+    const code = page.getByTestId('setup-code')
+    await code.waitFor({ timeout: 30_000 })
+    const text = (await code.textContent()) ?? ''
+    assert.match(text, /import \{ init, wrapOpenAI \} from '@hindsight\/sdk'/)
+    assert.ok(text.includes(`init({ endpoint: 'http://127.0.0.1:4318', apiKey: '${EMPTY_KEY}' })`), text)
+    assert.ok(text.includes('const openai = wrapOpenAI(new OpenAI())'))
+    assert.match((await page.getByTestId('setup-snippet').textContent()) ?? '', /pnpm demo/)
+    await page.screenshot({ path: join(RESULTS, 'empty.png') })
+    await page.close()
+  })
+
+  test('no page threw in the browser', () => {
+    assert.deepEqual(pageErrors, [])
+  })
+})

@@ -1,0 +1,40 @@
+// Public API of @hindsight/collector. Storage, conventions and the canonical row have their own
+// subpath exports (`/storage`, `/conventions`, `/canonical`).
+export type { SpanRow } from './canonical'
+export { CollectorError, type CollectorErrorCode } from './errors'
+export {
+  ACCEPTED_CONTENT_TYPES,
+  createOtlpHandler,
+  type IngestStats,
+  type OtlpHandler,
+  type OtlpHandlerOptions,
+} from './http/otlp-handler'
+export { type MapSpanOptions, mapSpan } from './mapping/map-span'
+export { type NormalizedTokens, normalizeTokens, type RawTokenUsage, type TokenUsage } from './mapping/tokens'
+export { decodeOtlpTraces, type OtlpEncoding } from './otlp/decode'
+export type {
+  Attributes,
+  AttributeValue,
+  OtlpEvent,
+  OtlpLink,
+  OtlpResource,
+  OtlpScope,
+  OtlpSpan,
+} from './otlp/types'
+export { type CostTokens, computeCostUsd, priceSpan, type SpanPrice } from './pricing/price-span'
+export {
+  findPrice,
+  PRICE_TABLE,
+  type PriceEntry,
+  type PriceTable,
+  parsePriceTable,
+} from './pricing/price-table'
+export { type CollectorOptions, type CollectorStats, type RunningCollector, startCollector } from './server'
+export { type SpanRejection, type SpanRejectionReason, validateSpan } from './validate'
+export {
+  type AdmitResult,
+  isDataError,
+  SpanWriter,
+  type SpanWriterOptions,
+  type SpanWriterStats,
+} from './writer/span-writer'

@@ -1,0 +1,80 @@
+import type { SpanRow } from '../canonical'
+import type { SpanKind } from '../conventions'
+import { dateTimeTextToDate } from '../time'
+import { findPrice, PRICE_TABLE, type PriceEntry, type PriceTable, priceMicros } from './price-table'
+
+/** Token counts with canonical semantics (input includes cache tokens, output includes reasoning). */
+export interface CostTokens {
+  input_tokens: number
+  output_tokens: number
+  cache_read_tokens: number
+  cache_write_tokens: number
+  /** Part of `cache_write_tokens` written with the 1-hour TTL (Anthropic). @default 0 */
+  cache_write_1h_tokens?: number
+}
+
+export interface SpanPrice {
+  /** Decimal string with 9 decimals, or null when unpriced. */
+  cost_usd: string | null
+  /** Price table version used; '' when unpriced. */
+  price_version: string
+  /** Why the span is unpriced; '' when priced or not a model call. */
+  pricing_note: string
+}
+
+/** Kinds whose spans are model calls and carry a price. */
+const PRICED_KINDS: ReadonlySet<SpanKind> = new Set<SpanKind>(['llm', 'embedding'])
+
+function tokens(n: number | undefined): bigint {
+  return BigInt(Math.max(0, Math.round(n ?? 0)))
+}
+
+/** Picodollars (1e-12 USD) → USD decimal string with 9 decimals, rounded half up. */
+function formatUsd(picoUsd: bigint): string {
+  const nano = (picoUsd + 500n) / 1000n
+  const whole = nano / 1_000_000_000n
+  const fraction = (nano % 1_000_000_000n).toString().padStart(9, '0')
+  return `${whole}.${fraction}`
+}
+
+/**
+ * Cost of one call in USD (9-decimal string): uncached input × input price + cache reads × read
+ * price + cache writes × write price (1-hour writes at their own price) + output × output price.
+ * Reasoning tokens are part of output. Integer arithmetic in picodollars throughout.
+ */
+export function computeCostUsd(usage: CostTokens, price: PriceEntry): string {
+  const input = tokens(usage.input_tokens)
+  const read = tokens(usage.cache_read_tokens)
+  const write = tokens(usage.cache_write_tokens)
+  const write1h = tokens(Math.min(usage.cache_write_1h_tokens ?? 0, usage.cache_write_tokens))
+  const uncached = input - read - write > 0n ? input - read - write : 0n
+  const inputPrice = priceMicros(price.input)
+  const readPrice = price.cache_read === undefined ? inputPrice : priceMicros(price.cache_read)
+  const writePrice = price.cache_write === undefined ? inputPrice : priceMicros(price.cache_write)
+  const write1hPrice = price.cache_write_1h === undefined ? writePrice : priceMicros(price.cache_write_1h)
+  // tokens × (micro-USD per 1M tokens) = picodollars.
+  const pico =
+    uncached * inputPrice +
+    read * readPrice +
+    (write - write1h) * writePrice +
+    write1h * write1hPrice +
+    tokens(usage.output_tokens) * priceMicros(price.output)
+  return formatUsd(pico)
+}
+
+/**
+ * Price a canonical span with the table in effect at its start time. Spans that are not model
+ * calls (kind other than llm/embedding) are unpriced with an empty note; a model missing from the
+ * table is unpriced with `unknown model: <provider>/<model>`.
+ */
+export function priceSpan(
+  row: Pick<SpanRow, 'kind' | 'provider' | 'model' | 'start_time'> & CostTokens,
+  table: PriceTable = PRICE_TABLE,
+): SpanPrice {
+  if (!PRICED_KINDS.has(row.kind)) return { cost_usd: null, price_version: '', pricing_note: '' }
+  const entry = findPrice(table, row.provider, row.model, dateTimeTextToDate(row.start_time))
+  if (!entry) {
+    return { cost_usd: null, price_version: '', pricing_note: `unknown model: ${row.provider}/${row.model}` }
+  }
+  return { cost_usd: computeCostUsd(row, entry), price_version: table.version, pricing_note: '' }
+}

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { computeCostUsd, priceSpan } from './price-span'
+import { findPrice, PRICE_TABLE, type PriceTable, parsePriceTable, priceMicros } from './price-table'
+
+const AT = '2026-06-01 12:00:00.000000'
+const llm = (over: Partial<Parameters<typeof priceSpan>[0]>) => ({
+  kind: 'llm' as const,
+  provider: 'openai',
+  model: 'gpt-4o',
+  start_time: AT,
+  input_tokens: 0,
+  output_tokens: 0,
+  cache_read_tokens: 0,
+  cache_write_tokens: 0,
+  ...over,
+})
+
+test('OpenAI gpt-4o with cached tokens: cached part at the cached price, no double count', () => {
+  // gpt-4o: $2.50 input, $1.25 cached input, $10 output per 1M tokens.
+  // 10,000 input of which 8,000 cached; 500 output:
+  // 2,000 × 2.50/1M = 0.005; 8,000 × 1.25/1M = 0.01; 500 × 10/1M = 0.005 → 0.02
+  const price = priceSpan(llm({ input_tokens: 10_000, cache_read_tokens: 8_000, output_tokens: 500 }))
+  assert.deepEqual(price, { cost_usd: '0.020000000', price_version: PRICE_TABLE.version, pricing_note: '' })
+})
+
+test('OpenAI dated snapshot matches by pattern; o3 uses the price in effect at the span time', () => {
+  const dated = priceSpan(llm({ model: 'gpt-4o-2024-08-06', input_tokens: 1_000_000 }))
+  assert.equal(dated.cost_usd, '2.500000000')
+  const o3 = llm({ model: 'o3', input_tokens: 1_000_000, output_tokens: 1_000_000 })
+  // o3 was $10/$40 until the 2025-06-10 cut to $2/$8.
+  assert.equal(priceSpan({ ...o3, start_time: '2025-05-01 00:00:00.000000' }).cost_usd, '50.000000000')
+  assert.equal(priceSpan(o3).cost_usd, '10.000000000')
+  // The first gpt-4o snapshot keeps its own price (exact name beats the pattern).
+  assert.equal(
+    priceSpan(llm({ model: 'gpt-4o-2024-05-13', input_tokens: 1_000_000 })).cost_usd,
+    '5.000000000',
+  )
+})
+
+test('Anthropic with cache read and 5-minute cache write', () => {
+  // claude-sonnet-4-5: $3 input, $0.30 cache read, $3.75 cache write (5 min), $15 output per 1M.
+  // input 12,050 = 50 uncached + 10,000 read + 2,000 written; output 400:
+  // 50×3 + 10000×0.30 + 2000×3.75 + 400×15 = 150 + 3000 + 7500 + 6000 = 16,650 / 1M = 0.01665
+  const row = llm({
+    provider: 'anthropic',
+    model: 'claude-sonnet-4-5-20250929',
+    input_tokens: 12_050,
+    cache_read_tokens: 10_000,
+    cache_write_tokens: 2_000,
+    output_tokens: 400,
+  })
+  assert.equal(priceSpan(row).cost_usd, '0.016650000')
+  // 1-hour writes are priced at 2x input ($6): 2000 × (6 − 3.75) more = +0.0045.
+  const entry = findPrice(PRICE_TABLE, 'anthropic', 'claude-sonnet-4-5', new Date('2026-06-01'))
+  assert.ok(entry)
+  assert.equal(computeCostUsd({ ...row, cache_write_1h_tokens: 2_000 }, entry), '0.021150000')
+  // Same model through Bedrock's id.
+  const bedrock = { ...row, provider: 'aws.bedrock', model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' }
+  assert.equal(priceSpan(bedrock).cost_usd, '0.016650000')
+})
+
+test('unknown model: unpriced with a note; non-LLM spans: unpriced without one', () => {
+  assert.deepEqual(priceSpan(llm({ provider: 'acme', model: 'big-1', input_tokens: 10 })), {
+    cost_usd: null,
+    price_version: '',
+    pricing_note: 'unknown model: acme/big-1',
+  })
+  assert.deepEqual(priceSpan(llm({ kind: 'tool', input_tokens: 10 })), {
+    cost_usd: null,
+    price_version: '',
+    pricing_note: '',
+  })
+  // Before a model's first effective date there is no price either.
+  assert.equal(priceSpan(llm({ model: 'gpt-5', start_time: '2025-01-01 00:00:00.000000' })).cost_usd, null)
+})
+
+test('embeddings are priced on input tokens', () => {
+  const row = llm({ kind: 'embedding', model: 'text-embedding-3-small', input_tokens: 1_234_567 })
+  // 1,234,567 × $0.02/1M = 0.02469134
+  assert.equal(priceSpan(row).cost_usd, '0.024691340')
+})
+
+test('money is exact: sub-nano amounts round half up, large totals keep every digit', () => {
+  assert.equal(priceMicros(0.075), 75_000n)
+  assert.equal(priceMicros(18.75), 18_750_000n)
+  // One cached gpt-5-nano token: $0.005/1M = 5e-9 USD exactly.
+  const nano = findPrice(PRICE_TABLE, 'openai', 'gpt-5-nano', new Date('2026-01-01'))
+  assert.ok(nano)
+  assert.equal(
+    computeCostUsd({ input_tokens: 1, cache_read_tokens: 1, cache_write_tokens: 0, output_tokens: 0 }, nano),
+    '0.000000005',
+  )
+  const table: PriceTable = parsePriceTable({
+    version: 't',
+    currency: 'USD',
+    unit: 'per 1M tokens',
+    entries: [{ provider: 'p', model: 'm', effective_from: '2020-01-01', input: 0.0005, output: 0.1 }],
+  })
+  const m = findPrice(table, 'p', 'm', new Date())
+  assert.ok(m)
+  // 1 token × 0.0005/1M = 5e-10 → rounds half up to 1e-9.
+  assert.equal(
+    computeCostUsd({ input_tokens: 1, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0 }, m),
+    '0.000000001',
+  )
+  // 0.1 + 0.2 style float error cannot happen: 3 × 10^9 output tokens at $0.1/1M = 300 exactly.
+  assert.equal(
+    computeCostUsd(
+      { input_tokens: 0, output_tokens: 3_000_000_000, cache_read_tokens: 0, cache_write_tokens: 0 },
+      m,
+    ),
+    '300.000000000',
+  )
+})
+
+test('price tables are validated', () => {
+  assert.throws(
+    () =>
+      parsePriceTable({
+        version: 'x',
+        currency: 'USD',
+        unit: 'per 1M tokens',
+        entries: [{ provider: 'p', model: 'm', effective_from: '2020-01-01', input: 0.1234567, output: 1 }],
+      }),
+    /entries\.0\.input/,
+  )
+  assert.throws(
+    () => parsePriceTable({ version: 'x', currency: 'EUR', unit: 'per 1M tokens', entries: [] }),
+    /currency/,
+  )
+})
+
+test('the built-in table covers the required models', () => {
+  const at = new Date('2026-11-01')
+  for (const model of [
+    'gpt-4o',
+    'gpt-4o-mini',
+    'gpt-4.1',
+    'gpt-4.1-mini',
+    'gpt-4.1-nano',
+    'o3',
+    'o4-mini',
+    'gpt-5',
+    'gpt-5-mini',
+    'gpt-5-nano',
+    'text-embedding-3-small',
+    'text-embedding-3-large',
+  ]) {
+    assert.ok(findPrice(PRICE_TABLE, 'openai', model, at), model)
+  }
+  for (const model of [
+    'claude-opus-4-1',
+    'claude-opus-4',
+    'claude-sonnet-4-5',
+    'claude-sonnet-4',
+    'claude-haiku-4-5',
+    'claude-3-5-haiku',
+    'claude-opus-4-1-20250805',
+    'claude-haiku-4-5-20251001',
+    'claude-3-5-haiku-20241022',
+  ]) {
+    assert.ok(findPrice(PRICE_TABLE, 'anthropic', model, at), model)
+  }
+  // Patterns are anchored: opus-4 must not swallow opus-4-1 snapshots.
+  assert.equal(findPrice(PRICE_TABLE, 'anthropic', 'claude-opus-4-1-20250805', at)?.model, 'claude-opus-4-1')
+  assert.equal(findPrice(PRICE_TABLE, 'openai', 'gpt-4o-mini-2024-07-18', at)?.model, 'gpt-4o-mini')
+})

@@ -1,0 +1,72 @@
+import type { OtlpSpan } from './otlp/types'
+import { MIN_START_UNIX_NANO } from './time'
+
+/** Why a single span was rejected; counted per reason in the collector's stats. */
+export type SpanRejectionReason =
+  | 'invalid_trace_id'
+  | 'invalid_span_id'
+  | 'invalid_parent_span_id'
+  | 'end_before_start'
+  | 'start_too_old'
+  | 'start_in_future'
+  | 'mapping_failed'
+
+export interface SpanRejection {
+  reason: SpanRejectionReason
+  message: string
+}
+
+const TRACE_ID = /^[0-9a-f]{32}$/
+const SPAN_ID = /^[0-9a-f]{16}$/
+const ALL_ZERO = /^0+$/
+/** How far in the future a span may start (clock skew between hosts). */
+const MAX_FUTURE_NANOS = 86_400_000_000_000n
+
+function describeId(id: string): string {
+  if (id === '') return 'missing'
+  if (ALL_ZERO.test(id)) return 'all zero'
+  return `'${id.slice(0, 40)}' (${id.length} hex chars)`
+}
+
+/**
+ * Check one span's ids and timestamps. Returns why it must be rejected, or null when it is fine.
+ * An all-zero parent span id is treated as "no parent", as some SDKs send it for root spans.
+ */
+export function validateSpan(span: OtlpSpan, nowMs: number): SpanRejection | null {
+  if (!TRACE_ID.test(span.traceId) || ALL_ZERO.test(span.traceId)) {
+    return {
+      reason: 'invalid_trace_id',
+      message: `trace_id must be 16 bytes (32 hex chars), not all zero; got ${describeId(span.traceId)}`,
+    }
+  }
+  if (!SPAN_ID.test(span.spanId) || ALL_ZERO.test(span.spanId)) {
+    return {
+      reason: 'invalid_span_id',
+      message: `span_id must be 8 bytes (16 hex chars), not all zero; got ${describeId(span.spanId)}`,
+    }
+  }
+  if (span.parentSpanId !== '' && !SPAN_ID.test(span.parentSpanId)) {
+    return {
+      reason: 'invalid_parent_span_id',
+      message: `parent_span_id must be empty or 8 bytes (16 hex chars); got ${describeId(span.parentSpanId)}`,
+    }
+  }
+  const start = span.startTimeUnixNano
+  const end = span.endTimeUnixNano
+  if (start < MIN_START_UNIX_NANO) {
+    return { reason: 'start_too_old', message: `start_time_unix_nano ${start} is before 2000-01-01` }
+  }
+  if (start > BigInt(Math.trunc(nowMs)) * 1_000_000n + MAX_FUTURE_NANOS) {
+    return {
+      reason: 'start_in_future',
+      message: `start_time_unix_nano ${start} is more than 1 day in the future`,
+    }
+  }
+  if (end < start) {
+    return {
+      reason: 'end_before_start',
+      message: `end_time_unix_nano ${end} is before start_time_unix_nano ${start}`,
+    }
+  }
+  return null
+}

@@ -1,0 +1,98 @@
+import { clickHouseTime, TIME_PARAM } from './query'
+import type { SpanFilter, TimeRange } from './types'
+
+/** Kinds that count as model calls: what "calls", token and cost totals are about. */
+export const MODEL_KINDS = ['llm', 'embedding'] as const
+
+export interface SqlParts {
+  conditions: string[]
+  params: Record<string, unknown>
+}
+
+/** `project_id` and the half-open time range on `start_time`; every span query starts here. */
+export function scope(projectId: string, range: TimeRange): SqlParts {
+  return {
+    conditions: [
+      'project_id = {projectId:String}',
+      `start_time >= {from:${TIME_PARAM}}`,
+      `start_time < {to:${TIME_PARAM}}`,
+    ],
+    params: { projectId, from: clickHouseTime(range.from), to: clickHouseTime(range.to) },
+  }
+}
+
+function nonEmpty(values: string[] | undefined): values is string[] {
+  return values !== undefined && values.length > 0
+}
+
+/**
+ * Span-level conditions: each filter applies to the span itself. Used by metrics, where a row
+ * is an aggregate of matching spans. `status: 'ok'` means "not an error" (unset counts as ok).
+ */
+export function spanConditions(filter: SpanFilter | undefined): SqlParts {
+  const conditions: string[] = []
+  const params: Record<string, unknown> = {}
+  if (nonEmpty(filter?.model)) {
+    conditions.push('model IN {f_model:Array(String)}')
+    params.f_model = filter.model
+  }
+  if (nonEmpty(filter?.provider)) {
+    conditions.push('provider IN {f_provider:Array(String)}')
+    params.f_provider = filter.provider
+  }
+  if (nonEmpty(filter?.release)) {
+    conditions.push('release IN {f_release:Array(String)}')
+    params.f_release = filter.release
+  }
+  if (filter?.name !== undefined && filter.name !== '') {
+    conditions.push('name = {f_name:String}')
+    params.f_name = filter.name
+  }
+  if (filter?.status === 'error') conditions.push("status = 'error'")
+  if (filter?.status === 'ok') conditions.push("status != 'error'")
+  const kinds = filter?.kind ?? [...MODEL_KINDS]
+  if (kinds !== 'all') {
+    conditions.push('kind IN {f_kind:Array(String)}')
+    params.f_kind = kinds
+  }
+  return { conditions, params }
+}
+
+/**
+ * Trace-level conditions for a `GROUP BY trace_id ... HAVING`: each filter matches when ANY span
+ * of the trace matches it, so a filter on a child span's model finds the trace. Status is the
+ * trace's status: 'error' when any span failed, 'ok' when none did. `kind` restricts nothing
+ * unless given explicitly (a trace is more than its model calls).
+ */
+export function traceConditions(filter: SpanFilter | undefined): SqlParts {
+  const conditions: string[] = []
+  const params: Record<string, unknown> = {}
+  if (nonEmpty(filter?.model)) {
+    conditions.push('countIf(model IN {f_model:Array(String)}) > 0')
+    params.f_model = filter.model
+  }
+  if (nonEmpty(filter?.provider)) {
+    conditions.push('countIf(provider IN {f_provider:Array(String)}) > 0')
+    params.f_provider = filter.provider
+  }
+  if (nonEmpty(filter?.release)) {
+    conditions.push('countIf(release IN {f_release:Array(String)}) > 0')
+    params.f_release = filter.release
+  }
+  if (filter?.name !== undefined && filter.name !== '') {
+    conditions.push('countIf(name = {f_name:String}) > 0')
+    params.f_name = filter.name
+  }
+  if (filter?.status === 'error') conditions.push("countIf(status = 'error') > 0")
+  if (filter?.status === 'ok') conditions.push("countIf(status = 'error') = 0")
+  if (Array.isArray(filter?.kind) && filter.kind.length > 0) {
+    conditions.push('countIf(kind IN {f_kind:Array(String)}) > 0')
+    params.f_kind = filter.kind
+  }
+  return { conditions, params }
+}
+
+/** Joins conditions with AND; `1` when there are none, so callers can always write `WHERE`. */
+export function and(conditions: string[]): string {
+  return conditions.length === 0 ? '1' : conditions.join(' AND ')
+}

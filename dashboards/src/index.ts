@@ -1,0 +1,5 @@
+export { getFilterValues, hasSpans } from './filter-values'
+export { getMetrics, getOverview } from './metrics'
+export { chooseInterval } from './time'
+export { getTrace, listTraces } from './traces'
+export * from './types'

@@ -1,0 +1,23 @@
+/** Small guards for reading provider payloads, which are untrusted and change shape between versions. */
+
+export type UnknownRecord = Record<string, unknown>
+
+export function isRecord(value: unknown): value is UnknownRecord {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+export function asString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}
+
+export function asNumber(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined
+}
+
+export function asArray(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? value : []
+}
+
+export function asRecord(value: unknown): UnknownRecord | undefined {
+  return isRecord(value) ? value : undefined
+}

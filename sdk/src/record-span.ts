@@ -1,0 +1,77 @@
+import { type AttributeValue, type Span, SpanStatusCode } from '@opentelemetry/api'
+import { COMMON } from './attributes'
+
+/** A value we may try to set; anything not an OTel attribute value is dropped, not coerced. */
+export type LooseAttributes = Record<string, unknown>
+
+function isPrimitiveAttribute(value: unknown): value is string | number | boolean {
+  return (
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value))
+  )
+}
+
+/** Keeps only valid OTel attribute values: primitives and homogeneous primitive arrays. */
+export function sanitizeAttributes(attributes: LooseAttributes): Record<string, AttributeValue> {
+  const clean: Record<string, AttributeValue> = {}
+  for (const [key, value] of Object.entries(attributes)) {
+    if (isPrimitiveAttribute(value)) {
+      clean[key] = value
+    } else if (Array.isArray(value) && value.length > 0 && value.every(isPrimitiveAttribute)) {
+      const kind = typeof value[0]
+      if (value.every((item) => typeof item === kind)) clean[key] = value as AttributeValue
+    }
+  }
+  return clean
+}
+
+/**
+ * The low-cardinality `error.type`: the error's class name (`RateLimitError`, `APIConnectionError`),
+ * else its HTTP status for generic classes, else `_OTHER` as the conventions ask.
+ */
+export function errorType(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return '_OTHER'
+  const name: unknown = error.constructor?.name
+  const status: unknown = Reflect.get(error, 'status')
+  // openai's base `APIError` stands for any status without its own class: the status says more.
+  const generic = name === '' || name === 'Error' || name === 'Object' || name === 'APIError'
+  if (typeof name === 'string' && !generic) return name
+  if (typeof status === 'number') return String(status)
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? name : '_OTHER'
+}
+
+/**
+ * Owns one span until it ends: sets sanitized attributes, records errors, and ends exactly once,
+ * so every code path (result, error, early stream exit) can call `end()` without bookkeeping.
+ */
+export class SpanRecorder {
+  #ended = false
+
+  constructor(readonly span: Span) {}
+
+  get ended(): boolean {
+    return this.#ended
+  }
+
+  set(attributes: LooseAttributes): void {
+    if (this.#ended) return
+    this.span.setAttributes(sanitizeAttributes(attributes))
+  }
+
+  fail(error: unknown): void {
+    if (this.#ended) return
+    const message = error instanceof Error ? error.message : String(error)
+    if (error instanceof Error) this.span.recordException(error)
+    else this.span.recordException(message)
+    this.span.setAttribute(COMMON.errorType, errorType(error))
+    this.span.setStatus({ code: SpanStatusCode.ERROR, message })
+    this.end()
+  }
+
+  end(): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.span.end()
+  }
+}
