@@ -205,21 +205,25 @@ export async function startAllInOne(config: Config, options: AllInOneOptions = {
       return closing
     }
 
-    const demo = projects.demo
-    const demoFill: Promise<DemoResult | null> =
-      demo?.created && demo.apiKey
-        ? runDemo({
-            endpoint: otlpUrl,
-            apiKey: demo.apiKey,
-            historyDays: options.demo?.historyDays ?? 7,
-            calls: options.demo?.calls ?? 12,
-            timeScale: options.demo?.timeScale ?? 1,
-            log: (line) => log(`[demo] ${line.trim()}`),
-          }).catch((error: unknown) => {
-            if (!closing) log(`[demo] filling the Demo project failed: ${(error as Error).message}`)
-            return null
-          })
-        : Promise.resolve(null)
+    const demoKey = projects.demo?.created ? projects.demo.apiKey : null
+    const fill = async (apiKey: string): Promise<DemoResult | null> => {
+      // Start on a later turn of the event loop, so the caller prints its banner first.
+      await new Promise((resolve) => setImmediate(resolve))
+      try {
+        return await runDemo({
+          endpoint: otlpUrl,
+          apiKey,
+          historyDays: options.demo?.historyDays ?? 7,
+          calls: options.demo?.calls ?? 12,
+          timeScale: options.demo?.timeScale ?? 1,
+          log: (line) => log(`[demo] ${line.trim()}`),
+        })
+      } catch (error) {
+        if (!closing) log(`[demo] filling the Demo project failed: ${(error as Error).message}`)
+        return null
+      }
+    }
+    const demoFill = demoKey ? fill(demoKey) : Promise.resolve(null)
 
     return {
       webUrl: server.url,

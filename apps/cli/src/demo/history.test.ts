@@ -3,7 +3,8 @@ import { test } from 'node:test'
 import { GEN_AI, HINDSIGHT } from '@hindsight/collector/conventions'
 import { countSpans, HISTORY_MODELS, type PlannedSpan, planHistory } from './history'
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0)
+const NOW = Date.UTC(2026, 10, 20, 12, 34, 56)
+const END = Date.UTC(2026, 10, 20, 12, 0, 0)
 const DAY = 86_400_000
 
 function walk(span: PlannedSpan, visit: (s: PlannedSpan, depth: number) => void, depth = 0) {
@@ -16,6 +17,7 @@ test('the same seed plans the same history; another seed another one', () => {
   const b = planHistory({ now: NOW, seed: 1 })
   const c = planHistory({ now: NOW, seed: 2 })
   assert.deepEqual(a, b)
+  assert.deepEqual(planHistory({ now: END + 59 * 60_000, seed: 1 }), a, 'same hour, same plan')
   assert.notDeepEqual(a, c)
 })
 
@@ -23,11 +25,11 @@ test('a week with a daily cycle, 150–300 traces a day, 1–4 spans each, relea
   const traces = planHistory({ now: NOW })
   const first = traces[0]?.root.start ?? 0
   const last = traces[traces.length - 1]?.root.start ?? 0
-  assert.ok(first >= NOW - 7 * DAY - 6 * 60_000 && last < NOW, 'within the last 7 days')
+  assert.ok(first >= END - 7 * DAY && last < END, 'the 7 days before the current hour')
   const perDay = new Map<number, number>()
   const perHour = new Array<number>(24).fill(0)
   for (const t of traces) {
-    const day = Math.floor((t.root.start - (NOW - 5 * 60_000 - 7 * DAY)) / DAY)
+    const day = Math.floor((t.root.start - (END - 7 * DAY)) / DAY)
     perDay.set(day, (perDay.get(day) ?? 0) + 1)
     const hour = new Date(t.root.start).getUTCHours()
     perHour[hour] = (perHour[hour] ?? 0) + 1

