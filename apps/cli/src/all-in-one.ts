@@ -154,6 +154,19 @@ async function setUpProjects(config: Config, repository: ProjectRepository) {
   return { main, demo }
 }
 
+/** Turn "address in use" into a message that names the setting to change. */
+function explainListenError(variable: string, port: number) {
+  return (error: unknown): never => {
+    if (error instanceof Error && 'code' in error && error.code === 'EADDRINUSE') {
+      throw new Error(
+        `port ${port} is already in use: stop the other process or choose another port with ${variable}`,
+        { cause: error },
+      )
+    }
+    throw error
+  }
+}
+
 /**
  * Start storage, collector and web server as `config` says. Ports 0 pick free ports (tests).
  * On the first start with the demo on, the Demo project is filled in the background once the
@@ -180,7 +193,7 @@ export async function startAllInOne(config: Config, options: AllInOneOptions = {
       projects: repository,
       host: config.host,
       port: config.otlpPort,
-    })
+    }).catch(explainListenError('HINDSIGHT_OTLP_PORT', config.otlpPort))
     const otlpUrl = collector.url
     web = await startWebServer({
       storage,
@@ -190,7 +203,7 @@ export async function startAllInOne(config: Config, options: AllInOneOptions = {
       otlpEndpoint: otlpUrl,
       knownKeys,
       next: withNext,
-    })
+    }).catch(explainListenError('HINDSIGHT_PORT', config.port))
 
     let closing: Promise<void> | undefined
     const running = collector
