@@ -476,7 +476,10 @@ test('a client that aborts mid-body does not disturb the collector', async () =>
       resolve()
     }, 50)
   })
-  const ok = await send('/v1/traces', { headers: protobufHeaders, body: otlpProtobuf(chatRequest(newTraceId())) })
+  const ok = await send('/v1/traces', {
+    headers: protobufHeaders,
+    body: otlpProtobuf(chatRequest(newTraceId())),
+  })
   assert.equal(ok.status, 200)
 })
 
@@ -496,29 +499,44 @@ test('503 with Retry-After while storage is failing; accepted rows are stored on
       return Reflect.get(target, prop, receiver)
     },
   })
-  const flaky = await startCollector({ storage: { ...storage, client }, projects, port: 0, batchMaxDelayMs: 10 })
-  const url = new URL('/v1/traces', flaky.url)
-  const post = (traceId: string) =>
-    fetch(url, { method: 'POST', headers: protobufHeaders, body: otlpProtobuf(chatRequest(traceId)) })
-  const firstTrace = newTraceId()
-  assert.equal((await post(firstTrace)).status, 200, 'accepted before the first insert fails')
-  let refused: Response | undefined
-  for (let i = 0; i < 100 && !refused; i++) {
-    await new Promise((r) => setTimeout(r, 20))
-    const reply = await post(newTraceId())
-    if (reply.status === 503) refused = reply
+  const flaky = await startCollector({
+    storage: { ...storage, client },
+    projects,
+    port: 0,
+    batchMaxDelayMs: 10,
+  })
+  try {
+    await failAndRecover(flaky)
+  } finally {
+    storageDown = false
+    await flaky.close()
   }
-  assert.ok(refused, 'the collector answers 503 while inserts fail')
-  assert.equal(refused.headers.get('retry-after'), '5')
-  assert.equal(rpcStatus({ status: 503, headers: {}, body: Buffer.from(await refused.arrayBuffer()) }).code, 14)
-  storageDown = false
-  await flaky.flush()
-  assert.equal((await rowsFor(firstTrace)).length, 1)
-  const later = newTraceId()
-  assert.equal((await post(later)).status, 200)
-  await flaky.close()
-  assert.equal((await rowsFor(later)).length, 1)
-  assert.equal(flaky.stats().pending_rows, 0)
+
+  async function failAndRecover(flaky: RunningCollector) {
+    const url = new URL('/v1/traces', flaky.url)
+    const post = (traceId: string) =>
+      fetch(url, { method: 'POST', headers: protobufHeaders, body: otlpProtobuf(chatRequest(traceId)) })
+    const firstTrace = newTraceId()
+    assert.equal((await post(firstTrace)).status, 200, 'accepted before the first insert fails')
+    let refused: Response | undefined
+    for (let i = 0; i < 100 && !refused; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      const reply = await post(newTraceId())
+      if (reply.status === 503) refused = reply
+    }
+    assert.ok(refused, 'the collector answers 503 while inserts fail')
+    assert.equal(refused.headers.get('retry-after'), '5')
+    const status = RpcStatus.toObject(RpcStatus.decode(Buffer.from(await refused.arrayBuffer())))
+    assert.equal(status.code, 14)
+    storageDown = false
+    await flaky.flush()
+    assert.equal((await rowsFor(firstTrace)).length, 1)
+    const later = newTraceId()
+    assert.equal((await post(later)).status, 200)
+    await flaky.flush()
+    assert.equal((await rowsFor(later)).length, 1)
+    assert.equal(flaky.stats().pending_rows, 0)
+  }
 })
 
 test('stats count accepted, rejected and inserted spans', async () => {

@@ -26,11 +26,20 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   if (Number.isFinite(declared) && declared > limit) throw tooLarge('request body', limit)
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of req) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string)
-    size += buffer.length
-    if (size > limit) throw tooLarge('request body', limit)
-    chunks.push(buffer)
+  try {
+    for await (const chunk of req) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string)
+      size += buffer.length
+      if (size > limit) throw tooLarge('request body', limit)
+      chunks.push(buffer)
+    }
+  } catch (error) {
+    if (CollectorError.isInstance(error)) throw error
+    // The client went away mid-body (aborted, reset): nothing to answer, nothing to report.
+    throw new CollectorError(
+      'malformed_request',
+      `request body could not be read: ${error instanceof Error ? error.message : String(error)}`,
+    )
   }
   return Buffer.concat(chunks, size)
 }

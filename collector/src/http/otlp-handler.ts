@@ -182,7 +182,9 @@ export function createOtlpHandler(options: OtlpHandlerOptions): OtlpHandler {
       )
     }
     // Refuse early, before reading and decoding a body that could not be kept anyway.
-    if (writer.admit(0) === 'failing') throw unavailable()
+    const early = writer.admit(1)
+    if (early === 'failing') throw unavailable()
+    if (early === 'full') throw busy()
 
     const raw = await readBody(req, maxBodyBytes)
     const body = await decompress(raw, encoding, maxBodyBytes)
@@ -210,21 +212,23 @@ export function createOtlpHandler(options: OtlpHandlerOptions): OtlpHandler {
 
     const admitted = writer.admit(rows.length)
     if (admitted === 'failing') throw unavailable()
-    if (admitted === 'full') {
-      throw new CollectorError(
-        'too_many_requests',
-        'the collector is busy writing earlier spans; retry later',
-        {
-          retryAfterSeconds: RETRY_AFTER_FULL_S,
-        },
-      )
-    }
+    if (admitted === 'full') throw busy()
     writer.add(rows)
     counters.accepted_spans += rows.length
     counters.rejected_spans += rejections.length
     for (const r of rejections) count(r.reason)
     const message = rejections.length > 0 ? summarize(rejections, spans.length) : ''
     send(res, 200, format, successBody(format, rejections.length, message))
+  }
+
+  function busy(): CollectorError {
+    return new CollectorError(
+      'too_many_requests',
+      'the collector is busy writing earlier spans; retry later',
+      {
+        retryAfterSeconds: RETRY_AFTER_FULL_S,
+      },
+    )
   }
 
   function unavailable(): CollectorError {
