@@ -47,7 +47,15 @@ console.log(`sending with ${CLIENTS} concurrent clients from a child process…`
 const t0 = Date.now()
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', join(here, 'lib/load-client.ts'), payloadDir, `${collector.url}/v1/traces`, key.apiKey, String(CLIENTS)],
+  [
+    '--import',
+    'tsx',
+    join(here, 'lib/load-client.ts'),
+    payloadDir,
+    `${collector.url}/v1/traces`,
+    key.apiKey,
+    String(CLIENTS),
+  ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 )
 let out = ''

@@ -70,7 +70,7 @@ for (const [name, dir] of Object.entries(dirs)) {
   walk(join(root, dir))
 }
 if (problems.length) {
-  console.error('Dependency rule violations:\n' + problems.map((p) => `  - ${p}`).join('\n'))
+  console.error(`Dependency rule violations:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   process.exit(1)
 }
 console.log('dependency rules hold')

@@ -1,10 +1,12 @@
 // Child process of the ingest benchmark: posts pre-built OTLP payloads with N concurrent clients, so
 // the load generator does not share the collector's event loop. Prints one JSON line of results.
-import { readFileSync, readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-const [dir, url, key, clientsArg] = process.argv.slice(2)
-if (!dir || !url || !key) throw new Error('usage: load-client <dir> <url> <key> [clients]')
+const [dir, target, apiKey, clientsArg] = process.argv.slice(2)
+if (!dir || !target || !apiKey) throw new Error('usage: load-client <dir> <url> <key> [clients]')
+const url: string = target
+const key: string = apiKey
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.bin'))
   .sort()
@@ -41,4 +43,6 @@ async function client() {
 }
 
 await Promise.all(Array.from({ length: clients }, client))
-process.stdout.write(`${JSON.stringify({ started, finished: Date.now(), requests: acks.length, retries, acks })}\n`)
+process.stdout.write(
+  `${JSON.stringify({ started, finished: Date.now(), requests: acks.length, retries, acks })}\n`,
+)

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api'
+import { GEN_AI } from '@hindsight/collector/conventions'
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import {
@@ -8,11 +9,12 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base'
-import { GEN_AI } from '@hindsight/collector/conventions'
 
 const MODELS = ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1-mini', 'claude-sonnet-4-5']
-const WORDS = 'the quick brown fox jumps over a lazy dog while support agents answer billing questions about invoices'
-  .split(' ')
+const WORDS =
+  'the quick brown fox jumps over a lazy dog while support agents answer billing questions about invoices'.split(
+    ' ',
+  )
 
 function text(bytes: number, seed: number): string {
   let out = ''
@@ -63,7 +65,11 @@ export function buildPayloads(totalSpans: number, perRequest: number): Buffer[] 
             { role: 'user', parts: [{ type: 'text', content: text(1000, i) }] },
           ]),
           [GEN_AI.outputMessages]: JSON.stringify([
-            { role: 'assistant', parts: [{ type: 'text', content: text(1000, i + 1) }], finish_reason: 'stop' },
+            {
+              role: 'assistant',
+              parts: [{ type: 'text', content: text(1000, i + 1) }],
+              finish_reason: 'stop',
+            },
           ]),
         },
       },
