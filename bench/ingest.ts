@@ -1,141 +1,367 @@
-// pnpm bench:ingest — OTLP/HTTP protobuf ingest, end to end (accepted and queryable), against the
-// engine's own insert rate for the same rows measured in the same run (the machine is shared and
-// noisy: only ratios within one run mean something). Writes bench/results/ingest.json.
+// pnpm bench:ingest — OTLP/HTTP protobuf ingest for a fixed duration (issue 3, "Performance"):
+// sustained spans/s accepted and queryable after warm-up, time from acknowledgement to queryable
+// (p50/p95/p99), RSS over the run, and, in the same run on the same payloads and rows, the two
+// ceilings: the decode rate (one core, no I/O) and the engine's own insert rate. Prints a table with
+// ratios and targets; writes bench/results/ingest.json.
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { startCollector } from '@hindsight/collector'
 import { createStorage, migrate, ProjectRepository } from '@hindsight/collector/storage'
-import { buildPayloads } from './lib/payloads'
+import { decodeCeiling, insertCeiling } from './lib/ingest-ceilings'
+import { buildPatchablePayloads } from './lib/payloads'
 
-const TOTAL = Number(process.env.BENCH_SPANS ?? 60_000)
-const PER_REQUEST = Number(process.env.BENCH_BATCH ?? 500)
-const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4)
+const num = (name: string, fallback: number) => {
+  const v = Number(process.env[name] ?? fallback)
+  return Number.isFinite(v) ? v : fallback
+}
+const SECONDS = num('BENCH_SECONDS', 180)
+const PER_REQUEST = num('BENCH_BATCH', 500)
+const CLIENTS = num('BENCH_CLIENTS', 4)
+const RATE = num('BENCH_RATE', 0)
+const POOL = num('BENCH_POOL', 20_000)
+const WARMUP = num('BENCH_WARMUP', Math.min(30, Math.max(3, Math.round(SECONDS * 0.2))))
+const CEILING_SECONDS = num('BENCH_CEILING_SECONDS', 5)
+const SPOOL = process.env.BENCH_SPOOL !== '0'
 const here = new URL('.', import.meta.url).pathname
+const MiB = 2 ** 20
 
 const work = mkdtempSync(join(tmpdir(), 'hs-bench-ingest-'))
 const payloadDir = join(work, 'payloads')
 mkdirSync(payloadDir)
 
-console.log(`building ${TOTAL} spans in requests of ${PER_REQUEST} (official OTel protobuf serializer)…`)
-const payloads = buildPayloads(TOTAL, PER_REQUEST)
+console.log(
+  `building ${POOL} distinct spans in requests of ${PER_REQUEST} (official OTel protobuf serializer)…`,
+)
+const payloads = buildPatchablePayloads(POOL, PER_REQUEST)
 payloads.forEach((p, i) => {
-  writeFileSync(join(payloadDir, `${String(i).padStart(6, '0')}.bin`), p)
+  writeFileSync(join(payloadDir, `${i}.bin`), p.body)
 })
-const wireBytes = payloads.reduce((n, p) => n + p.length, 0)
+writeFileSync(
+  join(payloadDir, 'index.json'),
+  JSON.stringify(payloads.map((p) => ({ traceIdAt: p.traceIdAt, spanIdAt: p.spanIdAt }))),
+)
+const wireBytes = payloads.reduce((n, p) => n + p.body.length, 0)
 
 const storage = await createStorage({ dataDir: join(work, 'data'), database: 'bench' })
 await migrate(storage)
 const projects = new ProjectRepository(storage)
 const { project, key } = await projects.ensure('bench')
 if (!key) throw new Error('no key created')
-const collector = await startCollector({ storage, projects, port: 0 })
-const rssSamples: number[] = []
-const rssTimer = setInterval(() => rssSamples.push(process.memoryUsage().rss), 250)
 
-async function count(table: string): Promise<number> {
+// Ceilings first, on an idle machine, on the same payloads and the rows they map to.
+console.log(`ceilings (${CEILING_SECONDS} s each): decode+validate+map+serialize, one core…`)
+const bodies = payloads.map((p) => p.body)
+const decode = await decodeCeiling(bodies, CEILING_SECONDS)
+const rowBytes = decode.bodies.reduce((n, b) => n + b.length, 0) / POOL
+console.log(
+  `  ${Math.round(decode.spans_per_s)} spans/s; engine raw insert of the same rows (JSONEachRow, warm)…`,
+)
+const BATCH_ROWS = num('BENCH_INSERT_BATCH', 20_000)
+const insert = await insertCeiling(storage, decode.bodies, BATCH_ROWS, CEILING_SECONDS)
+console.log(`  ${Math.round(insert.spans_per_s)} rows/s (${Math.round(rowBytes)} B/row)`)
+decode.bodies.length = 0
+
+const collector = await startCollector({
+  storage,
+  projects,
+  port: 0,
+  grpcPort: false,
+  ...(SPOOL && { spoolDir: join(work, 'spool') }),
+  onError: (message, error) => console.error(`[collector] ${message}`, error),
+})
+
+async function count(): Promise<number> {
   const r = await storage.client.query({
-    query: `SELECT count() AS n FROM ${storage.database}.${table} WHERE project_id = {p:String}`,
+    query: `SELECT count() AS n FROM ${storage.database}.spans WHERE project_id = {p:String}`,
     query_params: { p: project.id },
     format: 'JSONEachRow',
   })
   return Number((await r.json<{ n: string }>())[0]?.n ?? 0)
 }
 
-console.log(`sending with ${CLIENTS} concurrent clients from a child process…`)
+console.log(
+  `sending for ${SECONDS} s (warm-up ${WARMUP} s) with ${CLIENTS} concurrent clients from a child process, ` +
+    `${RATE > 0 ? `offering ${RATE} spans/s` : 'as fast as accepted'}${SPOOL ? ', spool on' : ', no spool'}…`,
+)
 const t0 = Date.now()
+const cpuLoad0 = process.cpuUsage()
 const child = spawn(
   process.execPath,
   [
     '--import',
     'tsx',
     join(here, 'lib/load-client.ts'),
-    payloadDir,
-    `${collector.url}/v1/traces`,
-    key.apiKey,
-    String(CLIENTS),
+    JSON.stringify({
+      dir: payloadDir,
+      url: `${collector.url}/v1/traces`,
+      apiKey: key.apiKey,
+      clients: CLIENTS,
+      seconds: SECONDS,
+      rate: RATE,
+    }),
   ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 )
-let out = ''
-child.stdout.on('data', (d) => {
-  out += d
+
+interface Sample {
+  ack: number
+  traceId: string
+}
+const pending: Sample[] = []
+const freshness: number[] = []
+const acks: { t: number; spans: number }[] = []
+let ackedSpans = 0
+type LoadSummary = {
+  started: number
+  finished: number
+  requests: number
+  spans: number
+  retries: number
+  cpu: { user: number; system: number }
+}
+let load: LoadSummary | null = null
+createInterface({ input: child.stdout }).on('line', (line) => {
+  if (line.startsWith('a ')) {
+    const [, ack, n, traceId] = line.split(' ')
+    ackedSpans += Number(n)
+    acks.push({ t: Number(ack), spans: ackedSpans })
+    if (traceId) pending.push({ ack: Number(ack), traceId })
+  } else if (line.startsWith('d ')) load = JSON.parse(line.slice(2))
 })
+let childExited = false
 const childDone = new Promise<void>((resolve, reject) =>
-  child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`load client exited ${code}`)))),
+  child.on('exit', (code) => {
+    childExited = true
+    code === 0 ? resolve() : reject(new Error(`load client exited ${code}`))
+  }),
 )
-let queryableAt = 0
-for (;;) {
-  const n = await count('spans')
-  if (n >= TOTAL) {
-    queryableAt = Date.now()
-    break
+
+const rss: { t: number; mb: number }[] = []
+const counts: { t: number; n: number }[] = []
+const rssTimer = setInterval(() => rss.push({ t: Date.now(), mb: process.memoryUsage().rss / MiB }), 500)
+
+/** Poll the sampled trace ids until each is queryable: freshness = found − acknowledged. */
+async function pollFreshness(): Promise<void> {
+  while (!childExited || pending.length > 0) {
+    const batch = pending.slice(0, 1000)
+    if (batch.length > 0) {
+      const r = await storage.client.query({
+        query: `SELECT DISTINCT trace_id FROM ${storage.database}.spans WHERE project_id = {p:String} AND trace_id IN {ids:Array(String)}`,
+        query_params: { p: project.id, ids: batch.map((s) => s.traceId) },
+        format: 'JSONEachRow',
+      })
+      const found = new Set((await r.json<{ trace_id: string }>()).map((x) => x.trace_id))
+      const now = Date.now()
+      for (let i = pending.length - 1; i >= 0; i--) {
+        const s = pending[i] as Sample
+        if (found.has(s.traceId)) {
+          freshness.push(now - s.ack)
+          pending.splice(i, 1)
+        }
+      }
+      if (childExited && now - t0 > (SECONDS + 120) * 1000) break
+    }
+    await new Promise((r) => setTimeout(r, 200))
   }
-  if (Date.now() - t0 > 600_000) throw new Error(`only ${n}/${TOTAL} spans queryable after 10 minutes`)
-  await new Promise((r) => setTimeout(r, 50))
 }
+async function pollCount(): Promise<void> {
+  while (!childExited) {
+    counts.push({ t: Date.now(), n: await count() })
+    await new Promise((r) => setTimeout(r, 1000))
+  }
+}
+const pollers = Promise.all([pollFreshness(), pollCount()])
 await childDone
+const loadEnd = Date.now()
+const cpuLoad = process.cpuUsage(cpuLoad0)
 clearInterval(rssTimer)
-const load = JSON.parse(out) as { started: number; finished: number; requests: number; retries: number }
-const e2eSeconds = (queryableAt - load.started) / 1000
-const acceptSeconds = (load.finished - load.started) / 1000
-
-// Baseline: the engine's own insert rate for the same rows, same process, same run.
-const rowsResult = await storage.client.query({
-  query: `SELECT * FROM ${storage.database}.spans WHERE project_id = {p:String}`,
-  query_params: { p: project.id },
-  format: 'JSONEachRow',
-})
-const rows = await rowsResult.json<Record<string, unknown>>()
-await storage.client.command({
-  query: `CREATE TABLE ${storage.database}.spans_baseline AS ${storage.database}.spans`,
-})
-const t1 = Date.now()
-for (let i = 0; i < rows.length; i += 5000) {
-  await storage.client.insert({
-    table: `${storage.database}.spans_baseline`,
-    values: rows.slice(i, i + 5000),
-    format: 'JSONEachRow',
-  })
+await pollers
+// Drain: everything acknowledged must become queryable.
+let finalCount = await count()
+while (finalCount < ackedSpans && Date.now() - loadEnd < 120_000) {
+  await new Promise((r) => setTimeout(r, 200))
+  finalCount = await count()
 }
-const baselineSeconds = (Date.now() - t1) / 1000
+const drainedAt = Date.now()
+if (!load) throw new Error('the load client printed no summary')
+const summaryLoad = load as LoadSummary
+const collectorCpuUs = (cpuLoad.user + cpuLoad.system) / summaryLoad.spans
+const clientCpuUs = (summaryLoad.cpu.user + summaryLoad.cpu.system) / summaryLoad.spans
+const cores =
+  (cpuLoad.user + cpuLoad.system + summaryLoad.cpu.user + summaryLoad.cpu.system) / 1e3 / (loadEnd - t0)
 
-const e2eRate = TOTAL / e2eSeconds
-const acceptRate = TOTAL / acceptSeconds
-const baselineRate = rows.length / baselineSeconds
-const peakRssMb = Math.max(...rssSamples, process.memoryUsage().rss) / 2 ** 20
+const warmAt = summaryLoad.started + WARMUP * 1000
+const endAt = summaryLoad.finished
+const at = <T extends { t: number }>(xs: T[], t: number): T | undefined => {
+  let best: T | undefined
+  for (const x of xs) if (x.t <= t) best = x
+  return best ?? xs[0]
+}
+const ackWarm = at(acks, warmAt)
+const ackEnd = acks[acks.length - 1]
+const acceptedRate =
+  ackWarm && ackEnd && ackEnd.t > ackWarm.t
+    ? ((ackEnd.spans - ackWarm.spans) * 1000) / (ackEnd.t - ackWarm.t)
+    : 0
+const cWarm = at(counts, warmAt)
+const cEnd = at(counts, endAt)
+const queryableRate = cWarm && cEnd && cEnd.t > cWarm.t ? ((cEnd.n - cWarm.n) * 1000) / (cEnd.t - cWarm.t) : 0
+
+const sorted = [...freshness].sort((a, b) => a - b)
+const pct = (p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
+const rssAt = (f: number) =>
+  at(rss, summaryLoad.started + f * (endAt - summaryLoad.started))?.mb ?? Number.NaN
+const after = rss.filter((s) => s.t >= warmAt)
+let slope = 0
+if (after.length > 2) {
+  const mx = after.reduce((n, s) => n + s.t, 0) / after.length
+  const my = after.reduce((n, s) => n + s.mb, 0) / after.length
+  let num2 = 0
+  let den = 0
+  for (const s of after) {
+    num2 += (s.t - mx) * (s.mb - my)
+    den += (s.t - mx) ** 2
+  }
+  slope = den > 0 ? (num2 / den) * 60_000 : 0
+}
+const peakRss = Math.max(...rss.map((s) => s.mb))
+const rssWarm = after[0]?.mb ?? Number.NaN
+const rssFlat = slope <= 20 && peakRss - rssWarm <= Math.max(100, rssWarm * 0.15)
+
+const slower = Math.min(decode.spans_per_s, insert.spans_per_s)
+const sustained = Math.min(acceptedRate, queryableRate)
+const ok = (b: boolean) => (b ? 'MET' : 'MISSED')
+const r0 = (x: number) => Math.round(x)
 const table = [
-  { metric: 'engine insert (baseline, JSONEachRow objects)', 'spans/s': Math.round(baselineRate), ratio: 1 },
   {
-    metric: 'OTLP/HTTP protobuf end to end (queryable)',
-    'spans/s': Math.round(e2eRate),
-    ratio: Number((e2eRate / baselineRate).toFixed(3)),
+    metric: 'ceiling: decode+validate+map+serialize (1 core, no I/O)',
+    value: r0(decode.spans_per_s),
+    unit: 'spans/s',
+    ratio: '',
+    target: '',
   },
   {
-    metric: 'OTLP/HTTP protobuf accepted (200)',
-    'spans/s': Math.round(acceptRate),
-    ratio: Number((acceptRate / baselineRate).toFixed(3)),
+    metric: 'ceiling: engine raw insert, same rows (JSONEachRow, warm)',
+    value: r0(insert.spans_per_s),
+    unit: 'rows/s',
+    ratio: '',
+    target: '',
   },
+  {
+    metric: 'sustained accepted (after warm-up)',
+    value: r0(acceptedRate),
+    unit: 'spans/s',
+    ratio: (acceptedRate / slower).toFixed(3),
+    target: '',
+  },
+  {
+    metric: 'sustained queryable (after warm-up)',
+    value: r0(queryableRate),
+    unit: 'spans/s',
+    ratio: (queryableRate / slower).toFixed(3),
+    target: '',
+  },
+  {
+    metric: 'sustained = min(accepted, queryable)',
+    value: r0(sustained),
+    unit: 'spans/s',
+    ratio: (sustained / slower).toFixed(3),
+    target: `≥10000: ${ok(sustained >= 10_000)}; ≥0.70×slower: ${ok(sustained >= 0.7 * slower)}`,
+  },
+  { metric: 'ack → queryable p50', value: r0(pct(50)), unit: 'ms', ratio: '', target: '' },
+  {
+    metric: 'ack → queryable p95',
+    value: r0(pct(95)),
+    unit: 'ms',
+    ratio: '',
+    target: `<2000: ${ok(pct(95) < 2000)}`,
+  },
+  { metric: 'ack → queryable p99', value: r0(pct(99)), unit: 'ms', ratio: '', target: '' },
+  {
+    metric: 'RSS at 25/50/75/100%',
+    value: [0.25, 0.5, 0.75, 1].map((f) => r0(rssAt(f))).join('/'),
+    unit: 'MiB',
+    ratio: '',
+    target: '',
+  },
+  {
+    metric: 'RSS slope after warm-up',
+    value: slope.toFixed(1),
+    unit: 'MiB/min',
+    ratio: '',
+    target: `flat: ${ok(rssFlat)}`,
+  },
+  {
+    metric: 'CPU µs/span: collector process (all threads) / load client',
+    value: `${r0(collectorCpuUs)} / ${r0(clientCpuUs)}`,
+    unit: 'µs',
+    ratio: '',
+    target: `cores busy ${cores.toFixed(2)} of 2; ceilings: decode ${decode.cpu_us_per_span}, insert ${insert.cpu_us_per_span}`,
+  },
+  { metric: 'peak RSS', value: r0(peakRss), unit: 'MiB', ratio: '', target: '' },
 ]
 console.table(table)
+console.log(
+  `wire ${r0(wireBytes / POOL)} B/span, row ${r0(rowBytes)} B; ${summaryLoad.requests} requests, ${summaryLoad.spans} spans acked, ` +
+    `${summaryLoad.retries} retries (429/503); ${freshness.length} freshness samples (${pending.length} never seen); ` +
+    `all ${finalCount}/${ackedSpans} queryable ${((drainedAt - loadEnd) / 1000).toFixed(1)} s after the load ended`,
+)
 const summary = {
-  spans: TOTAL,
+  seconds: SECONDS,
+  warmup_seconds: WARMUP,
   per_request: PER_REQUEST,
   clients: CLIENTS,
-  wire_bytes_per_span: Math.round(wireBytes / TOTAL),
-  retries: load.retries,
-  e2e_spans_per_s: e2eRate,
-  accepted_spans_per_s: acceptRate,
-  baseline_insert_rows_per_s: baselineRate,
-  ratio_e2e_to_baseline: e2eRate / baselineRate,
-  peak_rss_mb: peakRssMb,
+  offered_rate: RATE || 'max',
+  spool: SPOOL,
+  wire_bytes_per_span: wireBytes / POOL,
+  row_bytes: rowBytes,
+  requests: summaryLoad.requests,
+  acked_spans: ackedSpans,
+  queryable_spans: finalCount,
+  retries: summaryLoad.retries,
+  decode_ceiling_spans_per_s: decode.spans_per_s,
+  insert_ceiling_rows_per_s: insert.spans_per_s,
+  accepted_spans_per_s: acceptedRate,
+  queryable_spans_per_s: queryableRate,
+  sustained_spans_per_s: sustained,
+  ratio_to_slower_ceiling: sustained / slower,
+  freshness_ms: {
+    p50: pct(50),
+    p95: pct(95),
+    p99: pct(99),
+    samples: freshness.length,
+    unseen: pending.length,
+  },
+  rss_mb: {
+    p25: rssAt(0.25),
+    p50: rssAt(0.5),
+    p75: rssAt(0.75),
+    p100: rssAt(1),
+    peak: peakRss,
+    slope_mb_per_min: slope,
+  },
+  cpu_us_per_span: {
+    collector: collectorCpuUs,
+    load_client: clientCpuUs,
+    decode_ceiling: decode.cpu_us_per_span,
+    insert_ceiling: insert.cpu_us_per_span,
+    cores_busy: cores,
+  },
+  targets: {
+    sustained_10k: sustained >= 10_000,
+    ratio_70: sustained >= 0.7 * slower,
+    freshness_p95_2s: pct(95) < 2000,
+    rss_flat: rssFlat,
+  },
+  counts: counts.map((c) => [c.t - t0, c.n]),
+  rss_series: rss.filter((_, i) => i % 4 === 0).map((s) => [s.t - t0, Math.round(s.mb)]),
   node: process.version,
   at: new Date().toISOString(),
 }
-console.log(
-  `wire ${summary.wire_bytes_per_span} B/span, ${load.retries} retries (429/503), peak RSS ${peakRssMb.toFixed(0)} MiB`,
-)
 mkdirSync(join(here, 'results'), { recursive: true })
 writeFileSync(join(here, 'results/ingest.json'), `${JSON.stringify(summary, null, 2)}\n`)
 await collector.close()

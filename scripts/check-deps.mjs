@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Dependencies point one way (docs/architecture.md):
-//   apps/* → backtest → dashboards → collector ; sdk depends on none of them; nothing imports an app
+//   apps/* → backtest → quality → dashboards → collector ; sdk depends on none of them; nothing imports an app
 // (apps/cli may launch apps/web: the all-in-one server is one process).
 // Checks both package.json dependencies and import specifiers in source files.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
@@ -11,21 +11,39 @@ const allowed = {
   '@hindsight/sdk': [],
   '@hindsight/collector': [],
   '@hindsight/dashboards': ['@hindsight/collector'],
-  '@hindsight/backtest': ['@hindsight/dashboards', '@hindsight/collector', '@hindsight/sdk'],
-  '@hindsight/web': ['@hindsight/dashboards', '@hindsight/collector', '@hindsight/backtest'],
+  '@hindsight/quality': ['@hindsight/dashboards', '@hindsight/collector'],
+  '@hindsight/backtest': [
+    '@hindsight/quality',
+    '@hindsight/dashboards',
+    '@hindsight/collector',
+    '@hindsight/sdk',
+  ],
+  '@hindsight/web': [
+    '@hindsight/backtest',
+    '@hindsight/quality',
+    '@hindsight/dashboards',
+    '@hindsight/collector',
+  ],
   'hindsight-cli': [
     '@hindsight/web',
+    '@hindsight/quality',
     '@hindsight/dashboards',
     '@hindsight/collector',
     '@hindsight/sdk',
     '@hindsight/backtest',
   ],
-  '@hindsight/bench': ['@hindsight/collector', '@hindsight/sdk', '@hindsight/dashboards'],
+  '@hindsight/bench': [
+    '@hindsight/collector',
+    '@hindsight/sdk',
+    '@hindsight/dashboards',
+    '@hindsight/backtest',
+  ],
 }
 const dirs = {
   '@hindsight/sdk': 'sdk',
   '@hindsight/collector': 'collector',
   '@hindsight/dashboards': 'dashboards',
+  '@hindsight/quality': 'quality',
   '@hindsight/backtest': 'backtest',
   '@hindsight/web': 'apps/web',
   'hindsight-cli': 'apps/cli',

@@ -54,7 +54,7 @@ if (!sdkOnly) {
   step('dependency rules', process.execPath, [join(root, 'scripts/check-deps.mjs')])
   step('browser available', 'bash', [join(root, 'scripts/ensure-chromium.sh')])
   step('build the web app', process.execPath, [join(root, 'apps/cli/bin/hindsight.mjs'), 'build'])
-  const files = ['sdk', 'collector', 'dashboards', 'apps', 'bench'].flatMap(testFiles)
+  const files = ['sdk', 'collector', 'dashboards', 'quality', 'backtest', 'apps', 'bench'].flatMap(testFiles)
   step(`tests on Node ${process.version} (${files.length} files)`, process.execPath, [
     '--import',
     'tsx',

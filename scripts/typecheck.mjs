@@ -7,7 +7,16 @@ import { join } from 'node:path'
 const root = new URL('..', import.meta.url).pathname
 const tsc = join(root, 'node_modules', '.bin', 'tsc')
 let failed = false
-for (const dir of ['sdk', 'collector', 'dashboards', 'apps/web', 'apps/cli', 'bench']) {
+for (const dir of [
+  'sdk',
+  'collector',
+  'dashboards',
+  'quality',
+  'backtest',
+  'apps/web',
+  'apps/cli',
+  'bench',
+]) {
   if (!existsSync(join(root, dir, 'tsconfig.json'))) continue
   const r = spawnSync(tsc, ['-p', join(dir, 'tsconfig.json'), '--noEmit'], { cwd: root, stdio: 'inherit' })
   console.log(`${r.status === 0 ? '✔' : '✖'} ${dir}`)

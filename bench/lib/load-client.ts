@@ -1,31 +1,68 @@
-// Child process of the ingest benchmark: posts pre-built OTLP payloads with N concurrent clients, so
-// the load generator does not share the collector's event loop. Prints one JSON line of results.
-import { readdirSync, readFileSync } from 'node:fs'
+// Child process of the ingest benchmark: posts pre-built OTLP payloads with N concurrent clients for
+// a fixed duration, so the load generator does not share the collector's event loop. Each send
+// stamps fresh ids into a copy of a payload (the spans table is a ReplacingMergeTree). Prints, per
+// acknowledged request, `a <ack ms> <spans> <trace id of its first span>`, and at the end
+// `d <json summary>`.
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-const [dir, target, apiKey, clientsArg] = process.argv.slice(2)
-if (!dir || !target || !apiKey) throw new Error('usage: load-client <dir> <url> <key> [clients]')
-const url: string = target
-const key: string = apiKey
-const files = readdirSync(dir)
-  .filter((f) => f.endsWith('.bin'))
-  .sort()
-const payloads = files.map((f) => readFileSync(join(dir, f)))
-const clients = Number(clientsArg ?? 4)
-let next = 0
+interface Args {
+  dir: string
+  url: string
+  apiKey: string
+  clients: number
+  seconds: number
+  /** Offered spans/s; 0 = as fast as accepted. */
+  rate: number
+}
+const args = JSON.parse(process.argv[2] ?? '{}') as Args
+const index = JSON.parse(readFileSync(join(args.dir, 'index.json'), 'utf8')) as {
+  traceIdAt: number[]
+  spanIdAt: number[]
+}[]
+const payloads = index.map((p, i) => ({
+  body: readFileSync(join(args.dir, `${i}.bin`)),
+  traceIdAt: p.traceIdAt,
+  spanIdAt: p.spanIdAt,
+}))
+const spansPerRequest = payloads[0]?.traceIdAt.length ?? 1
+
+let seq = 0
 let retries = 0
-const acks: number[] = []
+let requests = 0
+let spans = 0
+let lastAck = 0
 const started = Date.now()
+const deadline = started + args.seconds * 1000
+const out: string[] = []
+const flushOut = () => {
+  if (out.length > 0) process.stdout.write(`${out.join('\n')}\n`)
+  out.length = 0
+}
+const outTimer = setInterval(flushOut, 100)
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function client() {
   for (;;) {
-    const i = next++
-    const body = payloads[i]
-    if (!body) return
+    const n = seq++
+    if (args.rate > 0) {
+      const due = started + (n * spansPerRequest * 1000) / args.rate
+      if (due > Date.now()) await sleep(due - Date.now())
+    }
+    if (Date.now() >= deadline) return
+    const source = payloads[n % payloads.length]
+    if (!source) return
+    const body = Buffer.from(source.body)
+    // Fresh ids: the first 4 bytes of every trace id and span id carry the send number.
+    const stamp = (n + 1) >>> 0
+    for (const at of source.traceIdAt) body.writeUInt32BE(stamp, at)
+    for (const at of source.spanIdAt) body.writeUInt32BE(stamp, at)
+    const firstTrace = body.toString('hex', source.traceIdAt[0], (source.traceIdAt[0] ?? 0) + 16)
     for (;;) {
-      const res = await fetch(url, {
+      const res = await fetch(args.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${key}` },
+        headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${args.apiKey}` },
         body,
       })
       await res.arrayBuffer()
@@ -33,16 +70,23 @@ async function client() {
       if (res.status === 429 || res.status === 503) {
         retries++
         const wait = Number(res.headers.get('retry-after') ?? '1') * 1000
-        await new Promise((r) => setTimeout(r, Math.min(wait, 1000)))
+        if (Date.now() + wait >= deadline + 30_000) return
+        await sleep(wait)
         continue
       }
       throw new Error(`unexpected status ${res.status}`)
     }
-    acks.push(Date.now())
+    const ack = Date.now()
+    lastAck = ack
+    requests++
+    spans += source.traceIdAt.length
+    out.push(`a ${ack} ${source.traceIdAt.length} ${firstTrace}`)
   }
 }
 
-await Promise.all(Array.from({ length: clients }, client))
+await Promise.all(Array.from({ length: args.clients }, client))
+clearInterval(outTimer)
+flushOut()
 process.stdout.write(
-  `${JSON.stringify({ started, finished: Date.now(), requests: acks.length, retries, acks })}\n`,
+  `d ${JSON.stringify({ started, finished: lastAck || Date.now(), requests, spans, retries, cpu: process.cpuUsage() })}\n`,
 )

@@ -26,18 +26,35 @@ function text(bytes: number, seed: number): string {
   return out.slice(0, bytes)
 }
 
+/** One OTLP/HTTP protobuf request and where each span's trace id and span id bytes sit in it. */
+export interface Payload {
+  body: Buffer
+  /** Byte offsets of each span's 16-byte trace id. */
+  traceIdAt: number[]
+  /** Byte offsets of each span's 8-byte span id. */
+  spanIdAt: number[]
+}
+
 /**
  * Realistic GenAI chat spans (about 1 KB of input and 1 KB of output messages each), encoded as
  * OTLP/HTTP protobuf requests by the official OpenTelemetry serializer, `perRequest` spans each.
  */
 export function buildPayloads(totalSpans: number, perRequest: number): Buffer[] {
+  return buildPatchablePayloads(totalSpans, perRequest).map((p) => p.body)
+}
+
+/**
+ * `buildPayloads`, with the offsets of every span's ids, so a sender can stamp fresh ids into a
+ * copy before each send (the spans table is a ReplacingMergeTree: re-sent ids would collapse).
+ */
+export function buildPatchablePayloads(totalSpans: number, perRequest: number): Payload[] {
   const exporter = new InMemorySpanExporter()
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'bench-app', 'service.version': 'v1.0.0' }),
     spanProcessors: [new SimpleSpanProcessor(exporter)],
   })
   const tracer = provider.getTracer('bench')
-  const payloads: Buffer[] = []
+  const payloads: Payload[] = []
   const now = Date.now()
   for (let i = 0; i < totalSpans; i++) {
     const model = MODELS[i % MODELS.length] as string
@@ -81,7 +98,18 @@ export function buildPayloads(totalSpans: number, perRequest: number): Buffer[] 
       const spans = exporter.getFinishedSpans() as ReadableSpan[]
       const bytes = ProtobufTraceSerializer.serializeRequest(spans)
       if (!bytes) throw new Error('serializer returned nothing')
-      payloads.push(Buffer.from(bytes))
+      const body = Buffer.from(bytes)
+      const traceIdAt: number[] = []
+      const spanIdAt: number[] = []
+      for (const s of spans) {
+        const ctx = s.spanContext()
+        const t = body.indexOf(Buffer.from(ctx.traceId, 'hex'))
+        const sp = body.indexOf(Buffer.from(ctx.spanId, 'hex'))
+        if (t < 0 || sp < 0) throw new Error('span ids not found in the serialized request')
+        traceIdAt.push(t)
+        spanIdAt.push(sp)
+      }
+      payloads.push({ body, traceIdAt, spanIdAt })
       exporter.reset()
     }
   }

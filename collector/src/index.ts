@@ -3,15 +3,29 @@
 export type { SpanRow } from './canonical'
 export { CollectorError, type CollectorErrorCode } from './errors'
 export {
+  type GrpcReceiver,
+  type GrpcReceiverOptions,
+  startGrpcReceiver,
+  TRACE_EXPORT_PATH,
+} from './grpc/grpc-receiver'
+export {
   ACCEPTED_CONTENT_TYPES,
   createOtlpHandler,
   type IngestStats,
   type OtlpHandler,
   type OtlpHandlerOptions,
 } from './http/otlp-handler'
+export { IngestPipeline, type IngestPipelineOptions, type IngestResult } from './ingest/pipeline'
+export { DEFAULT_LIMITS, type IngestLimits, limitSpan, resolveLimits } from './limits/limits'
 export { type MapSpanOptions, mapSpan } from './mapping/map-span'
 export { type NormalizedTokens, normalizeTokens, type RawTokenUsage, type TokenUsage } from './mapping/tokens'
-export { decodeOtlpTraces, type OtlpEncoding } from './otlp/decode'
+export {
+  type DecodedRequest,
+  type DecodeOptions,
+  decodeOtlpRequest,
+  decodeOtlpTraces,
+  type OtlpEncoding,
+} from './otlp/decode'
 export type {
   Attributes,
   AttributeValue,
@@ -30,6 +44,14 @@ export {
   parsePriceTable,
 } from './pricing/price-table'
 export { type CollectorOptions, type CollectorStats, type RunningCollector, startCollector } from './server'
+export {
+  Spool,
+  type SpoolOptions,
+  type SpoolPosition,
+  type SpoolRecord,
+  type SpoolRecovery,
+  type SpoolStats,
+} from './spool/spool'
 export { type SpanRejection, type SpanRejectionReason, validateSpan } from './validate'
 export {
   type AdmitResult,
@@ -37,4 +59,5 @@ export {
   SpanWriter,
   type SpanWriterOptions,
   type SpanWriterStats,
+  serializeRows,
 } from './writer/span-writer'

@@ -3,13 +3,18 @@ import { MIN_START_UNIX_NANO } from './time'
 
 /** Why a single span was rejected; counted per reason in the collector's stats. */
 export type SpanRejectionReason =
+  /** The span's bytes or JSON could not be decoded (wrong types, broken protobuf). */
+  | 'malformed_span'
   | 'invalid_trace_id'
   | 'invalid_span_id'
   | 'invalid_parent_span_id'
   | 'end_before_start'
   | 'start_too_old'
   | 'start_in_future'
+  | 'end_in_future'
   | 'mapping_failed'
+  /** The mapped row holds a value storage cannot take (a mapping bug; reported). */
+  | 'invalid_row'
 
 export interface SpanRejection {
   reason: SpanRejectionReason
@@ -60,6 +65,12 @@ export function validateSpan(span: OtlpSpan, nowMs: number): SpanRejection | nul
     return {
       reason: 'start_in_future',
       message: `start_time_unix_nano ${start} is more than 1 day in the future`,
+    }
+  }
+  if (end > BigInt(Math.trunc(nowMs)) * 1_000_000n + MAX_FUTURE_NANOS) {
+    return {
+      reason: 'end_in_future',
+      message: `end_time_unix_nano ${end} is more than 1 day in the future`,
     }
   }
   if (end < start) {

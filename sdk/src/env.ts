@@ -5,11 +5,14 @@
 export interface HindsightEnv {
   endpoint?: string
   apiKey?: string
+  /** `HINDSIGHT_API_URL`: the REST API `score()` posts to. */
+  apiUrl?: string
   serviceName?: string
   environment?: string
   release?: string
   enabled?: boolean
   captureContent?: boolean
+  metrics?: boolean
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -42,11 +45,13 @@ export function readEnv(
   return {
     endpoint: nonEmpty(env.HINDSIGHT_ENDPOINT),
     apiKey: nonEmpty(env.HINDSIGHT_API_KEY),
+    apiUrl: nonEmpty(env.HINDSIGHT_API_URL),
     serviceName: nonEmpty(env.OTEL_SERVICE_NAME),
     environment: nonEmpty(env.HINDSIGHT_ENVIRONMENT),
     release: nonEmpty(env.HINDSIGHT_RELEASE),
     enabled: parseBoolean(env.HINDSIGHT_ENABLED),
     captureContent: parseBoolean(env.HINDSIGHT_CAPTURE_CONTENT),
+    metrics: parseBoolean(env.HINDSIGHT_METRICS),
   }
 }
 

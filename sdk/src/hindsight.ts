@@ -1,28 +1,31 @@
-import { ProxyTracerProvider, type Tracer } from '@opentelemetry/api'
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources'
+import { ProxyTracerProvider, type Tracer, trace } from '@opentelemetry/api'
+import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources'
 import {
   AlwaysOnSampler,
   BasicTracerProvider,
-  BatchSpanProcessor,
-  type SpanExporter,
+  NoopSpanProcessor,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base'
 import { COMMON } from './attributes'
 import { type HindsightOptions, type ResolvedConfig, resolveConfig } from './config'
 import { ensureContextManager } from './context-manager'
-import { readEnv, withoutHostOtlpEnv } from './env'
+import { readEnv } from './env'
+import { ContentPolicy, setActiveContentPolicy } from './mask'
+import { createGenAiMetrics, type GenAiMetrics } from './metrics'
 import {
-  CountingExporter,
-  CountingProcessor,
   type HindsightStats,
-  ReleaseProcessor,
+  KeepAlive,
+  OtlpSender,
+  OtlpTraceExporter,
+  SpanQueue,
   StatsCounter,
 } from './pipeline'
+import { HindsightSpanProcessor, isGenAiSpan, TRACER_NAME } from './processor'
 import { VERSION } from './version'
 
-const TRACER_NAME = '@hindsight/sdk'
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000
+/** The flush when the event loop empties gives up after this, so a dead collector never delays exit by much. */
+const EXIT_FLUSH_TIMEOUT_MS = 2000
 
 /** Options of {@link Hindsight.shutdown}. */
 export interface ShutdownOptions {
@@ -50,10 +53,13 @@ function noop(): void {}
 
 const noopTracer: Tracer = new ProxyTracerProvider().getTracer(TRACER_NAME)
 
+/** How an instance gets its spans: its own private provider, or the host's provider through our processor. */
+type Mode = 'standalone' | 'attached'
+
 /**
- * One configured SDK: a private tracer provider with its export pipeline. Created by {@link init};
- * it never registers itself as the global tracer provider, so it cannot clash with a host app's
- * own OpenTelemetry setup.
+ * One configured SDK: its span processor and export pipeline, and either a private tracer provider
+ * (from {@link init}; never registered globally, so it cannot clash with a host app's OpenTelemetry)
+ * or the host's own provider (from {@link hindsightSpanProcessor}).
  */
 export class Hindsight {
   /** Whether wrapped clients make spans. */
@@ -61,75 +67,131 @@ export class Hindsight {
   /** Whether prompts and completions are recorded. */
   readonly captureContent: boolean
   readonly release: string | undefined
+  /** Base URL of the REST API that `score()` posts to. */
+  readonly apiUrl: string
+  /** The project key, for `score()`; private, so it never shows in logs of this object. */
+  readonly #apiKey: string | undefined
+  /**
+   * The span processor that filters, masks and exports; a standard OTel `SpanProcessor`. With
+   * {@link hindsightSpanProcessor} it is the one you add to your own tracer provider.
+   */
+  readonly spanProcessor: SpanProcessor
   readonly #stats = new StatsCounter()
+  readonly #keepAlive = new KeepAlive()
+  readonly #policy: ContentPolicy
   readonly #provider: BasicTracerProvider | undefined
+  readonly #queue: SpanQueue | undefined
+  readonly #metrics: GenAiMetrics | undefined
   readonly #tracer: Tracer
   readonly #exportTimeoutMillis: number
+  /** Ended when shutdown() reaches its deadline, so no request outlives it. */
+  readonly #abortables: { abort(): void }[] = []
   #shutdown: Promise<void> | undefined
-  #flushingOnExit = false
+  #exitFlushing = false
+  #exitGaveUp = false
   #exitListener: (() => void) | undefined
 
-  constructor(config: ResolvedConfig) {
+  constructor(config: ResolvedConfig, mode: Mode = 'standalone') {
     this.enabled = config.enabled
     this.captureContent = config.captureContent
     this.release = config.release
+    this.apiUrl = config.apiUrl
+    this.#apiKey = config.apiKey
     this.#exportTimeoutMillis = config.exportTimeoutMillis
+    this.#policy = new ContentPolicy(config.captureContent, config.mask, () => {
+      this.#stats.internalErrors += 1
+    })
+    policies.set(this, this.#policy)
     if (!config.enabled) {
       this.#tracer = noopTracer
+      this.spanProcessor = new NoopSpanProcessor()
       return
     }
-    ensureContextManager()
-    const processors: SpanProcessor[] = []
-    if (config.release) processors.push(new ReleaseProcessor(config.release))
-    processors.push(config.spanProcessor ?? this.#batchPipeline(config))
-    this.#provider = new BasicTracerProvider({
-      resource: defaultResource().merge(
-        resourceFromAttributes({
-          [COMMON.serviceName]: config.serviceName,
-          [COMMON.serviceVersion]: config.release,
-          [COMMON.deploymentEnvironment]: config.environment,
-        }),
-      ),
-      spanProcessors: processors,
-      // Explicit, so a host's OTEL_TRACES_SAMPLER (meant for its own backend) cannot thin out LLM
-      // spans: cost and usage need every call, and an unsampled host parent is not ours to follow.
-      sampler: new AlwaysOnSampler(),
-    })
-    this.#tracer = this.#provider.getTracer(TRACER_NAME, VERSION)
-    if (!config.spanProcessor && config.flushOnExit) this.#listenForExit()
-  }
-
-  #batchPipeline(config: ResolvedConfig): SpanProcessor {
-    const exporter: SpanExporter =
-      config.exporter ??
-      withoutHostOtlpEnv(
-        () =>
-          new OTLPTraceExporter({
-            url: config.tracesUrl,
-            headers: config.apiKey ? { Authorization: `Bearer ${config.apiKey}` } : {},
-            timeoutMillis: config.exportTimeoutMillis,
-            userAgent: `hindsight-sdk/${VERSION}`,
-          }),
+    // Attached, the host's provider registers its context manager when it starts (which may be
+    // after this runs, e.g. `new NodeSDK({ spanProcessors: [hindsightSpanProcessor()] })`).
+    if (mode === 'standalone') ensureContextManager()
+    const resource = buildResource(config)
+    const headers: Record<string, string> = config.apiKey ? { Authorization: `Bearer ${config.apiKey}` } : {}
+    const senderOptions = {
+      headers,
+      timeoutMillis: config.exportTimeoutMillis,
+      userAgent: `hindsight-sdk/${VERSION}`,
+      keepAlive: this.#keepAlive,
+    }
+    let sink = config.spanProcessor
+    if (!sink) {
+      let exporter = config.exporter
+      if (!exporter) {
+        const otlp = new OtlpTraceExporter({ ...senderOptions, url: config.tracesUrl })
+        this.#abortables.push(otlp)
+        exporter = otlp
+      }
+      this.#queue = new SpanQueue(
+        exporter,
+        {
+          ...queueOptions(config),
+          destination: config.exporter ? 'the configured exporter' : config.tracesUrl,
+        },
+        this.#stats,
+        this.#keepAlive,
       )
-    const batch = new BatchSpanProcessor(new CountingExporter(exporter, this.#stats), {
-      maxQueueSize: config.maxQueueSize,
-      maxExportBatchSize: config.maxExportBatchSize,
-      scheduledDelayMillis: config.scheduledDelayMillis,
-      exportTimeoutMillis: config.exportTimeoutMillis,
+      sink = this.#queue
+    }
+    if (config.metrics) {
+      const sender = new OtlpSender({ ...senderOptions, url: config.metricsUrl })
+      this.#abortables.push(sender)
+      this.#metrics = createGenAiMetrics({
+        resource,
+        sender,
+        intervalMillis: config.metricsIntervalMillis,
+        stats: this.#stats,
+      })
+    }
+    this.spanProcessor = new HindsightSpanProcessor({
+      release: config.release,
+      attached: mode === 'attached',
+      filter: config.spanFilter ?? (mode === 'attached' ? isGenAiSpan : undefined),
+      policy: this.#policy,
+      metrics: this.#metrics,
+      sink,
+      stats: this.#stats,
     })
-    return new CountingProcessor(batch, this.#stats, config.maxQueueSize)
+    if (mode === 'attached') {
+      // The host's provider, through the global API: our spans get its sampler, resource and
+      // context, and reach its exporters as well as ours.
+      this.#tracer = trace.getTracer(TRACER_NAME, VERSION)
+    } else {
+      this.#provider = new BasicTracerProvider({
+        resource,
+        spanProcessors: [this.spanProcessor],
+        // Explicit, so a host's OTEL_TRACES_SAMPLER (meant for its own backend) cannot thin out LLM
+        // spans: cost and usage need every call, and an unsampled host parent is not ours to follow.
+        sampler: new AlwaysOnSampler(),
+      })
+      this.#tracer = this.#provider.getTracer(TRACER_NAME, VERSION)
+    }
+    if (!config.spanProcessor && config.flushOnExit) this.#listenForExit()
   }
 
   #listenForExit(): void {
     const proc = globalThis.process
     if (typeof proc?.on !== 'function') return
-    // `beforeExit` fires whenever the loop drains; only pending spans start new work, so this
-    // cannot keep a process alive forever.
+    // `beforeExit` fires whenever the loop drains. Only pending telemetry starts new work, and the
+    // flush gives up after EXIT_FLUSH_TIMEOUT_MS (for good), so this never keeps a process alive for long.
     this.#exitListener = () => {
-      if (this.#flushingOnExit || this.#stats.pending === 0 || this.#shutdown) return
-      this.#flushingOnExit = true
-      void this.flush().finally(() => {
-        this.#flushingOnExit = false
+      if (this.#exitFlushing || this.#exitGaveUp || this.#shutdown) return
+      if ((this.#queue?.pending ?? 0) === 0 && !this.#metrics?.dirty) return
+      this.#exitFlushing = true
+      const release = this.#keepAlive.hold()
+      const deadline = setTimeout(() => {
+        this.#exitGaveUp = true
+        release()
+      }, EXIT_FLUSH_TIMEOUT_MS)
+      deadline.unref?.()
+      void this.spanProcessor.forceFlush().finally(() => {
+        clearTimeout(deadline)
+        release()
+        this.#exitFlushing = false
       })
     }
     proc.on('beforeExit', this.#exitListener)
@@ -145,11 +207,16 @@ export class Hindsight {
     return this.#stats.snapshot()
   }
 
-  /** Sends every ended span now. Resolves once sent or failed (never rejects). */
+  /** Sends every ended span (and metric point) now. Resolves once sent or failed; never rejects. */
   async flush(): Promise<void> {
-    if (!this.#provider || this.#shutdown) return
-    // The batch processor's own export timeout bounds this; the extra margin only guards a stuck exporter.
-    await settleWithin(this.#provider.forceFlush(), this.#exportTimeoutMillis + 1000)
+    if (!this.enabled || this.#shutdown) return
+    const release = this.#keepAlive.hold()
+    try {
+      // The sender's own deadline bounds this; the margin only guards a stuck custom exporter.
+      await settleWithin(this.spanProcessor.forceFlush(), this.#exportTimeoutMillis + 1000)
+    } finally {
+      release()
+    }
   }
 
   /**
@@ -160,9 +227,19 @@ export class Hindsight {
     if (!this.#shutdown) {
       const timeout = options.timeoutMillis ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
       if (this.#exitListener) globalThis.process?.off?.('beforeExit', this.#exitListener)
-      this.#shutdown = this.#provider ? settleWithin(this.#provider.shutdown(), timeout) : Promise.resolve()
+      const release = this.#keepAlive.hold()
+      const work = this.#provider ? this.#provider.shutdown() : this.spanProcessor.shutdown()
+      this.#shutdown = settleWithin(work, timeout).finally(() => {
+        for (const abortable of this.#abortables) abortable.abort()
+        release()
+      })
     }
     return this.#shutdown
+  }
+
+  /** Headers that authenticate REST API calls (`score()`). @internal */
+  apiHeaders(): Record<string, string> {
+    return this.#apiKey ? { authorization: `Bearer ${this.#apiKey}` } : {}
   }
 
   /** Counts an SDK-internal failure that was swallowed. @internal */
@@ -171,7 +248,52 @@ export class Hindsight {
   }
 }
 
-let active: Hindsight | undefined
+function queueOptions(config: ResolvedConfig) {
+  return {
+    maxQueueSize: config.maxQueueSize,
+    maxExportBatchSize: config.maxExportBatchSize,
+    scheduledDelayMillis: config.scheduledDelayMillis,
+    exportTimeoutMillis: config.exportTimeoutMillis,
+  }
+}
+
+function buildResource(config: ResolvedConfig): Resource {
+  return defaultResource().merge(
+    resourceFromAttributes({
+      [COMMON.serviceName]: config.serviceName,
+      [COMMON.serviceVersion]: config.release,
+      [COMMON.deploymentEnvironment]: config.environment,
+    }),
+  )
+}
+
+/** Each instance's content policy, kept out of the public type. */
+const policies = new WeakMap<Hindsight, ContentPolicy>()
+
+/**
+ * The current instance lives on a global symbol, not in module state, so that when an app loads
+ * both the ESM and the CommonJS build (or two copies of the package), `init()` in one is seen by
+ * wrappers and `observe()` of the other.
+ */
+const registry = globalSlot<{ active?: Hindsight }>('@hindsight/sdk.instance')
+
+function globalSlot<T extends object>(name: string): T {
+  const store = globalThis as Record<symbol, T | undefined>
+  const key = Symbol.for(name)
+  const found = store[key]
+  if (found) return found
+  const created = {} as T
+  store[key] = created
+  return created
+}
+
+function activate(next: Hindsight): Hindsight {
+  const previous = registry.active
+  registry.active = next
+  setActiveContentPolicy(policies.get(next))
+  if (previous) void previous.shutdown()
+  return next
+}
 
 /**
  * Configures the SDK and returns it. Calling `init()` again REPLACES the configuration: the previous
@@ -179,34 +301,68 @@ let active: Hindsight | undefined
  * use the new one from their next call. Throws {@link HindsightError} when an option is invalid.
  */
 export function init(options: HindsightOptions = {}): Hindsight {
-  const next = new Hindsight(resolveConfig(options, readEnv()))
-  const previous = active
-  active = next
-  if (previous) void previous.shutdown()
-  return next
+  return activate(new Hindsight(resolveConfig(options, readEnv())))
+}
+
+/**
+ * For apps that already run OpenTelemetry: configures the SDK like {@link init}, but instead of a
+ * private provider it returns a span processor to add to YOUR provider, so Hindsight never
+ * registers a second one:
+ *
+ * ```ts
+ * new NodeSDK({ spanProcessors: [hindsightSpanProcessor({ apiKey }), ...yours] }).start()
+ * ```
+ *
+ * Wrapped clients and `observe()` then make their spans with your provider (your sampler and
+ * resource apply, and your exporters see them too). This processor sends only GenAI spans to
+ * Hindsight (see `spanFilter`), and never modifies your other spans. Replaces any earlier
+ * `init()`, like `init()` itself.
+ */
+export function hindsightSpanProcessor(options: HindsightOptions = {}): SpanProcessor {
+  return activate(new Hindsight(resolveConfig(options, readEnv()), 'attached')).spanProcessor
 }
 
 /** The instance `init()` made last, if any. @internal */
 export function activeHindsight(): Hindsight | undefined {
-  return active
+  return registry.active
 }
 
 /** Sends every ended span now; resolves (never rejects) once done or failed. No-op before `init()`. */
 export function flush(): Promise<void> {
-  return active?.flush() ?? Promise.resolve()
+  return registry.active?.flush() ?? Promise.resolve()
 }
 
 /** Flushes and stops the SDK within a deadline (default 5 s). Never rejects. No-op before `init()`. */
 export function shutdown(options?: ShutdownOptions): Promise<void> {
-  return active?.shutdown(options) ?? Promise.resolve()
+  return registry.active?.shutdown(options) ?? Promise.resolve()
 }
 
-/** The SDK's tracer, to add your own spans (they nest with the LLM spans). A no-op tracer before `init()`. */
+function currentTracer(): Tracer {
+  return registry.active?.getTracer() ?? noopTracer
+}
+
+/**
+ * Always the CURRENT instance's tracer: safe to hand to a library once at start-up (e.g. the AI
+ * SDK's telemetry), even before `init()` or across re-`init()`.
+ */
+const delegatingTracer: Tracer = {
+  startSpan: (name, options, ctx) => currentTracer().startSpan(name, options, ctx),
+  startActiveSpan: ((...args: unknown[]) => {
+    const tracer = currentTracer()
+    return Reflect.apply(tracer.startActiveSpan, tracer, args) as unknown
+  }) as Tracer['startActiveSpan'],
+}
+
+/**
+ * The SDK's tracer, to add your own spans (they nest with the LLM spans) or to pass to the AI SDK's
+ * telemetry. It follows `init()`: before it, spans are no-ops; after a re-`init()`, they go to the
+ * new configuration.
+ */
 export function getTracer(): Tracer {
-  return active?.getTracer() ?? noopTracer
+  return delegatingTracer
 }
 
 /** Export counters of the current instance; all zero before `init()`. */
 export function getStats(): HindsightStats {
-  return active?.getStats() ?? { exported: 0, dropped: 0, failedExports: 0, internalErrors: 0 }
+  return registry.active?.getStats() ?? { exported: 0, dropped: 0, failedExports: 0, internalErrors: 0 }
 }

@@ -1,8 +1,15 @@
-import type { Context } from '@opentelemetry/api'
-import { TraceFlags } from '@opentelemetry/api'
-import { type ExportResult, ExportResultCode } from '@opentelemetry/core'
+/**
+ * The export path: a bounded span queue and an OTLP/HTTP sender built so that telemetry can never
+ * cost the host app. Nothing here blocks a caller, throws, logs more than once, or keeps a finished
+ * process alive: every timer and socket is unref'd except while the app explicitly waits for a
+ * `flush()` / `shutdown()` (or the one flush when the event loop empties).
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import { type Context, context, ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api'
+import { type ExportResult, ExportResultCode, suppressTracing } from '@opentelemetry/core'
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { HINDSIGHT } from './attributes'
+import { encodeTraceRequest } from './otlp-encode'
 
 /** What happened to the spans this SDK produced. */
 export interface HindsightStats {
@@ -16,14 +23,27 @@ export interface HindsightStats {
   internalErrors: number
 }
 
-/** Mutable counters shared by the processor and exporter below. */
+/** Mutable counters, plus the single "spans are being dropped" warning. */
 export class StatsCounter {
   exported = 0
   dropped = 0
   failedExports = 0
   internalErrors = 0
-  /** Spans handed to the batch processor and not yet settled by an export. */
-  pending = 0
+  #warned = false
+
+  /** Counts lost spans; the first loss of an instance is reported once with `console.warn`, later ones only counted. */
+  drop(count: number, reason: string): void {
+    this.dropped += count
+    if (this.#warned) return
+    this.#warned = true
+    try {
+      console.warn(
+        `@hindsight/sdk: dropped ${count} span(s): ${reason}. Further losses are not logged; they are counted in getStats().dropped.`,
+      )
+    } catch {
+      // A broken console must not break the app.
+    }
+  }
 
   snapshot(): HindsightStats {
     return {
@@ -35,103 +55,451 @@ export class StatsCounter {
   }
 }
 
-/**
- * Counts what the wrapped exporter does. Failures are reported to the batch processor as usual
- * (it only rejects `forceFlush`, which the SDK catches) but never logged: error texts can carry
- * request details, and the API key must not leak into logs.
- */
-export class CountingExporter implements SpanExporter {
-  constructor(
-    private readonly inner: SpanExporter,
-    private readonly stats: StatsCounter,
-  ) {}
-
-  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    let settled = false
-    const settle = (result: ExportResult) => {
-      if (settled) return
-      settled = true
-      this.stats.pending = Math.max(0, this.stats.pending - spans.length)
-      if (result.code === ExportResultCode.SUCCESS) {
-        this.stats.exported += spans.length
-      } else {
-        this.stats.failedExports += 1
-        this.stats.dropped += spans.length
-      }
-      resultCallback(result)
-    }
-    try {
-      this.inner.export(spans, settle)
-    } catch (error) {
-      settle({
-        code: ExportResultCode.FAILED,
-        error: error instanceof Error ? error : new Error(String(error)),
-      })
-    }
-  }
-
-  shutdown(): Promise<void> {
-    return this.inner.shutdown()
-  }
-
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush?.() ?? Promise.resolve()
-  }
+interface Referable {
+  ref(): unknown
+  unref(): unknown
 }
 
 /**
- * Bounds the spans in flight (queued or being exported) and counts the ones it turns away. The
- * batch processor drops silently when full and resets its own counter, so the bound is kept here,
- * one notch stricter than the processor's, which therefore never drops by itself.
+ * Decides whether the SDK's timers and sockets may keep the process alive. By default none do, so
+ * an app that is done exits at once; while someone awaits `flush()`/`shutdown()` they all do, so
+ * the awaited work can finish (a script's top-level `await shutdown()` must not be cut short).
  */
-export class CountingProcessor implements SpanProcessor {
-  private closed = false
+export class KeepAlive {
+  #holds = 0
+  readonly #handles = new Set<Referable>()
+
+  get held(): boolean {
+    return this.#holds > 0
+  }
+
+  /** Follows the current hold state until the returned function is called. */
+  track(handle: Referable): () => void {
+    this.#handles.add(handle)
+    if (this.#holds > 0) handle.ref()
+    else handle.unref()
+    return () => {
+      this.#handles.delete(handle)
+    }
+  }
+
+  /** Keeps tracked handles referenced until the returned function is called (idempotent). */
+  hold(): () => void {
+    if (this.#holds++ === 0) for (const handle of this.#handles) handle.ref()
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      if (--this.#holds === 0) for (const handle of this.#handles) handle.unref()
+    }
+  }
+}
+
+/** Runs `fn` outside the caller's context with tracing suppressed, so exports never become spans (ours or the host's). */
+function outsideTracing<T>(fn: () => T): T {
+  return context.with(suppressTracing(ROOT_CONTEXT), fn)
+}
+
+/** Resolves after `ms`, or at once when `cancel` is called; the timer follows `keepAlive`. */
+function delay(ms: number, keepAlive: KeepAlive, cancels: Set<() => void>): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = outsideTracing(() => setTimeout(() => done(), ms))
+    const untrack = keepAlive.track(timer)
+    const done = () => {
+      clearTimeout(timer)
+      untrack()
+      cancels.delete(done)
+      resolve()
+    }
+    cancels.add(done)
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// OTLP over HTTP
+
+type SendOutcome = { ok: true } | { ok: false; retryable: boolean; retryAfterMs?: number; reason: string }
+
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504])
+const MAX_RETRIES = 4
+const FIRST_BACKOFF_MS = 500
+const MAX_BACKOFF_MS = 4000
+const MAX_RESPONSE_BYTES = 64 * 1024
+
+/** `Retry-After` as milliseconds: delay-seconds or an HTTP date. */
+export function parseRetryAfter(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header
+  if (value === undefined || value.trim() === '') return undefined
+  if (/^\s*\d+\s*$/.test(value)) return Number.parseInt(value, 10) * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}
+
+function statusReason(status: number): string {
+  if (status === 401 || status === 403) return `the collector rejected the API key (HTTP ${status})`
+  if (status === 413) return 'the collector refused the request as too large (HTTP 413)'
+  return `the collector answered HTTP ${status}`
+}
+
+export interface OtlpSenderOptions {
+  url: string
+  headers: Record<string, string>
+  /** One export, retries included, settles within this. */
+  timeoutMillis: number
+  userAgent: string
+  keepAlive: KeepAlive
+  contentType?: string
+}
+
+/**
+ * Posts OTLP/protobuf bodies with retries: exponential backoff with jitter on 429/502/503/504 and
+ * network errors, `Retry-After` honoured (if it points past this export's deadline the export fails
+ * at once and nothing is sent before that time), everything within `timeoutMillis`.
+ */
+export class OtlpSender {
+  readonly #url: URL
+  readonly #options: OtlpSenderOptions
+  readonly #agent: HttpAgent | HttpsAgent
+  /** Cancels every request and retry wait in progress (see {@link abort}). */
+  readonly #cancels = new Set<() => void>()
+  #aborted = false
+  #notBefore = 0
+
+  constructor(options: OtlpSenderOptions) {
+    this.#options = options
+    this.#url = new URL(options.url)
+    // Pooled keep-alive sockets save a TCP (and TLS) handshake per batch. Node's agent unrefs a socket
+    // while it idles in the pool, so a kept-alive connection never holds the process open.
+    const agentOptions = { keepAlive: true, maxSockets: 4, maxFreeSockets: 1, timeout: 30_000 }
+    this.#agent = this.#url.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions)
+  }
+
+  get url(): string {
+    return this.#options.url
+  }
+
+  /**
+   * Ends every request and retry wait now (they fail, their spans count as dropped) and refuses new
+   * ones. Called when `shutdown()` reaches its deadline, so nothing outlives it.
+   */
+  abort(): void {
+    this.#aborted = true
+    for (const cancel of [...this.#cancels]) cancel()
+    this.#agent.destroy()
+  }
+
+  /** Closes pooled idle connections (they are unref'd, but a clean shutdown leaves nothing open). */
+  close(): void {
+    this.#agent.destroy()
+  }
+
+  async send(body: Uint8Array): Promise<ExportResult> {
+    const deadline = Date.now() + this.#options.timeoutMillis
+    if (this.#aborted) return failed(ABORTED)
+    if (Date.now() < this.#notBefore) {
+      return failed('the collector asked to retry later (Retry-After) and that time has not come')
+    }
+    let backoff = FIRST_BACKOFF_MS
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.#post(body, Math.max(1, deadline - Date.now()))
+      if (outcome.ok) return { code: ExportResultCode.SUCCESS }
+      if (!outcome.retryable || attempt >= MAX_RETRIES) return failed(outcome.reason)
+      const jittered = backoff * (0.8 + Math.random() * 0.4)
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)
+      const wait = outcome.retryAfterMs ?? jittered
+      if (Date.now() + wait >= deadline) {
+        // The collector's own Retry-After is respected even beyond this export: later exports
+        // fail fast (and are counted) instead of hammering an overloaded collector.
+        if (outcome.retryAfterMs !== undefined) this.#notBefore = Date.now() + outcome.retryAfterMs
+        return failed(outcome.reason)
+      }
+      await delay(wait, this.#options.keepAlive, this.#cancels)
+      if (this.#aborted) return failed(ABORTED)
+    }
+  }
+
+  #post(body: Uint8Array, timeoutMillis: number): Promise<SendOutcome> {
+    return new Promise<SendOutcome>((resolve) => {
+      let settled = false
+      let untrack: (() => void) | undefined
+      let cancel: (() => void) | undefined
+      const settle = (outcome: SendOutcome) => {
+        if (settled) return
+        settled = true
+        untrack?.()
+        if (cancel) this.#cancels.delete(cancel)
+        resolve(outcome)
+      }
+      try {
+        outsideTracing(() => {
+          const send = this.#url.protocol === 'https:' ? httpsRequest : httpRequest
+          const req = send(this.#url, {
+            method: 'POST',
+            agent: this.#agent,
+            headers: {
+              ...this.#options.headers,
+              'Content-Type': this.#options.contentType ?? 'application/x-protobuf',
+              'Content-Length': String(body.byteLength),
+              'User-Agent': this.#options.userAgent,
+            },
+          })
+          req.setTimeout(timeoutMillis, () => {
+            req.destroy()
+            settle({
+              ok: false,
+              retryable: true,
+              reason: `no answer from ${this.#options.url} within ${timeoutMillis} ms`,
+            })
+          })
+          req.on('socket', (socket) => {
+            if (!settled) untrack = this.#options.keepAlive.track(socket)
+          })
+          req.on('error', (error: NodeJS.ErrnoException) => {
+            settle({
+              ok: false,
+              retryable: true,
+              reason: `cannot reach ${this.#options.url} (${error.code ?? error.message})`,
+            })
+          })
+          req.on('response', (res: IncomingMessage) => this.#read(res, settle))
+          cancel = () => {
+            settle({ ok: false, retryable: false, reason: ABORTED })
+            req.destroy()
+          }
+          this.#cancels.add(cancel)
+          req.end(body)
+        })
+      } catch (error) {
+        settle({
+          ok: false,
+          retryable: false,
+          reason: error instanceof Error ? error.message : String(error),
+        })
+      }
+    })
+  }
+
+  #read(res: IncomingMessage, settle: (outcome: SendOutcome) => void): void {
+    let size = 0
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_RESPONSE_BYTES) res.destroy()
+    })
+    const finish = () => {
+      const status = res.statusCode ?? 0
+      if (status >= 200 && status < 300) settle({ ok: true })
+      else
+        settle({
+          ok: false,
+          retryable: RETRYABLE_STATUS.has(status),
+          retryAfterMs: parseRetryAfter(res.headers['retry-after']),
+          reason: statusReason(status),
+        })
+    }
+    res.on('end', finish)
+    res.on('close', finish)
+    res.on('error', finish)
+  }
+}
+
+const ABORTED = 'shutdown() reached its deadline before the export finished'
+
+function failed(reason: string): ExportResult {
+  return { code: ExportResultCode.FAILED, error: new Error(reason) }
+}
+
+/** OTLP/HTTP protobuf span exporter on top of {@link OtlpSender} and {@link encodeTraceRequest}. */
+export class OtlpTraceExporter implements SpanExporter {
+  readonly #sender: OtlpSender
+
+  constructor(options: OtlpSenderOptions) {
+    this.#sender = new OtlpSender(options)
+  }
+
+  /** See {@link OtlpSender.abort}. */
+  abort(): void {
+    this.#sender.abort()
+  }
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    let body: Uint8Array | undefined
+    try {
+      // Byte for byte what @opentelemetry/otlp-transformer's ProtobufTraceSerializer writes, ~5× cheaper.
+      body = encodeTraceRequest(spans)
+    } catch (error) {
+      resultCallback(
+        failed(`spans could not be serialized: ${error instanceof Error ? error.message : String(error)}`),
+      )
+      return
+    }
+    if (!body) {
+      resultCallback(failed('spans could not be serialized'))
+      return
+    }
+    this.#sender.send(body).then(resultCallback, (error: unknown) => resultCallback(failed(String(error))))
+  }
+
+  shutdown(): Promise<void> {
+    this.#sender.close()
+    return Promise.resolve()
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bounded queue
+
+export interface SpanQueueOptions {
+  maxQueueSize: number
+  maxExportBatchSize: number
+  scheduledDelayMillis: number
+  exportTimeoutMillis: number
+  /** Named in the drop warning. */
+  destination: string
+}
+
+/**
+ * A batching span processor that, unlike the stock `BatchSpanProcessor`, bounds queued AND in-flight
+ * spans together (a slow collector cannot make memory grow), counts every span it loses, reports
+ * the first loss once, exports one batch at a time, and whose timers never keep the process alive.
+ */
+export class SpanQueue implements SpanProcessor {
+  #queue: ReadableSpan[] = []
+  #inFlight = 0
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #draining: Promise<void> | undefined
+  #closed = false
+  #shutdown: Promise<void> | undefined
 
   constructor(
-    private readonly inner: SpanProcessor,
+    private readonly exporter: SpanExporter,
+    private readonly options: SpanQueueOptions,
     private readonly stats: StatsCounter,
-    private readonly maxQueueSize: number,
+    private readonly keepAlive: KeepAlive,
   ) {}
 
-  onStart(span: Span, parentContext: Context): void {
-    this.inner.onStart(span, parentContext)
+  /** Spans queued or being exported. */
+  get pending(): number {
+    return this.#queue.length + this.#inFlight
   }
+
+  onStart(_span: Span, _parentContext: Context): void {}
 
   onEnd(span: ReadableSpan): void {
     if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return
-    if (this.closed || this.stats.pending >= this.maxQueueSize) {
-      this.stats.dropped += 1
+    if (this.#closed) {
+      this.stats.drop(1, 'a span ended after shutdown()')
       return
     }
-    this.stats.pending += 1
-    this.inner.onEnd(span)
+    if (this.pending >= this.options.maxQueueSize) {
+      this.stats.drop(
+        1,
+        `the export queue is full (maxQueueSize ${this.options.maxQueueSize}); ${this.options.destination} is slow or unreachable`,
+      )
+      return
+    }
+    this.#queue.push(span)
+    if (this.#queue.length >= this.options.maxExportBatchSize) this.#drain()
+    else this.#schedule()
   }
 
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush()
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#draining) return
+    this.#timer = outsideTracing(() =>
+      setTimeout(() => {
+        this.#clearTimer()
+        this.#drain()
+      }, this.options.scheduledDelayMillis),
+    )
+    // Never held: waiting for the next batch is no reason to keep a process alive.
+    this.#timer.unref?.()
+  }
+
+  #clearTimer(): void {
+    if (this.#timer === undefined) return
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  /**
+   * Exports the queued batch, then further batches only while full ones are waiting; a partial
+   * remainder waits for the timer. (Looping until the queue is empty sent a request for every few
+   * spans that arrived during each round trip: hundreds of tiny exports under steady traffic.)
+   */
+  #drain(): Promise<void> {
+    this.#clearTimer()
+    if (!this.#draining) {
+      this.#draining = (async () => {
+        do {
+          const batch = this.#queue.splice(0, this.options.maxExportBatchSize)
+          if (batch.length > 0) await this.#export(batch)
+        } while (this.#queue.length >= this.options.maxExportBatchSize)
+      })().finally(() => {
+        this.#draining = undefined
+        if (this.#queue.length > 0) this.#schedule()
+      })
+    }
+    return this.#draining
+  }
+
+  #export(batch: ReadableSpan[]): Promise<void> {
+    this.#inFlight += batch.length
+    return new Promise<void>((resolve) => {
+      let settled = false
+      const timer = outsideTracing(() =>
+        setTimeout(
+          () =>
+            settle(failed(`no answer within exportTimeoutMillis (${this.options.exportTimeoutMillis} ms)`)),
+          this.options.exportTimeoutMillis + 100,
+        ),
+      )
+      const untrack = this.keepAlive.track(timer)
+      const settle = (result: ExportResult) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        untrack()
+        this.#inFlight -= batch.length
+        if (result.code === ExportResultCode.SUCCESS) {
+          this.stats.exported += batch.length
+        } else {
+          this.stats.failedExports += 1
+          this.stats.drop(
+            batch.length,
+            `export to ${this.options.destination} failed: ${result.error?.message ?? 'unknown error'}`,
+          )
+        }
+        resolve()
+      }
+      try {
+        outsideTracing(() => this.exporter.export(batch, settle))
+      } catch (error) {
+        settle(failed(error instanceof Error ? error.message : String(error)))
+      }
+    })
+  }
+
+  /** Exports everything queued now (all batches at once) and waits for the exports in flight. Never rejects. */
+  async forceFlush(): Promise<void> {
+    this.#clearTimer()
+    const running: Promise<void>[] = []
+    while (this.#queue.length > 0)
+      running.push(this.#export(this.#queue.splice(0, this.options.maxExportBatchSize)))
+    if (this.#draining) running.push(this.#draining)
+    await Promise.all(running)
   }
 
   shutdown(): Promise<void> {
-    this.closed = true
-    return this.inner.shutdown()
-  }
-}
-
-/** Stamps `hindsight.release` on every span of our provider, including ones users start themselves. */
-export class ReleaseProcessor implements SpanProcessor {
-  constructor(private readonly release: string) {}
-
-  onStart(span: Span): void {
-    span.setAttribute(HINDSIGHT.release, this.release)
-  }
-
-  onEnd(): void {}
-
-  forceFlush(): Promise<void> {
-    return Promise.resolve()
-  }
-
-  shutdown(): Promise<void> {
-    return Promise.resolve()
+    if (!this.#shutdown) {
+      this.#closed = true
+      this.#shutdown = this.forceFlush().then(
+        () => this.exporter.shutdown().catch(() => {}),
+        () => {},
+      )
+    }
+    return this.#shutdown
   }
 }

@@ -12,16 +12,24 @@ function isPrimitiveAttribute(value: unknown): value is string | number | boolea
   )
 }
 
+/** Whether `value` is a valid OTel attribute value: a primitive, or a non-empty homogeneous primitive array. */
+function isCleanAttribute(value: unknown): value is AttributeValue {
+  if (isPrimitiveAttribute(value)) return true
+  if (!Array.isArray(value) || value.length === 0) return false
+  const kind = typeof value[0]
+  for (const item of value) {
+    if (typeof item !== kind || !isPrimitiveAttribute(item)) return false
+  }
+  return true
+}
+
 /** Keeps only valid OTel attribute values: primitives and homogeneous primitive arrays. */
 export function sanitizeAttributes(attributes: LooseAttributes): Record<string, AttributeValue> {
   const clean: Record<string, AttributeValue> = {}
-  for (const [key, value] of Object.entries(attributes)) {
-    if (isPrimitiveAttribute(value)) {
-      clean[key] = value
-    } else if (Array.isArray(value) && value.length > 0 && value.every(isPrimitiveAttribute)) {
-      const kind = typeof value[0]
-      if (value.every((item) => typeof item === kind)) clean[key] = value as AttributeValue
-    }
+  for (const key in attributes) {
+    if (!Object.hasOwn(attributes, key)) continue
+    const value = attributes[key]
+    if (isCleanAttribute(value)) clean[key] = value
   }
   return clean
 }
@@ -54,9 +62,22 @@ export class SpanRecorder {
     return this.#ended
   }
 
+  /** Sets the valid attributes (see {@link sanitizeAttributes}) straight on the span, skipping the rest. */
   set(attributes: LooseAttributes): void {
     if (this.#ended) return
-    this.span.setAttributes(sanitizeAttributes(attributes))
+    const span = this.span
+    for (const key in attributes) {
+      if (!Object.hasOwn(attributes, key)) continue
+      const value = attributes[key]
+      if (value !== undefined && isCleanAttribute(value)) span.setAttribute(key, value)
+    }
+  }
+
+  /** Sets one attribute to the JSON text of `value` (skipped when `value` is undefined). */
+  setJson(key: string, value: unknown): void {
+    if (this.#ended || value === undefined) return
+    const text = JSON.stringify(value)
+    if (typeof text === 'string') this.span.setAttribute(key, text)
   }
 
   fail(error: unknown): void {

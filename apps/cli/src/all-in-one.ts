@@ -14,6 +14,7 @@ import {
   type Storage,
   type StorageOptions,
 } from '@hindsight/collector/storage'
+import { ObjectiveMonitor, OnlineEvaluationWorker } from '@hindsight/quality'
 import { startWebServer } from '@hindsight/web/server'
 import { type DemoResult, runDemo } from './demo'
 import type { Config } from './env'
@@ -193,6 +194,9 @@ export async function startAllInOne(config: Config, options: AllInOneOptions = {
       projects: repository,
       host: config.host,
       port: config.otlpPort,
+      grpcPort: config.otlpGrpcPort,
+      spoolDir: join(config.dataDir, 'spool'),
+      retention: { defaultDays: config.retentionDays },
     }).catch(explainListenError('HINDSIGHT_OTLP_PORT', config.otlpPort))
     const otlpUrl = collector.url
     web = await startWebServer({
@@ -205,11 +209,23 @@ export async function startAllInOne(config: Config, options: AllInOneOptions = {
       next: withNext,
     }).catch(explainListenError('HINDSIGHT_PORT', config.port))
 
+    // Online evaluation rules run in the background on completed traces (quality/src/online).
+    const evaluations = new OnlineEvaluationWorker({
+      storage,
+      onError: (error) => log(`[evaluations] ${error}`),
+    })
+    evaluations.start()
+    // Objectives: burn-rate alerts to their webhooks (quality/src/objectives).
+    const objectives = new ObjectiveMonitor({ storage, onError: (error) => log(`[objectives] ${error}`) })
+    objectives.start()
+
     let closing: Promise<void> | undefined
     const running = collector
     const server = web
     const close = () => {
       closing ??= (async () => {
+        await evaluations.stop()
+        await objectives.stop()
         await server.close()
         await running.flush()
         await running.close()
@@ -277,6 +293,7 @@ export function banner(config: Config, app: AllInOne): string {
     `  Dashboard   ${app.webUrl}`,
     `  REST API    ${app.webUrl}/api/public/v1   (OpenAPI: ${app.webUrl}/api/public/v1/openapi.json)`,
     `  OTLP/HTTP   ${app.otlpUrl}/v1/traces`,
+    `  OTLP/gRPC   ${app.collector.grpcUrl ?? 'off'}`,
     `  Data        ${storageLine}`,
     `  Project     ${main.name} (${main.id})${main.created ? ' — created now' : ''}`,
     `  API key     ${keyLine(main)}`,

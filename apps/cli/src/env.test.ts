@@ -21,12 +21,14 @@ test('defaults follow the runtime contract', () => {
     host: '127.0.0.1',
     port: 3000,
     otlpPort: 4318,
+    otlpGrpcPort: 4317,
     dataDir: '/srv/app/.hindsight',
     clickhouse: { url: undefined, user: 'default', password: '', database: 'hindsight' },
     initProject: undefined,
     initApiKey: undefined,
     demo: true,
     apiKey: undefined,
+    retentionDays: 30,
   })
 })
 

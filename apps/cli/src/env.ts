@@ -24,6 +24,11 @@ export const CONFIG_TABLE: readonly ConfigVariable[] = [
   { name: 'HINDSIGHT_PORT', default: '3000', description: 'Dashboard, tRPC and REST API port.' },
   { name: 'HINDSIGHT_OTLP_PORT', default: '4318', description: 'OTLP/HTTP receiver port (POST /v1/traces).' },
   {
+    name: 'HINDSIGHT_OTLP_GRPC_PORT',
+    default: '4317',
+    description: 'OTLP/gRPC receiver port (TraceService/Export).',
+  },
+  {
     name: 'HINDSIGHT_DATA_DIR',
     default: './.hindsight',
     description: 'Embedded ClickHouse data and local credentials, resolved against the working directory.',
@@ -55,6 +60,11 @@ export const CONFIG_TABLE: readonly ConfigVariable[] = [
     name: 'HINDSIGHT_API_KEY',
     default: '',
     description: '`demo` only: key of the project to send to (else the init key, else the Demo key).',
+  },
+  {
+    name: 'HINDSIGHT_RETENTION_DAYS',
+    default: '30',
+    description: 'Days spans are kept for projects without their own retention; 0 = keep forever.',
   },
 ]
 
@@ -109,6 +119,7 @@ export const envSchema = z.object({
   ),
   HINDSIGHT_PORT: port(3000),
   HINDSIGHT_OTLP_PORT: port(4318),
+  HINDSIGHT_OTLP_GRPC_PORT: port(4317),
   HINDSIGHT_DATA_DIR: optionalText.transform((v) => v ?? './.hindsight'),
   CLICKHOUSE_URL: optionalText.pipe(
     z
@@ -141,6 +152,15 @@ export const envSchema = z.object({
       .transform((v) => v ?? 'on'),
   ),
   HINDSIGHT_API_KEY: apiKey,
+  HINDSIGHT_RETENTION_DAYS: optionalText.pipe(
+    z
+      .string()
+      .regex(/^\d{1,5}$/, 'must be a whole number of days (0 = keep forever)')
+      .transform(Number)
+      .refine((n) => n <= 36_500, 'must be at most 36500 days (0 = keep forever)')
+      .optional()
+      .transform((n) => n ?? 30),
+  ),
 })
 
 /** The parsed configuration every command receives. */
@@ -150,6 +170,8 @@ export interface Config {
   port: number
   /** OTLP/HTTP port; 0 picks a free port (tests). */
   otlpPort: number
+  /** OTLP/gRPC port; 0 picks a free port (tests). */
+  otlpGrpcPort: number
   /** Absolute path. */
   dataDir: string
   clickhouse: { url?: string; user: string; password: string; database: string }
@@ -158,6 +180,8 @@ export interface Config {
   demo: boolean
   /** Key the `demo` command sends with. */
   apiKey?: string
+  /** Retention of projects without their own setting, in days; 0 = forever. */
+  retentionDays: number
 }
 
 /** A configuration problem; `message` lists every bad variable. */
@@ -191,6 +215,7 @@ export function parseEnv(
     host: e.HINDSIGHT_HOST,
     port: e.HINDSIGHT_PORT,
     otlpPort: e.HINDSIGHT_OTLP_PORT,
+    otlpGrpcPort: e.HINDSIGHT_OTLP_GRPC_PORT,
     dataDir: resolve(cwd, e.HINDSIGHT_DATA_DIR),
     clickhouse: {
       url: e.CLICKHOUSE_URL,
@@ -202,6 +227,7 @@ export function parseEnv(
     initApiKey: e.HINDSIGHT_INIT_API_KEY,
     demo: e.HINDSIGHT_DEMO === 'on',
     apiKey: e.HINDSIGHT_API_KEY,
+    retentionDays: e.HINDSIGHT_RETENTION_DAYS,
   }
 }
 

@@ -4,6 +4,7 @@
  * `--help` do not load the database engine or Next.js.
  */
 import { Command, InvalidArgumentError } from 'commander'
+import { parseIsoTime } from './commands/iso-time'
 import { CONFIG_TABLE, type Config, EnvError, parseEnv } from './env'
 
 function envHelp(): string {
@@ -33,6 +34,14 @@ function nonNegativeInt(name: string) {
       throw new InvalidArgumentError(`${name} must be a whole number ≥ 0, got '${value}'`)
     }
     return n
+  }
+}
+
+function isoTime(name: string) {
+  return (value: string): Date => {
+    const date = parseIsoTime(value)
+    if (!date) throw new InvalidArgumentError(`${name} must be an ISO 8601 date or time, got '${value}'`)
+    return date
   }
 }
 
@@ -87,6 +96,94 @@ program
     const cfg = config()
     const { migrateCommand } = await import('./commands/migrate')
     await migrateCommand(cfg)
+  })
+
+program
+  .command('reprice')
+  .description('recompute stored span costs in a time range with the current prices (custom prices included)')
+  .requiredOption(
+    '--from <iso>',
+    'start of the range (inclusive), ISO 8601, e.g. 2026-03-01 or 2026-03-01T12:00:00Z',
+    isoTime('--from'),
+  )
+  .requiredOption('--to <iso>', 'end of the range (exclusive), ISO 8601', isoTime('--to'))
+  .option('--project <name|id>', 'only this project (default: every project with spans in the range)')
+  .addHelpText('after', envHelp())
+  .action(async (options: { from: Date; to: Date; project?: string }) => {
+    const cfg = config()
+    const { repriceCommand } = await import('./commands/reprice')
+    await repriceCommand(cfg, options)
+  })
+
+const collect = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+]
+const positive = (name: string) => (value: string) => {
+  const n = Number(value)
+  if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a number > 0, got '${value}'`)
+  return n
+}
+program
+  .command('backtest')
+  .description('back-test architectures on recorded traffic (what-if now; replay and A/B next)')
+  .command('what-if')
+  .description(
+    're-price recorded calls under another model, simulate prompt caching and project latency (no model calls)',
+  )
+  .requiredOption(
+    '--candidate-model <model>',
+    'the model to evaluate, e.g. gpt-4.1-mini or claude-sonnet-4-5',
+  )
+  .option(
+    '--candidate-provider <provider>',
+    'openai, anthropic, gcp.gemini, deepseek… (default: from the model name)',
+  )
+  .option('--from <iso>', 'start of the recorded traffic (default: 7 days before --to)')
+  .option('--to <iso>', 'end of the recorded traffic (default: now)')
+  .option('--route <route>', 'only calls of this route (repeat or comma-separate)', collect)
+  .option(
+    '--model <model>',
+    'only calls of this model — the ones the candidate replaces (repeat or comma-separate)',
+    collect,
+  )
+  .option('--release <release>', 'only calls of this release (repeat or comma-separate)', collect)
+  .option('--caching <on|off>', 'simulate prompt caching with the provider rules', 'off')
+  .option('--cache-ttl <5m|1h>', "Anthropic's cache lifetime", '5m')
+  .option('--system-file <path>', 'replace the system prompt with this file')
+  .option('--sample <traces>', 'a seeded sample of this many traces', nonNegativeInt('--sample'))
+  .option('--seed <seed>', 'sample seed (same seed, same traces)')
+  .option('--stratify <model|route|day>', 'keep each stratum’s share in the sample')
+  .option(
+    '--max-cost-ratio <ratio>',
+    'objective: candidate cost per call ≤ ratio × baseline',
+    positive('--max-cost-ratio'),
+  )
+  .option('--max-cost-usd <usd>', 'objective: candidate cost per call ≤ this', positive('--max-cost-usd'))
+  .option(
+    '--max-p95-ms <ms>',
+    'objective: candidate latency p95 ≤ this (projected)',
+    positive('--max-p95-ms'),
+  )
+  .option(
+    '--max-p50-ms <ms>',
+    'objective: candidate latency p50 ≤ this (projected)',
+    positive('--max-p50-ms'),
+  )
+  .option('--format <json|md|html|csv>', 'report format', 'md')
+  .option('--resamples <n>', 'bootstrap resamples (default 10000)', nonNegativeInt('--resamples'))
+  .option('--direct', 'open the storage in this process instead of asking the running server')
+  .option('--project <id>', 'project id (needed with --direct; else picks the key from credentials.json)')
+  .option('--url <url>', 'base URL of the running Hindsight (default: from HINDSIGHT_HOST / HINDSIGHT_PORT)')
+  .option('--no-progress', 'no progress bar')
+  .addHelpText('after', envHelp())
+  .action(async (options: Record<string, unknown>) => {
+    const cfg = config()
+    const { backtestWhatIfCommand, parseWhatIfOptions } = await import('./commands/backtest')
+    await backtestWhatIfCommand(cfg, parseWhatIfOptions(options))
   })
 
 try {

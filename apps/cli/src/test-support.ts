@@ -14,6 +14,7 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): C
   return parseEnv({
     HINDSIGHT_PORT: '0',
     HINDSIGHT_OTLP_PORT: '0',
+    HINDSIGHT_OTLP_GRPC_PORT: '0',
     HINDSIGHT_DATA_DIR: dataDir,
     HINDSIGHT_DEMO: 'off',
     ...env,

@@ -4,26 +4,17 @@
  * Needs a prior `next build` (`pnpm test` builds first).
  */
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { startWebServer, type WebServer } from '../src/server/index'
+import { browserTestSkip, launchChromium, RESULTS } from './browser-support'
 import { expectedTotals, insertRows, type Seeded, seedRows } from './seed'
 
-const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), '..')
-const RESULTS = join(WEB_DIR, 'test-results')
-const CHROMIUM = '/usr/bin/chromium'
-const built = existsSync(join(WEB_DIR, '.next', 'BUILD_ID'))
-const skip = built
-  ? false
-  : 'apps/web/.next/BUILD_ID is missing: run `pnpm --filter @hindsight/web build` (pnpm test builds first)'
-if (skip) {
-  console.warn(`\n${'!'.repeat(100)}\n!!! BROWSER TESTS SKIPPED: ${skip}\n${'!'.repeat(100)}\n`)
-}
+const skip = browserTestSkip('BROWSER TESTS')
 
 const KEY = 'hs_browser_test_key_abcdefghijklmnop'
 const EMPTY_KEY = 'hs_browser_empty_key_qrstuvwxyz012345'
@@ -61,19 +52,7 @@ describe('dashboard in Chromium', { skip }, () => {
       otlpEndpoint: 'http://127.0.0.1:4318',
       knownKeys: { [projectId]: KEY, [emptyProjectId]: EMPTY_KEY },
     })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    browser = await launchChromium()
     mkdirSync(RESULTS, { recursive: true })
   })
 

@@ -1,20 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { SpanRow } from '../canonical'
 import { CollectorError, ERROR_CODES } from '../errors'
-import { mapSpan } from '../mapping/map-span'
-import { decodeOtlpTraces, type OtlpEncoding } from '../otlp/decode'
+import { IngestPipeline, type IngestStats } from '../ingest/pipeline'
+import type { IngestLimits } from '../limits/limits'
+import type { OtlpEncoding } from '../otlp/decode'
 import { ExportTraceServiceResponse, RpcStatus } from '../otlp/proto'
-import { PRICE_TABLE, type PriceTable } from '../pricing/price-table'
+import type { PriceTable } from '../pricing/price-table'
 import type { ProjectRepository } from '../storage'
-import { type SpanRejection, validateSpan } from '../validate'
 import type { SpanWriter } from '../writer/span-writer'
 import { ACCEPTED_ENCODINGS, decompress, readBody, requestEncoding } from './body'
 
+export type { IngestStats } from '../ingest/pipeline'
+
 export interface OtlpHandlerOptions {
-  /** Resolves API keys to projects. */
+  /** Resolves API keys to projects (ignored when `pipeline` is given). */
   projects: Pick<ProjectRepository, 'authenticate'>
-  /** Receives the accepted rows. */
+  /** Receives the accepted rows (ignored when `pipeline` is given). */
   writer: SpanWriter
+  /** The ingest pipeline to use, shared with other transports (gRPC). @default one built from these options */
+  pipeline?: IngestPipeline
   /** Path served. @default '/v1/traces' */
   path?: string
   /** Largest accepted body, compressed and decompressed (larger → 413). @default 10485760 (10 MiB) */
@@ -23,25 +26,16 @@ export interface OtlpHandlerOptions {
   priceTable?: PriceTable
   /** Clock in ms since the epoch (timestamp validation, `ingested_at`). @default Date.now */
   now?: () => number
+  /** Request and span limits. @default DEFAULT_LIMITS */
+  limits?: Partial<IngestLimits>
   /** Where unexpected errors are reported. @default console.error */
   onError?: (message: string, error: unknown) => void
-}
-
-export interface IngestStats {
-  /** Spans handed to the writer. */
-  accepted_spans: number
-  /** Spans refused one by one (reported in partial_success). */
-  rejected_spans: number
-  /**
-   * Counts by reason: span rejections by their reason (e.g. `invalid_trace_id`), whole-request
-   * refusals as `request_<code>` (e.g. `request_unauthorized`), counting requests.
-   */
-  rejections: Record<string, number>
 }
 
 /** A node:http request listener for OTLP/HTTP trace export, with its counters. */
 export interface OtlpHandler {
   (req: IncomingMessage, res: ServerResponse): void
+  /** Counters of the pipeline (shared with other transports using the same pipeline). */
   stats(): IngestStats
 }
 
@@ -57,8 +51,6 @@ const RESPONSE_TYPES: Record<OtlpEncoding, string> = {
   protobuf: 'application/x-protobuf',
   json: 'application/json',
 }
-const RETRY_AFTER_FULL_S = 1
-const RETRY_AFTER_FAILING_S = 5
 
 function encodingOf(contentType: string | undefined): OtlpEncoding | null {
   const media = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
@@ -73,17 +65,6 @@ function apiKeyOf(req: IncomingMessage): string {
   }
   const header = req.headers['x-hindsight-api-key']
   return (Array.isArray(header) ? header[0] : header)?.trim() ?? ''
-}
-
-function summarize(rejections: SpanRejection[], total: number): string {
-  const byReason = new Map<string, { count: number; example: string }>()
-  for (const r of rejections) {
-    const entry = byReason.get(r.reason)
-    if (entry) entry.count += 1
-    else byReason.set(r.reason, { count: 1, example: r.message })
-  }
-  const parts = [...byReason].map(([reason, { count, example }]) => `${reason} x${count} (e.g. ${example})`)
-  return `${rejections.length} of ${total} spans rejected: ${parts.join('; ')}`
 }
 
 function successBody(format: OtlpEncoding, rejected: number, message: string): Buffer {
@@ -123,16 +104,18 @@ function send(res: ServerResponse, status: number, format: OtlpEncoding, body: B
 export function createOtlpHandler(options: OtlpHandlerOptions): OtlpHandler {
   const path = options.path ?? '/v1/traces'
   const maxBodyBytes = options.maxBodyBytes ?? 10 * 2 ** 20
-  const priceTable = options.priceTable ?? PRICE_TABLE
-  const now = options.now ?? Date.now
   const onError =
     options.onError ?? ((message, error) => console.error(`[hindsight collector] ${message}`, error))
-  const { writer, projects } = options
-  const counters: IngestStats = { accepted_spans: 0, rejected_spans: 0, rejections: {} }
-
-  const count = (key: string, n = 1) => {
-    counters.rejections[key] = (counters.rejections[key] ?? 0) + n
-  }
+  const pipeline =
+    options.pipeline ??
+    new IngestPipeline({
+      projects: options.projects,
+      writer: options.writer,
+      onError,
+      ...(options.priceTable !== undefined && { priceTable: options.priceTable }),
+      ...(options.now !== undefined && { now: options.now }),
+      ...(options.limits !== undefined && { limits: options.limits }),
+    })
 
   async function handle(
     req: IncomingMessage,
@@ -151,23 +134,7 @@ export function createOtlpHandler(options: OtlpHandlerOptions): OtlpHandler {
         `method ${req.method ?? ''} not allowed on ${path}; use POST`,
       )
     }
-    const key = apiKeyOf(req)
-    if (!key) {
-      throw new CollectorError(
-        'unauthorized',
-        'missing API key: send `Authorization: Bearer <key>` or `x-hindsight-api-key: <key>`',
-      )
-    }
-    let projectId: string | null
-    try {
-      projectId = await projects.authenticate(key)
-    } catch (error) {
-      throw new CollectorError('storage_unavailable', 'cannot verify the API key right now; retry later', {
-        retryAfterSeconds: RETRY_AFTER_FAILING_S,
-        cause: error,
-      })
-    }
-    if (!projectId) throw new CollectorError('unauthorized', 'invalid API key')
+    const projectId = await pipeline.authenticate(apiKeyOf(req))
     if (!format) {
       throw new CollectorError(
         'unsupported_media_type',
@@ -182,63 +149,16 @@ export function createOtlpHandler(options: OtlpHandlerOptions): OtlpHandler {
       )
     }
     // Refuse early, before reading and decoding a body that could not be kept anyway.
-    const early = writer.admit(1)
-    if (early === 'failing') throw unavailable()
-    if (early === 'full') throw busy()
-
-    const raw = await readBody(req, maxBodyBytes)
-    const body = await decompress(raw, encoding, maxBodyBytes)
-    const spans = decodeOtlpTraces(body, format)
-
-    const nowMs = now()
-    const rows: SpanRow[] = []
-    const rejections: SpanRejection[] = []
-    for (const span of spans) {
-      const rejection = validateSpan(span, nowMs)
-      if (rejection) {
-        rejections.push(rejection)
-        continue
-      }
-      try {
-        rows.push(mapSpan(span, { projectId, now: nowMs, priceTable }))
-      } catch (error) {
-        onError(`mapping span ${span.spanId} failed`, error)
-        rejections.push({
-          reason: 'mapping_failed',
-          message: `span ${span.spanId} could not be mapped: ${error instanceof Error ? error.message : String(error)}`,
-        })
-      }
+    pipeline.checkCapacity()
+    const release = pipeline.enter()
+    try {
+      const raw = await readBody(req, maxBodyBytes)
+      const body = await decompress(raw, encoding, maxBodyBytes)
+      const result = await pipeline.ingest(projectId, pipeline.decode(body, format))
+      send(res, 200, format, successBody(format, result.rejected, result.errorMessage))
+    } finally {
+      release()
     }
-
-    const admitted = writer.admit(rows.length)
-    if (admitted === 'failing') throw unavailable()
-    if (admitted === 'full') throw busy()
-    writer.add(rows)
-    counters.accepted_spans += rows.length
-    counters.rejected_spans += rejections.length
-    for (const r of rejections) count(r.reason)
-    const message = rejections.length > 0 ? summarize(rejections, spans.length) : ''
-    send(res, 200, format, successBody(format, rejections.length, message))
-  }
-
-  function busy(): CollectorError {
-    return new CollectorError(
-      'too_many_requests',
-      'the collector is busy writing earlier spans; retry later',
-      {
-        retryAfterSeconds: RETRY_AFTER_FULL_S,
-      },
-    )
-  }
-
-  function unavailable(): CollectorError {
-    return new CollectorError(
-      'storage_unavailable',
-      'storage is failing or the collector is shutting down; retry later',
-      {
-        retryAfterSeconds: RETRY_AFTER_FAILING_S,
-      },
-    )
   }
 
   function fail(
@@ -265,7 +185,7 @@ export function createOtlpHandler(options: OtlpHandlerOptions): OtlpHandler {
       ? error
       : new CollectorError('internal', 'internal error while handling the request', { cause: error })
     if (!CollectorError.isInstance(error)) onError('unexpected error handling an OTLP request', error)
-    count(`request_${known.code}`)
+    pipeline.countRefusal(known.code)
     const headers: Record<string, string> = {}
     if (known.retryAfterSeconds !== undefined) headers['retry-after'] = String(known.retryAfterSeconds)
     // The body may be unread (early refusal): close the connection rather than read it.
@@ -293,6 +213,6 @@ export function createOtlpHandler(options: OtlpHandlerOptions): OtlpHandler {
       fail(req, res, format, error)
     }
   }) as OtlpHandler
-  handler.stats = () => ({ ...counters, rejections: { ...counters.rejections } })
+  handler.stats = () => pipeline.stats()
   return handler
 }

@@ -81,21 +81,21 @@ test('current GenAI names map to columns; times keep microseconds; price is comp
   assert.equal(row.service_name, 'support-bot')
   assert.equal(row.user_id, 'u1')
   assert.equal(row.session_id, 's1')
-  assert.match(row.input, /"content":"hi"/)
+  // System instructions lead the input as a system message in the same parts format.
+  assert.deepEqual(JSON.parse(row.input), [
+    { role: 'system', parts: [{ type: 'text', content: 'be brief' }] },
+    { role: 'user', parts: [{ type: 'text', content: 'hi' }] },
+  ])
   assert.match(row.output, /"content":"hello"/)
   assert.equal(row.cost_usd, '0.020000000') // see pricing.test.ts for the arithmetic
   assert.equal(row.scope_name, '@hindsight/sdk')
   assert.equal(row.ingested_at, '2026-05-28 21:00:00.000')
-  // Mapped attributes are not duplicated; system instructions and params stay.
+  // Mapped attributes are not duplicated (system instructions are in the input); params stay.
   assert.deepEqual(
     Object.keys(row.attributes).sort(),
-    [
-      GEN_AI.requestTemperature,
-      GEN_AI.systemInstructions,
-      OTLP_EXTRA.spanKind,
-      OTLP_EXTRA.scopeVersion,
-    ].sort(),
+    [GEN_AI.requestTemperature, HINDSIGHT.dialect, OTLP_EXTRA.spanKind, OTLP_EXTRA.scopeVersion].sort(),
   )
+  assert.equal(row.attributes[HINDSIGHT.dialect], 'hindsight')
   assert.equal(row.attributes[GEN_AI.requestTemperature], '0.2')
   assert.equal(row.attributes[OTLP_EXTRA.spanKind], 'client')
   assert.equal(row.resource_attributes[COMMON.serviceName], 'support-bot')
@@ -124,7 +124,11 @@ test('older names: gen_ai.system, prompt/completion tokens, underscore cache nam
   assert.equal(row.input, 'Say hi')
   assert.equal(row.output, 'Hi')
   assert.equal(row.cost_usd, '0.016650000')
-  assert.deepEqual(Object.keys(row.attributes), [OTLP_EXTRA.spanKind, OTLP_EXTRA.scopeVersion])
+  assert.deepEqual(Object.keys(row.attributes), [
+    HINDSIGHT.dialect,
+    OTLP_EXTRA.spanKind,
+    OTLP_EXTRA.scopeVersion,
+  ])
 })
 
 test('every cache-write spelling is read', () => {
@@ -160,24 +164,32 @@ test('anthropic raw input (excluding cache) is corrected once and the original a
 
 test('OpenLLMetry indexed prompt/completion attributes are assembled into JSON', () => {
   const row = map(
-    span({
-      [GEN_AI.system]: 'openai',
-      [TRACELOOP.requestType]: 'chat',
-      'gen_ai.prompt.1.role': 'user',
-      'gen_ai.prompt.1.content': 'What is 2+2?',
-      'gen_ai.prompt.0.role': 'system',
-      'gen_ai.prompt.0.content': 'Be terse.',
-      'gen_ai.completion.0.role': 'assistant',
-      'gen_ai.completion.0.content': '4',
-      'gen_ai.completion.0.finish_reason': 'stop',
-    }),
+    span(
+      {
+        [GEN_AI.system]: 'openai',
+        [TRACELOOP.requestType]: 'chat',
+        'gen_ai.prompt.1.role': 'user',
+        'gen_ai.prompt.1.content': 'What is 2+2?',
+        'gen_ai.prompt.0.role': 'system',
+        'gen_ai.prompt.0.content': 'Be terse.',
+        'gen_ai.completion.0.role': 'assistant',
+        'gen_ai.completion.0.content': '4',
+        'gen_ai.completion.0.finish_reason': 'stop',
+      },
+      {
+        scope: { name: 'opentelemetry.instrumentation.openai.v1', version: '0.40.0', attributes: new Map() },
+      },
+    ),
   )
   assert.deepEqual(JSON.parse(row.input), [
-    { role: 'system', content: 'Be terse.' },
-    { role: 'user', content: 'What is 2+2?' },
+    { role: 'system', parts: [{ type: 'text', content: 'Be terse.' }] },
+    { role: 'user', parts: [{ type: 'text', content: 'What is 2+2?' }] },
   ])
-  assert.deepEqual(JSON.parse(row.output), [{ role: 'assistant', content: '4', finish_reason: 'stop' }])
+  assert.deepEqual(JSON.parse(row.output), [
+    { role: 'assistant', parts: [{ type: 'text', content: '4' }], finish_reason: 'stop' },
+  ])
   assert.equal(row.kind, 'llm', 'llm.request.type=chat')
+  assert.equal(row.attributes[HINDSIGHT.dialect], 'openllmetry')
   assert.equal(Object.keys(row.attributes).filter((k) => k.startsWith('gen_ai.prompt')).length, 0)
 })
 

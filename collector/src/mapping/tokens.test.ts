@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { normalizeTokens } from './tokens'
+import { normalizeTokens, type TokenSemantics, tokenSemantics } from './tokens'
 
 // One case per provider family, with the counts its instrumentations put in gen_ai.* attributes.
 
@@ -67,3 +67,77 @@ test('reasoning reported outside output is folded in; missing counts are zero', 
     adjustments: [],
   })
 })
+
+// What each dialect declares, per provider (see tokenSemantics): the declared semantics decide,
+// so counts are corrected exactly once — never twice, never where they were already inclusive.
+
+test('declared exclusive input (OpenLLMetry/Vercel v5 + Claude): cache added even when input >= cache', () => {
+  for (const [dialect, provider, model] of [
+    ['openllmetry', 'anthropic', 'claude-sonnet-4-5'],
+    ['openllmetry', 'aws.bedrock', 'anthropic.claude-sonnet-4-5-20250929-v1:0'],
+    ['vercel_ai', 'anthropic', 'claude-sonnet-4-5'],
+    ['vercel_ai', 'gcp.vertex_ai', 'claude-sonnet-4-5@20250929'],
+    ['vercel_ai', 'aws.bedrock', 'amazon.nova-pro-v1:0'],
+  ] as const) {
+    const semantics = tokenSemantics(dialect, provider, model)
+    assert.equal(semantics.input, 'exclusive', `${dialect} ${provider}`)
+    const t = normalizeTokens({
+      input: 5000,
+      output: 400,
+      cacheRead: 3000,
+      cacheWrite: 1000,
+      ...inputOf(semantics),
+    })
+    assert.equal(t.input, 9000, `${dialect} ${provider}`)
+    assert.deepEqual(t.adjustments, ['input_excluded_cache'])
+  }
+})
+
+test('every other dialect/provider is auto: inclusive counts are kept (no double count)', () => {
+  for (const [dialect, provider, model] of [
+    ['otel_genai', 'anthropic', 'claude-sonnet-4-5'],
+    ['hindsight', 'anthropic', 'claude-sonnet-4-5'],
+    ['vercel_ai_otel', 'anthropic', 'claude-sonnet-4-5'],
+    ['openinference', 'anthropic', 'claude-sonnet-4-5'],
+    ['openinference', 'openai', 'gpt-4o'],
+    ['openllmetry', 'openai', 'gpt-4o'],
+    ['vercel_ai', 'openai', 'gpt-4o'],
+  ] as const) {
+    const semantics = tokenSemantics(dialect, provider, model)
+    assert.deepEqual(semantics, { input: 'auto', output: 'auto' }, `${dialect} ${provider}`)
+    const t = normalizeTokens({
+      input: 9000,
+      output: 400,
+      cacheRead: 3000,
+      cacheWrite: 1000,
+      ...inputOf(semantics),
+    })
+    assert.equal(t.input, 9000, `${dialect} ${provider}`)
+    assert.deepEqual(t.adjustments, [])
+  }
+})
+
+test('declared exclusive output (Vercel v5 + Gemini: candidates exclude thoughts)', () => {
+  const semantics = tokenSemantics('vercel_ai', 'gcp.gemini', 'gemini-2.5-flash')
+  assert.deepEqual(semantics, { input: 'auto', output: 'exclusive' })
+  const t = normalizeTokens({ input: 1000, output: 100, reasoning: 50, outputSemantics: semantics.output })
+  assert.equal(t.output, 150)
+  assert.deepEqual(t.adjustments, ['output_excluded_reasoning'])
+})
+
+test('inclusive is never corrected, even when smaller than its parts; exclusive without parts is unchanged', () => {
+  const inclusive = normalizeTokens({ input: 10, cacheRead: 3000, inputSemantics: 'inclusive' })
+  assert.equal(inclusive.input, 10)
+  assert.deepEqual(inclusive.adjustments, [])
+  const bare = normalizeTokens({
+    input: 10,
+    output: 5,
+    inputSemantics: 'exclusive',
+    outputSemantics: 'exclusive',
+  })
+  assert.deepEqual([bare.input, bare.output, bare.adjustments.length], [10, 5, 0])
+})
+
+function inputOf(semantics: TokenSemantics) {
+  return { inputSemantics: semantics.input, outputSemantics: semantics.output }
+}

@@ -1,19 +1,72 @@
+import { isUtf8 } from 'node:buffer'
+import protobuf from 'protobufjs'
 import { z } from 'zod'
+import { INGEST_LIMITS } from '../conventions'
 import { CollectorError } from '../errors'
-import { ExportTraceServiceRequest } from './proto'
+import type { SpanRejection } from '../validate'
+import { OTLP_PROTO_SOURCES, otlpRoot } from './proto'
 import type { AttributeValue, OtlpEvent, OtlpLink, OtlpResource, OtlpScope, OtlpSpan } from './types'
 
 /** Wire encodings of OTLP/HTTP. */
 export type OtlpEncoding = 'protobuf' | 'json'
 
+export interface DecodeOptions {
+  /** Spans accepted in one request; more → `CollectorError('payload_too_large')`. @default unlimited */
+  maxSpans?: number
+}
+
+/** A decoded request: the spans, and the spans that could not be decoded, with why. */
+export interface DecodedRequest {
+  spans: OtlpSpan[]
+  /** One per span refused while decoding (`malformed_span`); the other spans are unaffected. */
+  rejections: SpanRejection[]
+}
+
 /**
- * Decode an OTLP/HTTP `ExportTraceServiceRequest` body into plain spans, each carrying its
- * resource and scope. Throws a `CollectorError('malformed_request')` naming what is wrong when the
- * body is not a valid request; per-span content (ids, timestamps) is checked later, so one bad
- * span does not fail the batch.
+ * Decode an OTLP `ExportTraceServiceRequest` (protobuf or OTLP/JSON) into plain spans, each
+ * carrying its resource and scope. The envelope is decoded first and each span on its own, so a
+ * span with wrong types or broken bytes is refused alone (`malformed_span`) and the rest of the
+ * batch is kept. Text that is not valid UTF-8 is decoded with U+FFFD replacements and the span
+ * flagged with `hindsight.invalid_utf8`. Throws `CollectorError('malformed_request')` naming the
+ * problem when the envelope itself is not a valid request, and `payload_too_large` when it holds
+ * more than `maxSpans` spans. Span content (ids, timestamps) is validated later.
+ */
+export function decodeOtlpRequest(
+  body: Buffer,
+  encoding: OtlpEncoding,
+  options: DecodeOptions = {},
+): DecodedRequest {
+  const maxSpans = options.maxSpans ?? Number.POSITIVE_INFINITY
+  return encoding === 'protobuf' ? decodeProtobuf(body, maxSpans) : decodeJson(body, maxSpans)
+}
+
+/**
+ * Decode a request into its spans, refusing the whole request (`malformed_request`) when any
+ * span cannot be decoded. `decodeOtlpRequest` keeps the other spans instead.
  */
 export function decodeOtlpTraces(body: Buffer, contentType: OtlpEncoding): OtlpSpan[] {
-  return contentType === 'protobuf' ? decodeProtobuf(body) : decodeJson(body)
+  const { spans, rejections } = decodeOtlpRequest(body, contentType)
+  const [first] = rejections
+  if (first) throw new CollectorError('malformed_request', first.message)
+  return spans
+}
+
+function tooManySpans(count: number, max: number): CollectorError {
+  return new CollectorError(
+    'payload_too_large',
+    `request holds ${count} spans; at most ${max} per request are accepted: export smaller batches`,
+  )
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** The span's attributes with `hindsight.invalid_utf8` set. */
+function flagInvalidText(span: OtlpSpan): OtlpSpan {
+  const attributes = new Map(span.attributes)
+  attributes.set(INGEST_LIMITS.invalidUtf8, true)
+  return { ...span, attributes }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -51,16 +104,6 @@ interface PbSpan {
   links?: { traceId?: Uint8Array; spanId?: Uint8Array; traceState?: string; attributes?: PbKeyValue[] }[]
   status?: { code?: number; message?: string } | null
 }
-interface PbRequest {
-  resourceSpans?: {
-    resource?: { attributes?: PbKeyValue[] } | null
-    scopeSpans?: {
-      scope?: { name?: string; version?: string; attributes?: PbKeyValue[] } | null
-      spans?: PbSpan[]
-    }[]
-  }[]
-}
-
 const MAX_DEPTH = 32
 
 function pbInt64(value: PbInt64 | undefined, unsigned: boolean): bigint {
@@ -106,59 +149,151 @@ function pbAttributes(list: PbKeyValue[] | undefined, depth = 0): Map<string, At
   return out
 }
 
-function decodeProtobuf(body: Buffer): OtlpSpan[] {
-  let request: PbRequest
+/*
+ * The envelope is decoded with a variant of the schema whose `ScopeSpans.spans` are `bytes`
+ * (the same wire format as an embedded message): spans can then be counted before any is
+ * decoded, and each is decoded on its own so a broken one is refused alone.
+ */
+const LAZY_PROTO = `
+syntax = "proto3";
+package hindsight.lazy;
+
+message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+message ResourceSpans {
+  opentelemetry.proto.resource.v1.Resource resource = 1;
+  repeated ScopeSpans scope_spans = 2;
+}
+message ScopeSpans {
+  opentelemetry.proto.common.v1.InstrumentationScope scope = 1;
+  repeated bytes spans = 2;
+}
+`
+
+function buildLazyRoot(): protobuf.Root {
+  const root = new protobuf.Root()
+  for (const file of [
+    'opentelemetry/proto/common/v1/common.proto',
+    'opentelemetry/proto/resource/v1/resource.proto',
+  ]) {
+    const source = OTLP_PROTO_SOURCES[file]
+    if (source) protobuf.parse(source, root, { keepCase: false })
+  }
+  protobuf.parse(LAZY_PROTO, root, { keepCase: false })
+  root.resolveAll()
+  return root
+}
+
+const LazyRequest = buildLazyRoot().lookupType('hindsight.lazy.ExportTraceServiceRequest')
+const SpanType = otlpRoot.lookupType('opentelemetry.proto.trace.v1.Span')
+
+interface PbLazyRequest {
+  resourceSpans?: {
+    resource?: { attributes?: PbKeyValue[] } | null
+    scopeSpans?: {
+      scope?: { name?: string; version?: string; attributes?: PbKeyValue[] } | null
+      spans?: Uint8Array[]
+    }[]
+  }[]
+}
+
+/**
+ * Decode with protobuf's UTF-8 check (proto3 strings must be UTF-8); when that fails, decode
+ * again replacing invalid sequences with U+FFFD. `repaired` tells which one succeeded.
+ */
+function decodeTolerant<T>(type: protobuf.Type, bytes: Uint8Array): { message: T; repaired: boolean } {
   try {
-    request = ExportTraceServiceRequest.decode(body) as unknown as PbRequest
+    return { message: type.decode(bytes) as unknown as T, repaired: false }
+  } catch (strictError) {
+    const reader = protobuf.Reader.create(bytes)
+    // Buffer-backed readers decode strings with replacement characters; use that for every string.
+    Object.assign(reader, { stringVerify: reader.string })
+    try {
+      return { message: type.decode(reader) as unknown as T, repaired: true }
+    } catch {
+      throw strictError
+    }
+  }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+function decodeProtobuf(body: Buffer, maxSpans: number): DecodedRequest {
+  let request: PbLazyRequest
+  let envelopeRepaired: boolean
+  try {
+    const decoded = decodeTolerant<PbLazyRequest>(LazyRequest, body)
+    request = decoded.message
+    envelopeRepaired = decoded.repaired
   } catch (error) {
     throw new CollectorError(
       'malformed_request',
-      `body is not a valid protobuf ExportTraceServiceRequest: ${error instanceof Error ? error.message : String(error)}`,
+      `body is not a valid protobuf ExportTraceServiceRequest: ${errorText(error)}`,
     )
   }
+  let count = 0
+  for (const rs of request.resourceSpans ?? [])
+    for (const ss of rs.scopeSpans ?? []) count += ss.spans?.length ?? 0
+  if (count > maxSpans) throw tooManySpans(count, maxSpans)
+
   const spans: OtlpSpan[] = []
-  for (const rs of request.resourceSpans ?? []) {
+  const rejections: SpanRejection[] = []
+  ;(request.resourceSpans ?? []).forEach((rs, r) => {
     const resource: OtlpResource = { attributes: pbAttributes(rs.resource?.attributes) }
-    for (const ss of rs.scopeSpans ?? []) {
+    ;(rs.scopeSpans ?? []).forEach((ss, s) => {
       const scope: OtlpScope = {
         name: ss.scope?.name ?? '',
         version: ss.scope?.version ?? '',
         attributes: pbAttributes(ss.scope?.attributes),
       }
-      for (const span of ss.spans ?? []) {
-        spans.push({
-          traceId: hex(span.traceId),
-          spanId: hex(span.spanId),
-          parentSpanId: hex(span.parentSpanId),
-          traceState: span.traceState ?? '',
-          name: span.name ?? '',
-          kind: span.kind ?? 0,
-          startTimeUnixNano: pbInt64(span.startTimeUnixNano, true),
-          endTimeUnixNano: pbInt64(span.endTimeUnixNano, true),
-          attributes: pbAttributes(span.attributes),
-          events: (span.events ?? []).map(
-            (e): OtlpEvent => ({
-              timeUnixNano: pbInt64(e.timeUnixNano, true),
-              name: e.name ?? '',
-              attributes: pbAttributes(e.attributes),
-            }),
-          ),
-          links: (span.links ?? []).map(
-            (l): OtlpLink => ({
-              traceId: hex(l.traceId),
-              spanId: hex(l.spanId),
-              traceState: l.traceState ?? '',
-              attributes: pbAttributes(l.attributes),
-            }),
-          ),
-          status: { code: span.status?.code ?? 0, message: span.status?.message ?? '' },
-          resource,
-          scope,
-        })
-      }
-    }
+      ;(ss.spans ?? []).forEach((bytes, i) => {
+        try {
+          const { message, repaired } = decodeTolerant<PbSpan>(SpanType, asBuffer(bytes))
+          const span = pbSpan(message, resource, scope)
+          spans.push(repaired || envelopeRepaired ? flagInvalidText(span) : span)
+        } catch (error) {
+          rejections.push({
+            reason: 'malformed_span',
+            message: `resourceSpans[${r}].scopeSpans[${s}].spans[${i}] is not a valid protobuf Span: ${errorText(error)}`,
+          })
+        }
+      })
+    })
+  })
+  return { spans, rejections }
+}
+
+function pbSpan(span: PbSpan, resource: OtlpResource, scope: OtlpScope): OtlpSpan {
+  return {
+    traceId: hex(span.traceId),
+    spanId: hex(span.spanId),
+    parentSpanId: hex(span.parentSpanId),
+    traceState: span.traceState ?? '',
+    name: span.name ?? '',
+    kind: span.kind ?? 0,
+    startTimeUnixNano: pbInt64(span.startTimeUnixNano, true),
+    endTimeUnixNano: pbInt64(span.endTimeUnixNano, true),
+    attributes: pbAttributes(span.attributes),
+    events: (span.events ?? []).map(
+      (e): OtlpEvent => ({
+        timeUnixNano: pbInt64(e.timeUnixNano, true),
+        name: e.name ?? '',
+        attributes: pbAttributes(e.attributes),
+      }),
+    ),
+    links: (span.links ?? []).map(
+      (l): OtlpLink => ({
+        traceId: hex(l.traceId),
+        spanId: hex(l.spanId),
+        traceState: l.traceState ?? '',
+        attributes: pbAttributes(l.attributes),
+      }),
+    ),
+    status: { code: span.status?.code ?? 0, message: span.status?.message ?? '' },
+    resource,
+    scope,
   }
-  return spans
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -239,7 +374,8 @@ const requestSchema = z.object({
           .array(
             z.object({
               scope: z.object({ name: str, version: str, attributes: attributesSchema }).nullish(),
-              spans: z.array(spanSchema).nullish(),
+              // Each span is checked on its own (see decodeJson), so one bad span is refused alone.
+              spans: z.array(z.unknown()).nullish(),
             }),
           )
           .nullish(),
@@ -303,70 +439,133 @@ function describeIssue(error: z.ZodError): string {
   return `${path ? `${path.replace(/^\./, '')}: ` : ''}${issue.message}`
 }
 
-function decodeJson(body: Buffer): OtlpSpan[] {
+type JsonSpan = z.infer<typeof spanSchema>
+
+/** Parse with a schema; deep nesting that exhausts the stack is reported like any other issue. */
+function safeParse<T>(schema: z.ZodType<T>, value: unknown): { data: T } | { issue: string } {
+  try {
+    const parsed = schema.safeParse(value)
+    return parsed.success ? { data: parsed.data } : { issue: describeIssue(parsed.error) }
+  } catch (error) {
+    return { issue: `could not be checked: ${errorText(error)}` }
+  }
+}
+
+function decodeJson(body: Buffer, maxSpans: number): DecodedRequest {
+  // Invalid UTF-8 decodes to U+FFFD; spans whose text then holds one are flagged (see below).
+  const invalidUtf8 = !isUtf8(body)
   let raw: unknown
   try {
     raw = JSON.parse(body.toString('utf8'))
   } catch (error) {
-    throw new CollectorError(
-      'malformed_request',
-      `body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-    )
+    throw new CollectorError('malformed_request', `body is not valid JSON: ${errorText(error)}`)
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new CollectorError('malformed_request', 'body must be a JSON object (an ExportTraceServiceRequest)')
   }
-  const parsed = requestSchema.safeParse(raw)
-  if (!parsed.success) {
+  const parsed = safeParse(requestSchema, raw)
+  if ('issue' in parsed) {
     throw new CollectorError(
       'malformed_request',
-      `invalid OTLP/JSON ExportTraceServiceRequest at ${describeIssue(parsed.error)}`,
+      `invalid OTLP/JSON ExportTraceServiceRequest at ${parsed.issue}`,
     )
   }
+  const resourceSpans = parsed.data.resourceSpans ?? []
+  let count = 0
+  for (const rs of resourceSpans) for (const ss of rs.scopeSpans ?? []) count += ss.spans?.length ?? 0
+  if (count > maxSpans) throw tooManySpans(count, maxSpans)
+
   const spans: OtlpSpan[] = []
-  for (const rs of parsed.data.resourceSpans ?? []) {
+  const rejections: SpanRejection[] = []
+  resourceSpans.forEach((rs, r) => {
     const resource: OtlpResource = { attributes: jsonAttributes(rs.resource?.attributes) }
-    for (const ss of rs.scopeSpans ?? []) {
+    ;(rs.scopeSpans ?? []).forEach((ss, s) => {
       const scope: OtlpScope = {
         name: ss.scope?.name ?? '',
         version: ss.scope?.version ?? '',
         attributes: jsonAttributes(ss.scope?.attributes),
       }
-      for (const span of ss.spans ?? []) {
-        spans.push({
-          traceId: (span.traceId ?? '').toLowerCase(),
-          spanId: (span.spanId ?? '').toLowerCase(),
-          parentSpanId: (span.parentSpanId ?? '').toLowerCase(),
-          traceState: span.traceState ?? '',
-          name: span.name ?? '',
-          kind: enumNumber(span.kind, SPAN_KIND_NAMES),
-          startTimeUnixNano: toBigInt(span.startTimeUnixNano),
-          endTimeUnixNano: toBigInt(span.endTimeUnixNano),
-          attributes: jsonAttributes(span.attributes),
-          events: (span.events ?? []).map(
-            (e): OtlpEvent => ({
-              timeUnixNano: toBigInt(e.timeUnixNano),
-              name: e.name ?? '',
-              attributes: jsonAttributes(e.attributes),
-            }),
-          ),
-          links: (span.links ?? []).map(
-            (l): OtlpLink => ({
-              traceId: (l.traceId ?? '').toLowerCase(),
-              spanId: (l.spanId ?? '').toLowerCase(),
-              traceState: l.traceState ?? '',
-              attributes: jsonAttributes(l.attributes),
-            }),
-          ),
-          status: {
-            code: enumNumber(span.status?.code, STATUS_CODE_NAMES),
-            message: span.status?.message ?? '',
-          },
-          resource,
-          scope,
-        })
-      }
-    }
+      ;(ss.spans ?? []).forEach((rawSpan, i) => {
+        const where = `resourceSpans[${r}].scopeSpans[${s}].spans[${i}]`
+        const checked = safeParse(spanSchema, rawSpan)
+        if ('issue' in checked) {
+          rejections.push({ reason: 'malformed_span', message: `${where}.${checked.issue}` })
+          return
+        }
+        try {
+          const span = jsonSpan(checked.data, resource, scope)
+          spans.push(invalidUtf8 && hasReplacementChar(span) ? flagInvalidText(span) : span)
+        } catch (error) {
+          rejections.push({ reason: 'malformed_span', message: `${where}: ${errorText(error)}` })
+        }
+      })
+    })
+  })
+  return { spans, rejections }
+}
+
+function jsonSpan(span: JsonSpan, resource: OtlpResource, scope: OtlpScope): OtlpSpan {
+  return {
+    traceId: (span.traceId ?? '').toLowerCase(),
+    spanId: (span.spanId ?? '').toLowerCase(),
+    parentSpanId: (span.parentSpanId ?? '').toLowerCase(),
+    traceState: span.traceState ?? '',
+    name: span.name ?? '',
+    kind: enumNumber(span.kind, SPAN_KIND_NAMES),
+    startTimeUnixNano: toBigInt(span.startTimeUnixNano),
+    endTimeUnixNano: toBigInt(span.endTimeUnixNano),
+    attributes: jsonAttributes(span.attributes),
+    events: (span.events ?? []).map(
+      (e): OtlpEvent => ({
+        timeUnixNano: toBigInt(e.timeUnixNano),
+        name: e.name ?? '',
+        attributes: jsonAttributes(e.attributes),
+      }),
+    ),
+    links: (span.links ?? []).map(
+      (l): OtlpLink => ({
+        traceId: (l.traceId ?? '').toLowerCase(),
+        spanId: (l.spanId ?? '').toLowerCase(),
+        traceState: l.traceState ?? '',
+        attributes: jsonAttributes(l.attributes),
+      }),
+    ),
+    status: {
+      code: enumNumber(span.status?.code, STATUS_CODE_NAMES),
+      message: span.status?.message ?? '',
+    },
+    resource,
+    scope,
   }
-  return spans
+}
+
+const REPLACEMENT = '\uFFFD'
+
+function valueHasReplacement(value: AttributeValue): boolean {
+  if (typeof value === 'string') return value.includes(REPLACEMENT)
+  if (Array.isArray(value)) return value.some(valueHasReplacement)
+  if (value instanceof Map) return attributesHaveReplacement(value)
+  return false
+}
+
+function attributesHaveReplacement(attributes: ReadonlyMap<string, AttributeValue>): boolean {
+  for (const [key, value] of attributes) {
+    if (key.includes(REPLACEMENT) || valueHasReplacement(value)) return true
+  }
+  return false
+}
+
+/** True when any text of the span (or its resource and scope) holds U+FFFD. */
+function hasReplacementChar(span: OtlpSpan): boolean {
+  return (
+    span.name.includes(REPLACEMENT) ||
+    span.status.message.includes(REPLACEMENT) ||
+    span.traceState.includes(REPLACEMENT) ||
+    span.scope.name.includes(REPLACEMENT) ||
+    span.scope.version.includes(REPLACEMENT) ||
+    attributesHaveReplacement(span.attributes) ||
+    attributesHaveReplacement(span.resource.attributes) ||
+    span.events.some((e) => e.name.includes(REPLACEMENT) || attributesHaveReplacement(e.attributes)) ||
+    span.links.some((l) => attributesHaveReplacement(l.attributes))
+  )
 }

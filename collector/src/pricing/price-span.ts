@@ -1,7 +1,15 @@
 import type { SpanRow } from '../canonical'
 import type { SpanKind } from '../conventions'
 import { dateTimeTextToDate } from '../time'
-import { findPrice, PRICE_TABLE, type PriceEntry, type PriceTable, priceMicros } from './price-table'
+import {
+  matchPrice,
+  PRICE_TABLE,
+  type PriceEntry,
+  type PriceRates,
+  type PriceTable,
+  priceMicros,
+  ratesFor,
+} from './price-table'
 
 /** Token counts with canonical semantics (input includes cache tokens, output includes reasoning). */
 export interface CostTokens {
@@ -40,9 +48,14 @@ function formatUsd(picoUsd: bigint): string {
 /**
  * Cost of one call in USD (9-decimal string): uncached input × input price + cache reads × read
  * price + cache writes × write price (1-hour writes at their own price) + output × output price.
- * Reasoning tokens are part of output. Integer arithmetic in picodollars throughout.
+ * Reasoning tokens are part of output. When the entry has tiers, the whole call is priced at the
+ * highest tier its input (cache tokens included) exceeds. Integer arithmetic in picodollars.
  */
-export function computeCostUsd(usage: CostTokens, price: PriceEntry): string {
+export function computeCostUsd(
+  usage: CostTokens,
+  entry: PriceRates & Partial<Pick<PriceEntry, 'tiers'>>,
+): string {
+  const price = ratesFor(entry, usage.input_tokens)
   const input = tokens(usage.input_tokens)
   const read = tokens(usage.cache_read_tokens)
   const write = tokens(usage.cache_write_tokens)
@@ -63,18 +76,19 @@ export function computeCostUsd(usage: CostTokens, price: PriceEntry): string {
 }
 
 /**
- * Price a canonical span with the table in effect at its start time. Spans that are not model
- * calls (kind other than llm/embedding) are unpriced with an empty note; a model missing from the
- * table is unpriced with `unknown model: <provider>/<model>`.
+ * Price a canonical span with the entry in effect at its start time (a project's custom price
+ * first, when the table has overrides). Spans that are not model calls (kind other than
+ * llm/embedding) are unpriced with an empty note; a model missing from the table is unpriced with
+ * `unknown model: <provider>/<model>`.
  */
 export function priceSpan(
   row: Pick<SpanRow, 'kind' | 'provider' | 'model' | 'start_time'> & CostTokens,
   table: PriceTable = PRICE_TABLE,
 ): SpanPrice {
   if (!PRICED_KINDS.has(row.kind)) return { cost_usd: null, price_version: '', pricing_note: '' }
-  const entry = findPrice(table, row.provider, row.model, dateTimeTextToDate(row.start_time))
-  if (!entry) {
+  const match = matchPrice(table, row.provider, row.model, dateTimeTextToDate(row.start_time))
+  if (!match) {
     return { cost_usd: null, price_version: '', pricing_note: `unknown model: ${row.provider}/${row.model}` }
   }
-  return { cost_usd: computeCostUsd(row, entry), price_version: table.version, pricing_note: '' }
+  return { cost_usd: computeCostUsd(row, match.entry), price_version: match.version, pricing_note: '' }
 }

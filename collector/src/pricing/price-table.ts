@@ -11,6 +11,22 @@ const price = z
   .nonnegative()
   .refine((n) => decimalPlaces(n) <= MAX_PRICE_DECIMALS, `at most ${MAX_PRICE_DECIMALS} decimals`)
 
+/**
+ * A long-context tier: when a call's input (cache reads and writes included) is above
+ * `above_input_tokens`, the whole call is priced with these rates (e.g. Anthropic's and Gemini's
+ * prices for prompts over 200k tokens). A tier is a complete price: omitted cache fields follow
+ * the same defaults as on an entry (`cache_read`/`cache_write` → the tier's `input`,
+ * `cache_write_1h` → the tier's `cache_write`).
+ */
+const priceTierSchema = z.object({
+  above_input_tokens: z.number().int().positive(),
+  input: price,
+  output: price,
+  cache_read: price.optional(),
+  cache_write: price.optional(),
+  cache_write_1h: price.optional(),
+})
+
 const priceEntrySchema = z.object({
   /** Provider as in `gen_ai.provider.name` (lowercase). */
   provider: z.string().min(1),
@@ -33,6 +49,15 @@ const priceEntrySchema = z.object({
   cache_write: price.optional(),
   /** 1-hour cache write (Anthropic). */
   cache_write_1h: price.optional(),
+  /** Higher prices above an input size, by ascending threshold; the highest one exceeded applies. */
+  tiers: z
+    .array(priceTierSchema)
+    .refine(
+      (tiers) =>
+        tiers.every((t, i) => i === 0 || t.above_input_tokens > (tiers[i - 1]?.above_input_tokens ?? 0)),
+      'tiers must be sorted by strictly ascending above_input_tokens',
+    )
+    .optional(),
 })
 
 const priceTableSchema = z.object({
@@ -41,10 +66,44 @@ const priceTableSchema = z.object({
   unit: z.literal('per 1M tokens'),
   notes: z.string().optional(),
   entries: z.array(priceEntrySchema),
+  /**
+   * Entries that take precedence over `entries` (a project's custom prices): when one of them
+   * matches the model and is in effect at the span's start, it is used; otherwise `entries` are
+   * searched. Spans priced from them carry `overrides.version` as their price version.
+   */
+  overrides: z.object({ version: z.string().min(1), entries: z.array(priceEntrySchema) }).optional(),
 })
 
 export type PriceEntry = z.infer<typeof priceEntrySchema>
+export type PriceTier = z.infer<typeof priceTierSchema>
 export type PriceTable = z.infer<typeof priceTableSchema>
+/** The rates of one price (an entry or one of its tiers), USD per 1M tokens. */
+export type PriceRates = Pick<
+  PriceEntry,
+  'input' | 'output' | 'cache_read' | 'cache_write' | 'cache_write_1h'
+>
+
+/** Validate one price entry (e.g. a project's custom price); throws naming the bad field. */
+export function parsePriceEntry(input: unknown): PriceEntry {
+  const result = priceEntrySchema.safeParse(input)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    throw new RangeError(`${issue?.path.join('.') || 'price'}: ${issue?.message ?? 'invalid'}`)
+  }
+  return result.data
+}
+
+/**
+ * The rates that apply to a call with `inputTokens` input tokens (cache reads and writes
+ * included): the highest tier whose threshold is exceeded, else the entry's own rates.
+ */
+export function ratesFor(entry: PriceRates & Pick<PriceEntry, 'tiers'>, inputTokens: number): PriceRates {
+  let rates: PriceRates = entry
+  for (const tier of entry.tiers ?? []) {
+    if (inputTokens > tier.above_input_tokens) rates = tier
+  }
+  return rates
+}
 
 function decimalPlaces(n: number): number {
   const text = String(n)
@@ -101,9 +160,19 @@ function parseMicros(usdPerMillion: number): bigint {
 
 interface CompiledEntry {
   entry: PriceEntry
+  /** The version of the layer the entry comes from (`overrides.version` or `version`). */
+  version: string
+  /** 0 for overrides, 1 for the table's own entries: lower layers are searched first. */
+  layer: number
   providers: Set<string>
   pattern: RegExp | null
   from: number
+}
+
+/** A price found for a span, and the price version to record with it. */
+export interface PriceMatch {
+  entry: PriceEntry
+  version: string
 }
 
 const compiled = new WeakMap<PriceTable, CompiledEntry[]>()
@@ -113,25 +182,38 @@ const candidates = new WeakMap<PriceTable, Map<string, CompiledEntry[]>>()
 function compile(table: PriceTable): CompiledEntry[] {
   let entries = compiled.get(table)
   if (!entries) {
-    entries = table.entries.map((entry) => ({
-      entry,
-      providers: new Set([entry.provider, ...(entry.provider_aliases ?? [])].map((p) => p.toLowerCase())),
-      pattern: entry.model_pattern ? new RegExp(`^(?:${entry.model_pattern})$`, 'i') : null,
-      from: Date.parse(`${entry.effective_from}T00:00:00Z`),
-    }))
+    const layer = (list: PriceEntry[], version: string, index: number) =>
+      list.map((entry) => ({
+        entry,
+        version,
+        layer: index,
+        providers: new Set([entry.provider, ...(entry.provider_aliases ?? [])].map((p) => p.toLowerCase())),
+        pattern: entry.model_pattern ? new RegExp(`^(?:${entry.model_pattern})$`, 'i') : null,
+        from: Date.parse(`${entry.effective_from}T00:00:00Z`),
+      }))
+    entries = [
+      ...layer(table.overrides?.entries ?? [], table.overrides?.version ?? table.version, 0),
+      ...layer(table.entries, table.version, 1),
+    ]
     compiled.set(table, entries)
   }
   return entries
 }
 
 /**
- * The price of `provider`/`model` in effect at `at`, or null. An exact model name wins over a
- * pattern match; among candidates the newest `effective_from` not after `at` applies.
+ * The price of `provider`/`model` in effect at `at`, or null. Overrides (custom prices) are
+ * searched before the table's entries; within each, an exact model name wins over a pattern
+ * match, and among candidates the newest `effective_from` not after `at` applies.
  */
 export function findPrice(table: PriceTable, provider: string, model: string, at: Date): PriceEntry | null {
+  return matchPrice(table, provider, model, at)?.entry ?? null
+}
+
+/** Like {@link findPrice}, with the version of the layer the entry came from. */
+export function matchPrice(table: PriceTable, provider: string, model: string, at: Date): PriceMatch | null {
   const time = at.getTime()
   for (const c of candidatesFor(table, provider.trim().toLowerCase(), model.trim())) {
-    if (c.from <= time) return c.entry
+    if (c.from <= time) return { entry: c.entry, version: c.version }
   }
   return null
 }
@@ -155,7 +237,9 @@ function candidatesFor(table: PriceTable, provider: string, model: string): Comp
     else if (c.pattern?.test(model)) patterned.push(c)
   }
   const newestFirst = (a: CompiledEntry, b: CompiledEntry) => b.from - a.from
-  list = [...exact.sort(newestFirst), ...patterned.sort(newestFirst)]
+  const ordered = [...exact.sort(newestFirst), ...patterned.sort(newestFirst)]
+  // Stable sort: overrides first, each layer keeping exact-before-pattern, newest first.
+  list = ordered.sort((a, b) => a.layer - b.layer)
   if (cache.size >= MAX_CACHED_MODELS) cache.clear()
   cache.set(key, list)
   return list

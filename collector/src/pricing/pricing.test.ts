@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { computeCostUsd, priceSpan } from './price-span'
 import { findPrice, PRICE_TABLE, type PriceTable, parsePriceTable, priceMicros } from './price-table'
+import { checkSafePattern } from './project-prices'
 
 const AT = '2026-06-01 12:00:00.000000'
 const llm = (over: Partial<Parameters<typeof priceSpan>[0]>) => ({
@@ -165,4 +166,138 @@ test('the built-in table covers the required models', () => {
   // Patterns are anchored: opus-4 must not swallow opus-4-1 snapshots.
   assert.equal(findPrice(PRICE_TABLE, 'anthropic', 'claude-opus-4-1-20250805', at)?.model, 'claude-opus-4-1')
   assert.equal(findPrice(PRICE_TABLE, 'openai', 'gpt-4o-mini-2024-07-18', at)?.model, 'gpt-4o-mini')
+})
+
+const tableOf = (entries: unknown[], overrides?: { version: string; entries: unknown[] }): PriceTable =>
+  parsePriceTable({ version: 'base-v1', currency: 'USD', unit: 'per 1M tokens', entries, overrides })
+
+test('effective dates: a span is priced with the entry in effect at its start time, across a change', () => {
+  const table = tableOf([
+    { provider: 'acme', model: 'm1', effective_from: '2026-03-01', input: 1, output: 2 },
+    { provider: 'acme', model: 'm1', effective_from: '2026-01-01', input: 3, output: 4 },
+  ])
+  const row = llm({ provider: 'acme', model: 'm1', input_tokens: 1_000_000, output_tokens: 1_000_000 })
+  // Before the first entry: unpriced; the last microsecond before the change: old price; the
+  // first instant of the change day (UTC): new price.
+  assert.equal(priceSpan({ ...row, start_time: '2025-12-31 23:59:59.999999' }, table).cost_usd, null)
+  assert.equal(priceSpan({ ...row, start_time: '2026-02-28 23:59:59.999999' }, table).cost_usd, '7.000000000')
+  assert.equal(priceSpan({ ...row, start_time: '2026-03-01 00:00:00.000000' }, table).cost_usd, '3.000000000')
+})
+
+test('tiers: above the threshold the whole call is priced at the tier, including cache rates', () => {
+  // claude-sonnet-4-5 over 200k input: $6 input, $0.60 read, $7.50 write, $22.50 output per 1M.
+  const base = llm({ provider: 'anthropic', model: 'claude-sonnet-4-5', output_tokens: 1_000 })
+  // Exactly 200,000 input tokens is not above the threshold: base prices.
+  // 100,000 × 3 + 100,000 × 0.30 + 1,000 × 15 = 300,000 + 30,000 + 15,000 → 0.345
+  const at = { ...base, input_tokens: 200_000, cache_read_tokens: 100_000 }
+  assert.equal(priceSpan(at).cost_usd, '0.345000000')
+  // 200,001 tokens (cache reads count toward the threshold): tier prices for every token.
+  // 90,001 × 6 + 100,000 × 0.60 + 10,000 × 7.50 + 1,000 × 22.50
+  //   = 540,006 + 60,000 + 75,000 + 22,500 = 697,506 / 1M = 0.697506
+  const above = { ...base, input_tokens: 200_001, cache_read_tokens: 100_000, cache_write_tokens: 10_000 }
+  assert.equal(priceSpan(above).cost_usd, '0.697506000')
+
+  // Several tiers: the highest exceeded applies; omitted tier cache prices default to the tier's input.
+  const table = tableOf([
+    {
+      provider: 'acme',
+      model: 'long',
+      effective_from: '2026-01-01',
+      input: 1,
+      cache_read: 0.1,
+      output: 2,
+      tiers: [
+        { above_input_tokens: 1000, input: 2, cache_read: 0.2, output: 4 },
+        { above_input_tokens: 2000, input: 5, output: 10 },
+      ],
+    },
+  ])
+  const acme = (input: number, read = 0) =>
+    priceSpan(llm({ provider: 'acme', model: 'long', input_tokens: input, cache_read_tokens: read }), table)
+      .cost_usd
+  assert.equal(acme(1000, 500), '0.000550000') // 500 × 1 + 500 × 0.1 = 550 µ$
+  assert.equal(acme(1001, 500), '0.001102000') // 501 × 2 + 500 × 0.2 = 1,102 µ$
+  assert.equal(acme(2001, 1000), '0.010005000') // 1,001 × 5 + 1,000 × 5 (read defaults to tier input)
+  assert.throws(
+    () =>
+      tableOf([
+        {
+          provider: 'acme',
+          model: 'bad',
+          effective_from: '2026-01-01',
+          input: 1,
+          output: 1,
+          tiers: [
+            { above_input_tokens: 2000, input: 2, output: 2 },
+            { above_input_tokens: 1000, input: 3, output: 3 },
+          ],
+        },
+      ]),
+    /entries\.0\.tiers/,
+  )
+})
+
+test('overrides (custom prices) beat the built-in entries while in effect, and carry their own version', () => {
+  const table = tableOf(
+    [
+      { provider: 'openai', model: 'gpt-4o', effective_from: '2024-01-01', input: 2.5, output: 10 },
+      { provider: 'openai', model: 'gpt-4o-mini', effective_from: '2024-01-01', input: 0.15, output: 0.6 },
+    ],
+    {
+      version: 'custom-abc',
+      // A negotiated price from March 2026, for gpt-4o and its dated snapshots (pattern).
+      entries: [
+        {
+          provider: 'openai',
+          model: 'gpt-4o',
+          model_pattern: 'gpt-4o-\\d{4}-\\d{2}-\\d{2}',
+          effective_from: '2026-03-01',
+          input: 1,
+          output: 4,
+        },
+      ],
+    },
+  )
+  const row = llm({ input_tokens: 1_000_000, output_tokens: 1_000_000 })
+  assert.deepEqual(priceSpan({ ...row, start_time: '2026-03-02 00:00:00.000000' }, table), {
+    cost_usd: '5.000000000',
+    price_version: 'custom-abc',
+    pricing_note: '',
+  })
+  // A dated snapshot matches the custom pattern, even though the base table has an exact name
+  // for gpt-4o only: the custom layer is searched first.
+  assert.equal(
+    priceSpan({ ...row, model: 'gpt-4o-2024-08-06', start_time: '2026-03-02 00:00:00.000000' }, table)
+      .cost_usd,
+    '5.000000000',
+  )
+  // Before the custom price starts, the built-in one applies with the table's version.
+  assert.deepEqual(priceSpan({ ...row, start_time: '2026-02-01 00:00:00.000000' }, table), {
+    cost_usd: '12.500000000',
+    price_version: 'base-v1',
+    pricing_note: '',
+  })
+  // Models without a custom price keep the built-in price.
+  assert.equal(priceSpan({ ...row, model: 'gpt-4o-mini' }, table).price_version, 'base-v1')
+})
+
+test('custom model patterns that could backtrack catastrophically are refused', () => {
+  for (const entry of PRICE_TABLE.entries) {
+    if (entry.model_pattern)
+      assert.doesNotThrow(() => checkSafePattern(entry.model_pattern ?? ''), entry.model)
+  }
+  for (const ok of ['gpt-4o-\\d{4}-\\d{2}-\\d{2}', '(?:[a-z]{2,4}\\.)?m1', 'm1|m2', '[(+]*x', '(?:ab)+']) {
+    assert.doesNotThrow(() => checkSafePattern(ok), ok)
+  }
+  for (const [bad, reason] of [
+    ['(a+)+$', /repeated group/],
+    ['(?:\\w*x)*', /repeated group/],
+    ['(a|ab){2,}', /repeated group/],
+    ['((a)+)+', /repeated group/],
+    ['(a)\\1', /backreferences/],
+    ['(?=a)a', /only \(\?:…\) groups/],
+    ['x'.repeat(201), /at most 200/],
+  ] as const) {
+    assert.throws(() => checkSafePattern(bad), reason, bad)
+  }
 })

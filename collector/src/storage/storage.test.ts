@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { createStorage, migrate, ProjectRepository, type Storage } from './index'
+import { createStorage, MIGRATIONS, migrate, ProjectRepository, type Storage } from './index'
 
 let storage: Storage
 let dir: string
@@ -20,7 +20,10 @@ after(async () => {
 
 test('migrations apply once and are idempotent', async () => {
   const first = await migrate(storage)
-  assert.deepEqual(first, [1])
+  assert.deepEqual(
+    first,
+    MIGRATIONS.map((m) => m.version),
+  )
   const second = await migrate(storage)
   assert.deepEqual(second, [])
   const result = await storage.client.query({
@@ -29,7 +32,16 @@ test('migrations apply once and are idempotent', async () => {
     format: 'JSONEachRow',
   })
   const names = (await result.json<{ name: string }>()).map((r) => r.name)
-  assert.deepEqual(names, ['api_keys', 'projects', 'schema_migrations', 'spans'])
+  for (const table of [
+    'api_keys',
+    'project_prices',
+    'project_settings',
+    'projects',
+    'schema_migrations',
+    'spans',
+  ]) {
+    assert.ok(names.includes(table), `table ${table} exists`)
+  }
 })
 
 test('projects: keys are stored hashed and authenticate to their project', async () => {

@@ -78,7 +78,10 @@ test('batches split on size; flush waits for everything added before it', async 
   assert.deepEqual(writer.stats(), {
     inserted_rows: 25,
     pending_rows: 0,
+    memory_rows: 0,
     pending_bytes: 0,
+    spool_bytes: 0,
+    replayed_rows: 0,
     dropped_rows: 0,
     failed_inserts: 0,
   })

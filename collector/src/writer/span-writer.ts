@@ -1,23 +1,40 @@
 import { Readable } from 'node:stream'
 import type { SpanRow } from '../canonical'
+import type { Spool, SpoolPosition, SpoolRecord } from '../spool/spool'
 import type { Storage } from '../storage'
 
 export interface SpanWriterOptions {
   /** Where rows go: `${storage.database}.spans`. */
   storage: Pick<Storage, 'client' | 'database'>
-  /** Insert as soon as this many rows are buffered. @default 5000 */
+  /** Insert as soon as this many rows are buffered (bigger inserts cost the engine less per row). @default 10000 */
   batchMaxRows?: number
   /** Insert buffered rows at most this long after the first one arrived. @default 200 */
   batchMaxDelayMs?: number
-  /** Rows buffered or being inserted beyond which `admit` refuses more. @default 100_000 */
+  /**
+   * Rows held in memory (buffered or being inserted). Without a spool, `admit` refuses more
+   * beyond it; with one, further rows wait on disk only and are read back as memory frees up.
+   * @default 100_000
+   */
   maxPendingRows?: number
-  /** Serialized bytes buffered beyond which `admit` refuses more. @default 268_435_456 (256 MiB) */
+  /** Serialized bytes held in memory, bounded like `maxPendingRows`. @default 268_435_456 (256 MiB) */
   maxPendingBytes?: number
+  /**
+   * Write-ahead log: when set, `accept` resolves only once the rows are fsynced in it, rows are
+   * replayed from it on start, and the writer commits its watermark after each insert. While
+   * storage fails, requests keep being accepted into it up to `spoolMaxBytes`. The writer does
+   * not close it. @default none (rows live in memory until inserted)
+   */
+  spool?: Spool
+  /** Spool bytes not yet stored beyond which `admit` refuses more. @default 1073741824 (1 GiB) */
+  spoolMaxBytes?: number
   /** First retry delay after a failed insert; doubles per attempt. @default 100 */
   retryBaseDelayMs?: number
   /** Longest delay between retries. @default 5000 */
   retryMaxDelayMs?: number
-  /** Retries of a failing insert once `close()` has begun, before its rows are given up. @default 3 */
+  /**
+   * Retries of a failing insert once `close()` has begun, before its rows are given up (without a
+   * spool) or left in the spool for the next start. @default 3
+   */
   closeRetries?: number
   /**
    * Use chDB's raw Buffer insert when the storage is embedded (about twice as fast as going
@@ -31,19 +48,33 @@ export interface SpanWriterOptions {
 export interface SpanWriterStats {
   /** Rows stored. */
   inserted_rows: number
-  /** Rows accepted but not yet stored (buffered or in flight). */
+  /** Rows accepted but not yet stored (in memory, in flight, or waiting in the spool). */
   pending_rows: number
+  /** Rows held in memory (at most `maxPendingRows`, unless one request alone is larger). */
+  memory_rows: number
+  /** Serialized bytes held in memory. */
   pending_bytes: number
+  /** Bytes in the spool not yet stored (0 without a spool). */
+  spool_bytes: number
+  /** Rows found in the spool at start and replayed. */
+  replayed_rows: number
   /** Rows given up: rejected by the engine as bad data, or still failing at shutdown. */
   dropped_rows: number
   /** Insert attempts that failed (each retry counts). */
   failed_inserts: number
 }
 
-/** Whether `add` would be welcome now: 'full' → answer 429, 'failing' → answer 503. */
+/** Whether rows would be welcome now: 'full' → answer 429, 'failing' → answer 503. */
 export type AdmitResult = 'ok' | 'full' | 'failing'
 
 type InsertBody = (body: Buffer) => Promise<void>
+
+/** Serialized rows (JSONEachRow lines) and, with a spool, where their record ends. */
+interface Chunk {
+  body: Buffer
+  rows: number
+  end: SpoolPosition | null
+}
 
 interface Waiter {
   target: number
@@ -83,15 +114,28 @@ export function isDataError(error: unknown): boolean {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
+/** Serialize rows once, as the engine will read them: one JSON object per line. */
+export function serializeRows(rows: readonly SpanRow[]): Buffer {
+  let text = ''
+  for (const row of rows) text += `${JSON.stringify(row)}\n`
+  return Buffer.from(text)
+}
+
 /**
- * Buffers canonical rows and inserts them into `spans` in batches (on size, on a timer, on
- * `flush()` and on `close()`), one insert at a time so rows are stored in arrival order.
- * Each row is serialized to a JSONEachRow line once, when it is added.
+ * Buffers serialized rows and inserts them into `spans` in batches (on size, on a timer, on
+ * `flush()` and on `close()`), one insert at a time so rows are stored in arrival order. Rows
+ * are serialized to JSONEachRow once, before they reach the writer, and those bytes are what the
+ * engine receives (and, with a spool, what is written to disk).
  *
  * Failures: data errors split the batch until the offending rows are isolated and dropped (and
  * reported); any other error is retried with exponential backoff for as long as the writer is
- * open, while `admit` reports 'failing' so the receiver answers 503 and clients back off.
- * Rows live in memory until inserted: a crash loses what is pending (no spool yet).
+ * open, while `failing` is true.
+ *
+ * Without a spool, rows live in memory until inserted (a crash loses them) and `admit` refuses
+ * rows beyond `maxPendingRows` ('full') or while inserts fail ('failing'). With a spool, `accept`
+ * resolves once the rows are fsynced; memory holds at most `maxPendingRows` and the rest waits on
+ * disk, read back in order as inserts catch up; `admit` refuses only when the spool holds
+ * `spoolMaxBytes` not yet stored.
  */
 export class SpanWriter {
   private readonly table: string
@@ -104,8 +148,11 @@ export class SpanWriter {
   private readonly closeRetries: number
   private readonly onError: (message: string, error: unknown) => void
   private readonly insertBody: InsertBody
+  private readonly spool: Spool | null
+  private readonly spoolMaxBytes: number
 
-  private queue: string[] = []
+  private queue: Chunk[] = []
+  private queueRows = 0
   private queueBytes = 0
   private inflightRows = 0
   private inflightBytes = 0
@@ -117,14 +164,19 @@ export class SpanWriter {
   private running: Promise<void> | null = null
   private waiters: Waiter[] = []
   private closing = false
+  private abandoned = false
   private isFailing = false
   private inserted = 0
   private dropped = 0
   private failedInserts = 0
+  private replayed = 0
+  /** With a spool: rows from `cursor` on are on disk only, not in memory. */
+  private spilled = false
+  private cursor: SpoolPosition | null = null
 
   constructor(options: SpanWriterOptions) {
     this.table = `${options.storage.database}.spans`
-    this.batchMaxRows = Math.max(1, options.batchMaxRows ?? 5000)
+    this.batchMaxRows = Math.max(1, options.batchMaxRows ?? 10_000)
     this.batchMaxDelayMs = Math.max(0, options.batchMaxDelayMs ?? 200)
     this.maxPendingRows = Math.max(1, options.maxPendingRows ?? 100_000)
     this.maxPendingBytes = Math.max(1, options.maxPendingBytes ?? 256 * 2 ** 20)
@@ -134,6 +186,20 @@ export class SpanWriter {
     this.onError =
       options.onError ?? ((message, error) => console.error(`[hindsight collector] ${message}`, error))
     this.insertBody = this.chooseInsert(options.storage, options.rawInsert ?? true)
+    this.spool = options.spool ?? null
+    this.spoolMaxBytes = Math.max(1, options.spoolMaxBytes ?? 2 ** 30)
+    if (this.spool) {
+      const spool = this.spool
+      spool.onDurable = (record) => this.onDurable(record)
+      if (!spool.isAtEnd(spool.watermark)) {
+        // A previous process left rows that storage may not hold: replay them first.
+        this.spilled = true
+        this.cursor = spool.watermark
+        this.replayed = spool.recovery.rows
+        this.added += spool.recovery.rows
+        this.kick()
+      }
+    }
   }
 
   private chooseInsert(storage: Pick<Storage, 'client'>, preferRaw: boolean): InsertBody {
@@ -157,9 +223,9 @@ export class SpanWriter {
     }
   }
 
-  /** Rows accepted and not yet stored. */
+  /** Rows accepted and not yet stored (in memory or, with a spool, on disk). */
   get pendingRows(): number {
-    return this.queue.length + this.inflightRows
+    return this.added - this.settled
   }
 
   /** True while inserts are failing and being retried. */
@@ -167,37 +233,96 @@ export class SpanWriter {
     return this.isFailing
   }
 
+  /** True when accepted rows are made durable (a spool is configured). */
+  get durable(): boolean {
+    return this.spool !== null
+  }
+
+  private get memoryRows(): number {
+    return this.queueRows + this.inflightRows
+  }
+
+  private get memoryBytes(): number {
+    return this.queueBytes + this.inflightBytes
+  }
+
   /**
-   * Whether `rows` more rows may be added now. A request larger than the whole bound is still
-   * admitted into an empty writer, so it cannot be refused forever.
+   * Whether `rows` more rows (`bytes` serialized, when known) may be accepted now. Something
+   * larger than the whole bound is still admitted when nothing is pending, so it cannot be
+   * refused forever.
    */
-  admit(rows: number): AdmitResult {
-    if (this.closing || this.isFailing) return 'failing'
-    const pending = this.pendingRows
+  admit(rows: number, bytes = 0): AdmitResult {
+    if (this.closing) return 'failing'
+    if (this.spool) {
+      const pending = this.spool.pendingBytes
+      if (pending === 0 || pending + bytes <= this.spoolMaxBytes) return 'ok'
+      return this.isFailing ? 'failing' : 'full'
+    }
+    if (this.isFailing) return 'failing'
+    const pending = this.memoryRows
     if (pending === 0) return 'ok'
     if (pending + rows > this.maxPendingRows) return 'full'
-    if (this.queueBytes + this.inflightBytes > this.maxPendingBytes) return 'full'
+    if (this.memoryBytes > this.maxPendingBytes) return 'full'
     return 'ok'
   }
 
-  /** Accept rows; they are stored within `batchMaxDelayMs` (or sooner when a batch fills). */
+  /**
+   * Accept canonical rows (serialized here). Without a spool they are queued at once; with one,
+   * they are appended to it in the background (failures reported through `onError`): use
+   * `accept` to know when they are durable.
+   */
   add(rows: readonly SpanRow[]): void {
     if (this.closing) throw new Error('SpanWriter is closed')
     if (rows.length === 0) return
-    for (const row of rows) {
-      const line = `${JSON.stringify(row)}\n`
-      this.queue.push(line)
-      this.queueBytes += line.length
-    }
-    this.added += rows.length
-    if (this.queue.length >= this.batchMaxRows) this.kick()
+    this.accept(serializeRows(rows), rows.length).catch((error: unknown) =>
+      this.onError(`${rows.length} span rows could not be spooled`, error),
+    )
+  }
+
+  /**
+   * Accept rows already serialized as JSONEachRow lines (`rows` lines in `body`). Resolves once
+   * they are queued (no spool) or fsynced in the spool; rejects when they could not be.
+   */
+  accept(body: Buffer, rows: number): Promise<void> {
+    if (this.closing) return Promise.reject(new Error('SpanWriter is closed'))
+    if (rows === 0) return Promise.resolve()
+    if (this.spool) return this.spool.append(body, rows).then(() => {})
+    this.added += rows
+    this.enqueue({ body, rows, end: null })
+    return Promise.resolve()
+  }
+
+  private enqueue(chunk: Chunk): void {
+    this.queue.push(chunk)
+    this.queueRows += chunk.rows
+    this.queueBytes += chunk.body.length
+    if (this.queueRows >= this.batchMaxRows) this.kick()
     else this.armTimer()
   }
 
-  /** Resolves once every row added before the call is stored; rejects if some had to be dropped. */
+  /** A record reached the disk (called by the spool, in file order). */
+  private onDurable(record: SpoolRecord): void {
+    this.added += record.rows
+    if (this.spilled) return
+    const memory = this.memoryRows
+    if (
+      memory > 0 &&
+      (memory + record.rows > this.maxPendingRows ||
+        this.memoryBytes + record.body.length > this.maxPendingBytes)
+    ) {
+      // Memory is full: from here on rows wait on disk and are read back in order.
+      this.spilled = true
+      this.cursor = record.start
+      return
+    }
+    this.enqueue({ body: record.body, rows: record.rows, end: record.end })
+  }
+
+  /** Resolves once every row accepted before the call is stored; rejects if some had to be dropped. */
   flush(): Promise<void> {
     const target = this.added
     if (this.settled >= target) return Promise.resolve()
+    if (this.abandoned) return Promise.reject(this.abandonError())
     this.flushTarget = Math.max(this.flushTarget, target)
     const promise = new Promise<void>((resolve, reject) => {
       this.waiters.push({ target, droppedBefore: this.dropped, resolve, reject })
@@ -206,20 +331,28 @@ export class SpanWriter {
     return promise
   }
 
-  /** Stop accepting rows and store what is pending (failing inserts get `closeRetries` more tries). */
+  /**
+   * Stop accepting rows and store what is pending. Failing inserts get `closeRetries` more tries;
+   * then, without a spool, their rows are given up, and with one they stay on disk for the next
+   * start.
+   */
   async close(): Promise<void> {
     this.closing = true
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     // Dropped rows were reported through onError; a shutdown sequence should go on.
     await this.flush().catch(() => {})
+    if (this.spool?.onDurable) this.spool.onDurable = null
   }
 
   stats(): SpanWriterStats {
     return {
       inserted_rows: this.inserted,
       pending_rows: this.pendingRows,
-      pending_bytes: this.queueBytes + this.inflightBytes,
+      memory_rows: this.memoryRows,
+      pending_bytes: this.memoryBytes,
+      spool_bytes: this.spool?.pendingBytes ?? 0,
+      replayed_rows: this.replayed,
       dropped_rows: this.dropped,
       failed_inserts: this.failedInserts,
     }
@@ -238,44 +371,138 @@ export class SpanWriter {
     if (this.running) return
     this.running = this.drain().finally(() => {
       this.running = null
-      if (this.shouldSend()) this.kick()
+      if (this.abandoned) return
+      if (this.shouldSend() || (this.spilled && this.hasRoom() && this.queue.length === 0)) this.kick()
       else if (this.queue.length > 0) this.armTimer()
     })
   }
 
+  private hasRoom(): boolean {
+    return this.memoryRows < this.maxPendingRows && this.memoryBytes < this.maxPendingBytes
+  }
+
   private shouldSend(): boolean {
-    if (this.queue.length === 0) return false
+    if (this.queue.length === 0 || this.abandoned) return false
     return (
-      this.queue.length >= this.batchMaxRows ||
+      this.queueRows >= this.batchMaxRows ||
       this.timerFired ||
       this.flushTarget > this.settled ||
       this.closing
     )
   }
 
+  /** Read rows waiting on disk into memory, as far as memory allows; false when nothing was read. */
+  private async fill(): Promise<boolean> {
+    const spool = this.spool
+    if (!spool || !this.spilled || !this.cursor) return false
+    const { records, next } = await spool.read(this.cursor, {
+      rows: this.maxPendingRows - this.memoryRows,
+      bytes: this.maxPendingBytes - this.memoryBytes,
+      atLeastOne: this.memoryRows === 0,
+    })
+    for (const record of records) {
+      this.queue.push({ body: record.body, rows: record.rows, end: record.end })
+      this.queueRows += record.rows
+      this.queueBytes += record.body.length
+    }
+    this.cursor = next
+    // Synchronously with the check, so no record made durable meanwhile is missed.
+    if (spool.isAtEnd(next)) {
+      this.spilled = false
+      this.cursor = null
+    }
+    return records.length > 0
+  }
+
   private async drain(): Promise<void> {
-    while (this.shouldSend()) {
-      if (this.timer && this.queue.length <= this.batchMaxRows) {
+    for (;;) {
+      if (this.spilled && this.hasRoom()) {
+        let progressed = false
+        try {
+          progressed = await this.fill()
+        } catch (error) {
+          this.onError('reading spooled rows failed; retrying', error)
+        }
+        if (!progressed && this.spilled && this.queue.length === 0) {
+          // Nothing readable yet (or a read error): do not spin.
+          await sleep(this.retryBaseDelayMs)
+          return
+        }
+      }
+      if (!this.shouldSend()) return
+      if (this.timer && this.queueRows <= this.batchMaxRows) {
         clearTimeout(this.timer)
         this.timer = null
       }
-      const batch = this.queue.splice(0, this.batchMaxRows)
-      const bytes = batch.reduce((n, line) => n + line.length, 0)
-      this.queueBytes -= bytes
+      const batch = this.takeBatch()
       if (this.queue.length === 0) this.timerFired = false
-      this.inflightRows = batch.length
-      this.inflightBytes = bytes
+      let outcome: 'stored' | 'abandoned'
       try {
-        await this.insertBatch(batch)
+        outcome = await this.insertBatch(batch.body, batch.rows)
       } catch (error) {
         // insertBatch handles its own failures; this guards the loop against bugs.
-        this.drop(batch, error)
+        this.drop(batch.body, batch.rows, error)
+        outcome = 'stored'
       }
       this.inflightRows = 0
       this.inflightBytes = 0
-      this.settled += batch.length
+      if (outcome === 'abandoned') {
+        this.abandon()
+        return
+      }
+      this.settled += batch.rows
+      if (batch.end) this.spool?.commit(batch.end)
       this.settleWaiters()
     }
+  }
+
+  private takeBatch(): { body: Buffer; rows: number; end: SpoolPosition | null } {
+    const bodies: Buffer[] = []
+    let rows = 0
+    let bytes = 0
+    let end: SpoolPosition | null = null
+    while (rows < this.batchMaxRows) {
+      const chunk = this.queue[0]
+      if (!chunk) break
+      const room = this.batchMaxRows - rows
+      if (chunk.rows > room) {
+        // Split at a line boundary: the rest (and the chunk's spool position) stays queued.
+        const cut = lineOffset(chunk.body, room)
+        const head = chunk.body.subarray(0, cut)
+        chunk.body = chunk.body.subarray(cut)
+        chunk.rows -= room
+        bodies.push(head)
+        rows += room
+        bytes += head.length
+        break
+      }
+      this.queue.shift()
+      bodies.push(chunk.body)
+      rows += chunk.rows
+      bytes += chunk.body.length
+      end = chunk.end ?? end
+    }
+    this.queueRows -= rows
+    this.queueBytes -= bytes
+    this.inflightRows = rows
+    this.inflightBytes = bytes
+    const body = bodies.length === 1 && bodies[0] ? bodies[0] : Buffer.concat(bodies, bytes)
+    return { body, rows, end }
+  }
+
+  private abandonError(): Error {
+    return new Error(
+      `storage is unavailable at shutdown; ${this.pendingRows} span rows stay in the spool and are stored on the next start`,
+    )
+  }
+
+  /** Closing with storage down and a spool: stop, leaving the rows on disk for the next start. */
+  private abandon(): void {
+    this.abandoned = true
+    const error = this.abandonError()
+    this.onError(error.message, error)
+    for (const waiter of this.waiters) waiter.reject(error)
+    this.waiters = []
   }
 
   private settleWaiters(): void {
@@ -292,26 +519,24 @@ export class SpanWriter {
     this.waiters = remaining
   }
 
-  private async insertBatch(lines: string[]): Promise<void> {
+  private async insertBatch(body: Buffer, rows: number): Promise<'stored' | 'abandoned'> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.insertBody(Buffer.from(lines.join('')))
-        this.inserted += lines.length
+        await this.insertBody(body)
+        this.inserted += rows
         this.isFailing = false
-        return
+        return 'stored'
       } catch (error) {
         this.failedInserts += 1
-        if (isDataError(error)) {
-          await this.bisect(lines, error)
-          return
-        }
+        if (isDataError(error)) return this.bisect(splitLines(body), error)
         this.isFailing = true
         if (this.closing && attempt > this.closeRetries) {
-          this.drop(lines, error)
-          return
+          if (this.spool) return 'abandoned'
+          this.drop(body, rows, error)
+          return 'stored'
         }
         if (attempt === 1 || attempt % 10 === 0) {
-          this.onError(`inserting ${lines.length} span rows failed (attempt ${attempt}); retrying`, error)
+          this.onError(`inserting ${rows} span rows failed (attempt ${attempt}); retrying`, error)
         }
         const delay = Math.min(this.retryMaxDelayMs, this.retryBaseDelayMs * 2 ** Math.min(attempt - 1, 20))
         await sleep(delay)
@@ -319,19 +544,46 @@ export class SpanWriter {
     }
   }
 
-  private async bisect(lines: string[], error: unknown): Promise<void> {
-    if (lines.length === 1) {
-      this.drop(lines, error)
-      return
+  /** Insert halves until the rows the engine refuses are isolated; those are dropped. */
+  private async bisect(lines: Buffer[], error: unknown): Promise<'stored' | 'abandoned'> {
+    if (lines.length === 1 && lines[0]) {
+      this.drop(lines[0], 1, error)
+      return 'stored'
     }
     const middle = Math.ceil(lines.length / 2)
-    await this.insertBatch(lines.slice(0, middle))
-    await this.insertBatch(lines.slice(middle))
+    for (const half of [lines.slice(0, middle), lines.slice(middle)]) {
+      if ((await this.insertBatch(Buffer.concat(half), half.length)) === 'abandoned') return 'abandoned'
+    }
+    return 'stored'
   }
 
-  private drop(lines: string[], error: unknown): void {
-    this.dropped += lines.length
-    const sample = lines[0]?.slice(0, 300) ?? ''
-    this.onError(`dropped ${lines.length} span rows that could not be stored; first: ${sample}`, error)
+  private drop(body: Buffer, rows: number, error: unknown): void {
+    this.dropped += rows
+    const sample = body.subarray(0, 300).toString()
+    this.onError(`dropped ${rows} span rows that could not be stored; first: ${sample}`, error)
   }
+}
+
+/** Byte offset just after the `lines`-th newline of `body`. */
+function lineOffset(body: Buffer, lines: number): number {
+  let offset = 0
+  for (let i = 0; i < lines; i++) {
+    const newline = body.indexOf(0x0a, offset)
+    if (newline === -1) return body.length
+    offset = newline + 1
+  }
+  return offset
+}
+
+/** JSONEachRow lines of a body (each line keeps its newline). */
+function splitLines(body: Buffer): Buffer[] {
+  const lines: Buffer[] = []
+  let start = 0
+  while (start < body.length) {
+    const end = body.indexOf(0x0a, start)
+    const stop = end === -1 ? body.length : end + 1
+    lines.push(body.subarray(start, stop))
+    start = stop
+  }
+  return lines
 }

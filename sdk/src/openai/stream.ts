@@ -110,18 +110,27 @@ export function observeIterator<T>(
     finished = true
     observer.end(how)
   }
+  // One pair of callbacks per stream, and `then` on the source's own promise: no async function
+  // frame or extra promise per chunk.
+  const onResult = (result: IteratorResult<T>): IteratorResult<T> => {
+    if (result.done) finish({ kind: 'completed' })
+    else if (!finished) observer.chunk(result.value)
+    return result
+  }
+  const onError = (error: unknown): never => {
+    finish({ kind: 'failed', error })
+    throw error
+  }
   const iterator: AsyncIterableIterator<T> = {
-    async next(...args: [] | [undefined]): Promise<IteratorResult<T>> {
-      let result: IteratorResult<T>
+    next(...args: [] | [undefined]): Promise<IteratorResult<T>> {
+      let pending: Promise<IteratorResult<T>>
       try {
-        result = await inner.next(...args)
+        pending = Promise.resolve(inner.next(...args))
       } catch (error) {
         finish({ kind: 'failed', error })
-        throw error
+        return Promise.reject(error)
       }
-      if (result.done) finish({ kind: 'completed' })
-      else if (!finished) observer.chunk(result.value)
-      return result
+      return pending.then(onResult, onError)
     },
     async return(value?: unknown): Promise<IteratorResult<T>> {
       finish({ kind: 'returned' })

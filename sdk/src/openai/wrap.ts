@@ -1,61 +1,36 @@
-import { context } from '@opentelemetry/api'
-import { activeHindsight } from '../hindsight'
-import { isRecord } from '../narrow'
 import { ChatCall } from './chat-call'
-
-const ORIGINAL = Symbol.for('@hindsight/sdk.original')
-
-type Method = (this: unknown, ...args: unknown[]) => unknown
+import { EmbeddingsCall } from './embeddings-call'
+import { patchMethod, patchWithOptions, resolvePath } from './patch'
+import { ResponsesCall } from './responses-call'
 
 function providerName(client: object): string {
   // AzureOpenAI subclasses OpenAI; the conventions give Azure its own provider name.
   return client.constructor?.name === 'AzureOpenAI' ? 'azure.ai.openai' : 'openai'
 }
 
-function patchCreate(original: Method, provider: string): Method {
-  return function create(this: unknown, ...args: unknown[]): unknown {
-    const hindsight = activeHindsight()
-    if (!hindsight?.enabled) return original.apply(this, args)
-    let call: ChatCall
-    try {
-      call = ChatCall.start(hindsight, args[0], provider)
-    } catch {
-      hindsight.recordInternalError()
-      return original.apply(this, args)
-    }
-    let result: unknown
-    try {
-      // The request starts inside the span's context, so HTTP instrumentation nests under it.
-      result = context.with(call.context, () => original.apply(this, args))
-    } catch (error) {
-      call.fail(error)
-      throw error
-    }
-    return call.observe(result)
-  }
-}
-
 /**
- * Instruments an OpenAI client so every `chat.completions.create` call (and the helpers built on
- * it: `parse`, `stream`, `runTools`) becomes a `chat {model}` span. The client is patched in place
- * and returned, with its type unchanged. Wrapping twice is harmless. Calls made before `init()`
- * or with `enabled: false` go straight to OpenAI.
+ * Instruments an OpenAI client (openai v5, v6 or v7) so that every call of
+ * - `chat.completions.create` (and the helpers built on it: `parse`, `stream`, `runTools`) and
+ *   `responses.create` (and `responses.stream`, `responses.parse`) becomes a `chat {model}` span,
+ * - `embeddings.create` becomes an `embeddings {model}` span.
+ *
+ * The client is patched in place (on its resource objects, not on the openai module, so it works
+ * whatever the module format or version) and returned, with its type unchanged. Wrapping twice is
+ * harmless, and `withOptions()` copies are wrapped too. Calls made before `init()` or with `enabled: false` go straight to OpenAI.
  */
 export function wrapOpenAI<T extends object>(client: T): T {
   try {
-    const chat = isRecord(client) ? client.chat : undefined
-    const completions = isRecord(chat) ? chat.completions : undefined
-    if (!isRecord(completions)) return client
-    const original = completions.create
-    if (typeof original !== 'function' || ORIGINAL in original) return client
-    const patched = patchCreate(original as Method, providerName(client))
-    Object.defineProperty(patched, ORIGINAL, { value: original })
-    Object.defineProperty(completions, 'create', {
-      value: patched,
-      writable: true,
-      configurable: true,
-      enumerable: false,
-    })
+    const provider = providerName(client)
+    patchMethod(resolvePath(client, ['chat', 'completions']), 'create', (hindsight, params) =>
+      ChatCall.start(hindsight, params, provider),
+    )
+    patchMethod(resolvePath(client, ['responses']), 'create', (hindsight, params) =>
+      ResponsesCall.start(hindsight, params, provider),
+    )
+    patchMethod(resolvePath(client, ['embeddings']), 'create', (hindsight, params) =>
+      EmbeddingsCall.start(hindsight, params, provider),
+    )
+    patchWithOptions(client, wrapOpenAI)
   } catch {
     // A client we cannot patch is returned as it was: tracing is never worth breaking the app.
   }

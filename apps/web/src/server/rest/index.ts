@@ -1,9 +1,16 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import { registerBacktestRoutes } from './backtests'
 import type { PublicApiDeps, PublicApiEnv } from './context'
+import { registerDatasetRoutes } from './datasets'
 import { describeZodError, errorBody, errorResponse } from './errors'
+import { registerEvaluationRuleRoutes } from './evaluation-rules'
 import { registerMetricsRoutes } from './metrics'
+import { registerObjectiveRoutes } from './objectives'
+import { registerPricingRoutes } from './prices'
+import { registerScoreRoutes } from './scores'
+import { registerSettingsRoutes } from './settings'
 import { registerTraceRoutes } from './traces'
 
 export type { PublicApiDeps } from './context'
@@ -57,6 +64,13 @@ export function createPublicApi(deps: PublicApiDeps): OpenAPIHono<PublicApiEnv> 
 
   registerTraceRoutes(app, deps)
   registerMetricsRoutes(app, deps)
+  registerScoreRoutes(app, deps)
+  registerDatasetRoutes(app, deps)
+  registerPricingRoutes(app, deps)
+  registerSettingsRoutes(app, deps)
+  registerBacktestRoutes(app, deps)
+  registerEvaluationRuleRoutes(app, deps)
+  registerObjectiveRoutes(app, deps)
 
   // A catch-all route, not only notFound(): once mounted, the parent app's notFound would answer.
   const notFound = (c: Context) => errorResponse(c, 'not_found', `no endpoint ${c.req.method} ${c.req.path}`)

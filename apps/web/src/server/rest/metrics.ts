@@ -1,4 +1,5 @@
 import { getMetrics, type MetricsRow } from '@hindsight/dashboards'
+import { getScoreMeans, joinScoreMeans, QualityError } from '@hindsight/quality'
 import { createRoute } from '@hono/zod-openapi'
 import { BEARER, type PublicApiApp, type PublicApiDeps, resolveRange } from './context'
 import { ERROR_RESPONSES, errorBody, readModelInputError } from './errors'
@@ -49,15 +50,22 @@ export function registerMetricsRoutes(app: PublicApiApp, deps: PublicApiDeps): v
       }
     }
     try {
-      const rows = await getMetrics(deps.storage, c.get('projectId'), {
+      const metricsQuery = {
         ...range,
         groupBy: query.groupBy,
         intervalSeconds: query.interval,
         filter: { model: query.model, provider: query.provider, release: query.release, name: query.name },
-      })
-      return c.json({ data: rows.map((row) => publicRow(row, query.groupBy)) }, 200)
+      }
+      const [rows, means] = await Promise.all([
+        getMetrics(deps.storage, c.get('projectId'), metricsQuery),
+        query.score
+          ? getScoreMeans(deps.storage, c.get('projectId'), { ...metricsQuery, score: query.score })
+          : null,
+      ])
+      const withScores = means ? joinScoreMeans(rows, means) : rows
+      return c.json({ data: withScores.map((row) => publicRow(row, query.groupBy)) }, 200)
     } catch (error) {
-      const message = readModelInputError(error)
+      const message = readModelInputError(error) ?? (QualityError.isInstance(error) ? error.message : null)
       if (message) return c.json(errorBody('bad_request', message), 400)
       throw error
     }

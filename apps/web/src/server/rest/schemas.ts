@@ -131,6 +131,18 @@ export const MetricsQuery = z.object({
       type: 'string',
       pattern: '^[1-9][0-9]{0,7}[smhd]?$',
     }),
+  score: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({
+      param: { name: 'score', in: 'query' },
+      description:
+        'A score name: rows then carry `score_mean`, `score_n` and `score_stderr` over the ok numeric and ' +
+        "boolean scores of the traces in each row (a trace's scores count once in each group its calls fall in).",
+      example: 'helpfulness',
+    }),
 })
 
 // Responses ------------------------------------------------------------------------------------
@@ -243,6 +255,21 @@ export const MetricsRowSchema = z
     p95_ms: ms,
     p99_ms: ms,
     ttft_p50_ms: ms,
+    score_mean: z
+      .number()
+      .nullable()
+      .optional()
+      .openapi({ description: 'With `score`: the mean; null without scores.' }),
+    score_n: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'With `score`: how many scores were averaged.' }),
+    score_stderr: z
+      .number()
+      .nullable()
+      .optional()
+      .openapi({ description: 'With `score`: standard error of the mean; null below 2 scores.' }),
   })
   .openapi('MetricsRow', {
     description: 'Only the `groupBy` field is present; buckets without calls are absent, never zero.',

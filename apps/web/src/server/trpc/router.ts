@@ -1,5 +1,11 @@
+import { annotationRouter } from './routers/annotation'
+import { backtestsRouter } from './routers/backtests'
+import { datasetsRouter } from './routers/datasets'
+import { evaluationsRouter } from './routers/evaluations'
+import { objectivesRouter } from './routers/objectives'
 import { overviewRouter } from './routers/overview'
 import { projectsRouter } from './routers/projects'
+import { scoresRouter } from './routers/scores'
 import { tracesRouter } from './routers/traces'
 import { createTRPCRouter } from './trpc'
 
@@ -8,6 +14,12 @@ export const appRouter = createTRPCRouter({
   projects: projectsRouter,
   overview: overviewRouter,
   traces: tracesRouter,
+  scores: scoresRouter,
+  datasets: datasetsRouter,
+  backtests: backtestsRouter,
+  annotation: annotationRouter,
+  evaluations: evaluationsRouter,
+  objectives: objectivesRouter,
 })
 
 export type AppRouter = typeof appRouter

@@ -31,7 +31,19 @@ export function Header() {
   const [customError, setCustomError] = useState<string | null>(null)
 
   const onTracePage = pathname.startsWith('/traces/')
-  const section = pathname.startsWith('/traces') ? 'traces' : 'overview'
+  const section = pathname.startsWith('/traces')
+    ? 'traces'
+    : pathname.startsWith('/datasets')
+      ? 'datasets'
+      : pathname.startsWith('/backtests')
+        ? 'backtests'
+        : pathname.startsWith('/evaluations')
+          ? 'evaluations'
+          : pathname.startsWith('/annotate')
+            ? 'annotate'
+            : pathname.startsWith('/objectives')
+              ? 'objectives'
+              : 'overview'
 
   function pickPreset(preset: RangePreset) {
     refresh()
@@ -65,6 +77,41 @@ export function Header() {
         </Link>
         <Link href={href({}, '/traces')} className={section === 'traces' ? 'nav-link active' : 'nav-link'}>
           Traces
+        </Link>
+        <Link
+          href={href({}, '/datasets')}
+          className={section === 'datasets' ? 'nav-link active' : 'nav-link'}
+          data-testid="nav-datasets"
+        >
+          Datasets
+        </Link>
+        <Link
+          href={href({}, '/backtests')}
+          className={section === 'backtests' ? 'nav-link active' : 'nav-link'}
+          data-testid="nav-backtests"
+        >
+          Back-tests
+        </Link>
+        <Link
+          href={href({}, '/evaluations')}
+          className={section === 'evaluations' ? 'nav-link active' : 'nav-link'}
+          data-testid="nav-evaluations"
+        >
+          Evaluations
+        </Link>
+        <Link
+          href={href({}, '/annotate')}
+          className={section === 'annotate' ? 'nav-link active' : 'nav-link'}
+          data-testid="nav-annotate"
+        >
+          Annotate
+        </Link>
+        <Link
+          href={href({}, '/objectives')}
+          className={section === 'objectives' ? 'nav-link active' : 'nav-link'}
+          data-testid="nav-objectives"
+        >
+          Objectives
         </Link>
       </nav>
       <label className="field project-switcher">

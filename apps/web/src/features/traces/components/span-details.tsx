@@ -12,6 +12,7 @@ import {
 } from '../../../lib/format'
 import { parseJson, toMessages } from '../lib/span-tree'
 import type { Span } from './trace-page'
+import { type Score, ScoreChips } from './trace-scores'
 
 function Fact({ label, value, testId }: { label: string; value: string; testId?: string }) {
   return (
@@ -22,7 +23,18 @@ function Fact({ label, value, testId }: { label: string; value: string; testId?:
   )
 }
 
-export function SpanDetails({ span, tz, onClose }: { span: Span; tz: TimeZoneMode; onClose(): void }) {
+export function SpanDetails({
+  span,
+  tz,
+  scores = [],
+  onClose,
+}: {
+  span: Span
+  tz: TimeZoneMode
+  /** Scores attached to this span. */
+  scores?: Score[]
+  onClose(): void
+}) {
   const attributes = Object.entries(span.attributes ?? {}).sort(([a], [b]) => a.localeCompare(b))
   const resource = Object.entries(span.resource_attributes ?? {}).sort(([a], [b]) => a.localeCompare(b))
   const isModelCall = span.kind === 'llm' || span.kind === 'embedding'
@@ -86,6 +98,12 @@ export function SpanDetails({ span, tz, onClose }: { span: Span; tz: TimeZoneMod
         <Fact label="Reasoning" value={tokenText(span.reasoning_tokens, isModelCall)} />
         {span.price_version ? <Fact label="Price table" value={span.price_version} /> : null}
       </dl>
+      {scores.length > 0 ? (
+        <section className="details-section">
+          <h4>Scores</h4>
+          <ScoreChips scores={scores} testId="span-scores" />
+        </section>
+      ) : null}
       <Content title="Input" text={span.input} />
       <Content title="Output" text={span.output} />
       <section className="details-section">

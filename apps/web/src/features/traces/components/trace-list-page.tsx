@@ -3,6 +3,7 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
+import { useState } from 'react'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
 import {
@@ -17,6 +18,7 @@ import {
 import { useTRPC } from '../../../lib/trpc'
 import { useView } from '../../../lib/use-view'
 import { describeFilter } from '../../../lib/view-state'
+import { AddToDataset } from '../../datasets/components/add-to-dataset'
 import { SetupSnippet } from '../../setup/components/setup-snippet'
 import { TraceFilters } from './trace-filters'
 
@@ -30,6 +32,7 @@ function TraceList({ projectId }: { projectId: string }) {
   const trpc = useTRPC()
   const router = useRouter()
   const { view, range, query, href, update } = useView()
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set())
   const list = useInfiniteQuery(
     trpc.traces.list.infiniteQueryOptions(
       { projectId, ...query, limit: PAGE_SIZE },
@@ -75,6 +78,12 @@ function TraceList({ projectId }: { projectId: string }) {
       ) : null}
       {items.length > 0 ? (
         <section className="panel">
+          <AddToDataset
+            projectId={projectId}
+            traceIds={items.map((t) => t.trace_id).filter((id) => selected.has(id))}
+            onClear={() => setSelected(new Set())}
+            linkBase={href({}, '/datasets')}
+          />
           <table className="table traces-table" data-testid="traces-table">
             <thead>
               <tr>
@@ -99,7 +108,26 @@ function TraceList({ projectId }: { projectId: string }) {
                     data-trace-id={t.trace_id}
                     onClick={() => router.push(target)}
                   >
-                    <td className="mono nowrap">{formatDateTime(parseTimestamp(t.start_time), view.tz)}</td>
+                    <td className="mono nowrap">
+                      <input
+                        type="checkbox"
+                        data-testid="trace-select"
+                        aria-label={`Select trace ${t.name || t.trace_id}`}
+                        checked={selected.has(t.trace_id)}
+                        style={{ height: 'auto', marginRight: 8, verticalAlign: 'middle' }}
+                        onClick={(e) => e.stopPropagation()}
+                        onChange={(e) => {
+                          const checked = e.target.checked
+                          setSelected((current) => {
+                            const next = new Set(current)
+                            if (checked) next.add(t.trace_id)
+                            else next.delete(t.trace_id)
+                            return next
+                          })
+                        }}
+                      />
+                      {formatDateTime(parseTimestamp(t.start_time), view.tz)}
+                    </td>
                     <td className="ellipsis">
                       <Link href={target} onClick={(e) => e.stopPropagation()}>
                         {t.name || '(unnamed)'}

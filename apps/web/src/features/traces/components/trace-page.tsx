@@ -24,6 +24,7 @@ import { type RouterOutputs, useTRPC } from '../../../lib/trpc'
 import { useView } from '../../../lib/use-view'
 import { buildSpanTree, type TreeRow, visibleRows } from '../lib/span-tree'
 import { SpanDetails } from './span-details'
+import { type Score, ScoreChips } from './trace-scores'
 
 type Trace = RouterOutputs['traces']['get']
 export type Span = Trace['spans'][number]
@@ -55,6 +56,8 @@ function TraceView({ projectId, traceId }: { projectId: string; traceId: string 
   const trpc = useTRPC()
   const { href } = useView()
   const trace = useQuery(trpc.traces.get.queryOptions({ projectId, traceId }))
+  // Scores load beside the trace; a failure there leaves the trace readable.
+  const scores = useQuery(trpc.scores.forTrace.queryOptions({ projectId, traceId }))
   return (
     <div className="stack">
       <div className="breadcrumbs">
@@ -69,7 +72,7 @@ function TraceView({ projectId, traceId }: { projectId: string; traceId: string 
           onRetry={() => void trace.refetch()}
         />
       ) : null}
-      {trace.data ? <TraceBody trace={trace.data} /> : null}
+      {trace.data ? <TraceBody trace={trace.data} scores={scores.data ?? []} /> : null}
     </div>
   )
 }
@@ -84,7 +87,7 @@ function downloadJson(trace: Trace) {
   setTimeout(() => URL.revokeObjectURL(url), 1000)
 }
 
-function TraceBody({ trace }: { trace: Trace }) {
+function TraceBody({ trace, scores }: { trace: Trace; scores: Score[] }) {
   const { view } = useView()
   const router = useRouter()
   const pathname = usePathname()
@@ -173,6 +176,12 @@ function TraceBody({ trace }: { trace: Trace }) {
             <dt>Errors</dt>
             <dd className={errors > 0 ? 'error-text' : undefined}>{formatCount(errors)}</dd>
           </div>
+          <div>
+            <dt>Scores</dt>
+            <dd>
+              <ScoreChips scores={scores.filter((s) => s.span_id === '')} testId="trace-scores" />
+            </dd>
+          </div>
         </dl>
         <button
           type="button"
@@ -214,7 +223,12 @@ function TraceBody({ trace }: { trace: Trace }) {
         </section>
         <aside className="panel details-panel">
           {selected ? (
-            <SpanDetails span={selected} tz={view.tz} onClose={() => select(null)} />
+            <SpanDetails
+              span={selected}
+              tz={view.tz}
+              scores={scores.filter((s) => s.span_id === selected.span_id)}
+              onClose={() => select(null)}
+            />
           ) : (
             <div className="muted">Select a span to see its model, tokens, cost, input and output.</div>
           )}
@@ -344,11 +358,13 @@ function Waterfall({
                     style={{ left: `${left}%`, width: `${width}%`, background: kindColor(s.kind) }}
                   />
                   <span
-                    className="span-bar-label small mono"
+                    className={`span-bar-label small mono${left + width > 75 && left <= 25 ? ' inside' : ''}`}
                     style={
-                      left + width > 75
-                        ? { right: `${100 - left + 0.5}%` }
-                        : { left: `${left + width + 0.5}%` }
+                      left + width <= 75
+                        ? { left: `${left + width + 0.5}%` }
+                        : left > 25
+                          ? { right: `${100 - left + 0.5}%` }
+                          : { left: `${left + 0.5}%` }
                     }
                   >
                     {formatMs(s.duration_ms)}

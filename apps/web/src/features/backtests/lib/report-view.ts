@@ -1,0 +1,95 @@
+/**
+ * Pure helpers that turn the report JSON into what the page shows: formatted cells and the points
+ * of the intelligence–cost–latency chart. Kept apart from React so they are unit-tested.
+ */
+import type { BacktestReport, MetricRow } from '@hindsight/backtest'
+
+/** A metric value in its unit: $ with enough digits for per-call costs, ms, or a percentage. */
+export function formatMetric(value: number | null, unit: MetricRow['unit']): string {
+  if (value === null || Number.isNaN(value)) return '—'
+  switch (unit) {
+    case 'usd': {
+      const abs = Math.abs(value)
+      const digits = abs === 0 ? 2 : abs >= 1 ? 2 : Math.min(8, 2 - Math.floor(Math.log10(abs)) + 1)
+      return `${value < 0 ? '−' : ''}$${abs.toFixed(digits)}`
+    }
+    case 'ms':
+      return `${value < 0 ? '−' : ''}${Math.abs(value) >= 100 ? Math.abs(value).toFixed(0) : Math.abs(value).toFixed(1)} ms`
+    case 'rate':
+      return `${(value * 100).toFixed(1)}%`
+    default:
+      return value.toFixed(3)
+  }
+}
+
+export function formatInterval(lo: number | null, hi: number | null, unit: MetricRow['unit']): string {
+  if (lo === null || hi === null) return '—'
+  return `${formatMetric(lo, unit)} … ${formatMetric(hi, unit)}`
+}
+
+export function formatRatio(m: Pick<MetricRow, 'ratio' | 'ratio_ci_low' | 'ratio_ci_high'>): string {
+  if (m.ratio === null) return '—'
+  const r = `× ${m.ratio.toFixed(3)}`
+  return m.ratio_ci_low === null || m.ratio_ci_high === null
+    ? r
+    : `${r} (${m.ratio_ci_low.toFixed(3)}–${m.ratio_ci_high.toFixed(3)})`
+}
+
+export function formatP(p: number | null): string {
+  if (p === null || Number.isNaN(p)) return '—'
+  return p < 0.0001 ? '< 0.0001' : p.toFixed(4)
+}
+
+export interface TrianglePoint {
+  arm: 'baseline' | 'candidate'
+  /** Cost per call, USD. */
+  cost: number
+  /** Latency p95, ms. */
+  latency: number
+  /** Interval half-widths for error bars [below, above]. */
+  costError: [number, number]
+  latencyError: [number, number]
+  /** Quality score, or null when not measured. */
+  quality: number | null
+}
+
+/**
+ * The two arms on the cost × latency plane (quality as a label: a what-if does not measure it).
+ * Null when either metric is missing. Only the candidate carries interval bars (the baseline is
+ * the recorded traffic the candidate is compared with).
+ */
+export function trianglePoints(report: BacktestReport): TrianglePoint[] | null {
+  const cost = report.metrics.find((m) => m.name === 'cost_per_call_usd')
+  const latency = report.metrics.find((m) => m.name === 'latency_p95_ms')
+  const quality = report.metrics.find((m) => m.name === 'quality')
+  if (!cost || !latency) return null
+  if (
+    cost.baseline === null ||
+    cost.candidate === null ||
+    latency.baseline === null ||
+    latency.candidate === null
+  )
+    return null
+  const err = (value: number, lo: number | null, hi: number | null): [number, number] => [
+    lo === null ? 0 : Math.max(0, value - lo),
+    hi === null ? 0 : Math.max(0, hi - value),
+  ]
+  return [
+    {
+      arm: 'baseline',
+      cost: cost.baseline,
+      latency: latency.baseline,
+      costError: [0, 0],
+      latencyError: [0, 0],
+      quality: quality?.baseline ?? null,
+    },
+    {
+      arm: 'candidate',
+      cost: cost.candidate,
+      latency: latency.candidate,
+      costError: err(cost.candidate, cost.candidate_ci_low, cost.candidate_ci_high),
+      latencyError: err(latency.candidate, latency.candidate_ci_low, latency.candidate_ci_high),
+      quality: quality?.candidate ?? null,
+    },
+  ]
+}

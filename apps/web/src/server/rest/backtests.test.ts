@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import type { SpanRow } from '@hindsight/collector/canonical'
+import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
+import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
+import { Hono } from 'hono'
+import { createPublicApi, PUBLIC_API_BASE } from './index'
+
+const KEY_A = 'hs_backtest_rest_key_a_000001'
+const KEY_B = 'hs_backtest_rest_key_b_000002'
+const T0 = new Date('2026-05-04T00:00:00Z')
+const FILTER = {
+  from: T0.toISOString(),
+  to: new Date(T0.getTime() + 86_400_000).toISOString(),
+  model: ['gpt-4o'],
+}
+let storage: Storage
+let dir: string
+let app: Hono
+
+/** 30 traces of two gpt-4o calls each (1,000 input / 100 output tokens) in project A. */
+function fixture(projectId: string): SpanRow[] {
+  const rows: SpanRow[] = []
+  for (let k = 0; k < 30; k++) {
+    for (let j = 0; j < 2; j++) {
+      rows.push(
+        span({
+          project_id: projectId,
+          trace_id: hexId(0xb000 + k, 32),
+          span_id: hexId(0xb000 + k * 2 + j, 16),
+          start: new Date(T0.getTime() + k * 600_000 + j * 30_000),
+          durationMs: 900 + k * 10,
+          model: 'gpt-4o',
+          input_tokens: 1000,
+          output_tokens: 100 + k,
+        }),
+      )
+    }
+  }
+  return rows
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hs-rest-backtest-'))
+  storage = await createStorage({ dataDir: dir, database: 'hs_rest_backtest' })
+  await migrate(storage)
+  const projects = new ProjectRepository(storage, 0)
+  const a = (await projects.ensure('A', KEY_A)).project.id
+  await projects.ensure('B', KEY_B)
+  await insertSpans(storage, fixture(a))
+  app = new Hono()
+  app.route(PUBLIC_API_BASE, createPublicApi({ storage, projects }))
+})
+
+after(async () => {
+  await storage.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function call(method: string, path: string, body?: unknown, key = KEY_A) {
+  const res = await app.request(`${PUBLIC_API_BASE}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await res.text()
+  let json: unknown = null
+  try {
+    json = JSON.parse(text)
+  } catch {
+    // A rendered report (Markdown, HTML, CSV).
+  }
+  return {
+    status: res.status,
+    json: json as Record<string, unknown>,
+    text,
+    type: res.headers.get('content-type') ?? '',
+  }
+}
+
+async function until(id: string, status: string) {
+  for (let i = 0; i < 200; i++) {
+    const r = await call('GET', `/backtests/${id}`)
+    if (r.json.status === status) return r
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`back-test ${id} never reached ${status}`)
+}
+
+describe('POST /backtests (what-if) → GET status → GET report', () => {
+  test('a what-if runs to a report with a verdict, in JSON, Markdown and CSV', async () => {
+    const started = await call('POST', '/backtests', {
+      cohort: { filter: FILTER },
+      candidate: { provider: 'openai', model: 'gpt-4.1-mini' },
+      objectives: { cost_per_call_max_ratio: 0.5 },
+      options: { resamples: 1000 },
+    })
+    assert.equal(started.status, 202, started.text)
+    const id = String(started.json.id)
+    assert.match(id, /^bt_[0-9a-f]{32}$/)
+    assert.equal(
+      (started.json.links as Record<string, string>).report,
+      `${PUBLIC_API_BASE}/backtests/${id}/report`,
+    )
+    const done = await until(id, 'done')
+    assert.equal(done.json.progress, 1)
+
+    const report = await call('GET', `/backtests/${id}/report`)
+    assert.equal(report.status, 200)
+    // Baseline 60 × 1,000 × $2.5/M + Σ output (2 × (30·100 + 435) = 6,870) × $10/M; candidate at $0.4 / $1.6.
+    const totals = report.json.totals as Record<string, unknown>
+    assert.equal(totals.baseline_cost_usd, '0.218700000')
+    assert.equal(totals.candidate_cost_usd, '0.034992000')
+    assert.equal((report.json.verdict as Record<string, unknown>).result, 'pass')
+    const metrics = report.json.metrics as Array<Record<string, unknown>>
+    const cost = metrics.find((m) => m.name === 'cost_per_call_usd')
+    assert.equal(cost?.n, 60)
+    assert.equal(cost?.clusters, 30)
+    for (const field of ['baseline', 'candidate', 'delta', 'ci_low', 'ci_high', 'p_value', 'mde']) {
+      assert.equal(typeof cost?.[field], 'number', field)
+    }
+
+    const md = await call('GET', `/backtests/${id}/report?format=md`)
+    assert.match(md.type, /text\/markdown/)
+    assert.match(md.text, /\*\*Verdict: PASS\*\*/)
+    const csv = await call('GET', `/backtests/${id}/report?format=csv`)
+    assert.match(csv.type, /text\/csv/)
+    assert.match(csv.text.split('\r\n')[0] ?? '', /^metric,unit,baseline,candidate,delta,ci_low,ci_high/)
+
+    // Another project's key sees nothing.
+    assert.equal((await call('GET', `/backtests/${id}`, undefined, KEY_B)).status, 404)
+  })
+
+  test('replay and A/B answer 501; an unknown price, a bad body or a bad id answer 400 naming the problem', async () => {
+    const replay = await call('POST', '/backtests', {
+      mode: 'replay',
+      cohort: { filter: FILTER },
+      candidate: { provider: 'openai', model: 'gpt-4o' },
+    })
+    assert.equal(replay.status, 501)
+    assert.match(String((replay.json.error as Record<string, unknown>).message), /not built yet/)
+    const unknown = await call('POST', '/backtests', {
+      cohort: { filter: FILTER },
+      candidate: { provider: 'acme', model: 'x-1' },
+    })
+    assert.equal(unknown.status, 400)
+    assert.match(String((unknown.json.error as Record<string, unknown>).message), /unknown candidate price/)
+    const bad = await call('POST', '/backtests', { cohort: { filter: { from: 'yesterday' } }, candidate: {} })
+    assert.equal(bad.status, 400)
+    assert.match(String((bad.json.error as Record<string, unknown>).message), /cohort|candidate/)
+    assert.equal((await call('GET', '/backtests/nope')).status, 400)
+    assert.equal((await call('GET', `/backtests/bt_${'0'.repeat(32)}/report`)).status, 404)
+  })
+
+  test('the OpenAPI document lists the back-test endpoints', async () => {
+    const res = await app.request(`${PUBLIC_API_BASE}/openapi.json`)
+    const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> }
+    assert.ok(doc.paths['/backtests']?.post)
+    assert.ok(doc.paths['/backtests/{id}']?.get)
+    assert.ok(doc.paths['/backtests/{id}/report']?.get)
+  })
+})

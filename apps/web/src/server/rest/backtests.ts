@@ -1,0 +1,248 @@
+/**
+ * Back-tests over the public API: start a what-if on a cohort of recorded traffic, poll its
+ * status and progress, fetch the report (JSON, or Markdown, HTML or CSV renderings of it).
+ * Replay and live A/B are specified but not built yet: they answer 501 with a message.
+ */
+import {
+  BacktestInputError,
+  type BacktestRecord,
+  backtestRequestSchema,
+  backtestServiceFor,
+  NotImplementedError,
+  renderReport,
+} from '@hindsight/backtest'
+import { createRoute, z } from '@hono/zod-openapi'
+import { ZodError } from 'zod'
+import { BEARER, type PublicApiApp, type PublicApiDeps } from './context'
+import { describeZodError, ERROR_RESPONSES, errorBody } from './errors'
+
+const BacktestErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(['bad_request', 'not_found', 'not_ready', 'not_implemented']),
+      message: z.string(),
+    }),
+  })
+  .openapi('BacktestError')
+
+const BacktestParams = z.object({
+  id: z
+    .string()
+    .regex(/^bt_[0-9a-f]{32}$/, 'must be a back-test id such as bt_…')
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'bt_0123456789abcdef0123456789abcdef' }),
+})
+
+const ReportQuery = z.object({
+  format: z
+    .enum(['json', 'md', 'html', 'csv'])
+    .default('json')
+    .openapi({ param: { name: 'format', in: 'query' }, description: 'json (default), md, html or csv.' }),
+})
+
+const BacktestSchema = z
+  .object({
+    id: z.string(),
+    mode: z.enum(['what_if', 'replay', 'ab']),
+    status: z.enum(['queued', 'running', 'done', 'failed']),
+    progress: z.number().openapi({ description: '0–1.' }),
+    message: z.string().openapi({ description: 'The current step, the verdict summary, or why it failed.' }),
+    cohort_id: z.string().openapi({ description: "The frozen cohort ('' until it is frozen)." }),
+    created_at: z.string().openapi({ format: 'date-time' }),
+    updated_at: z.string().openapi({ format: 'date-time' }),
+    request: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: 'The request as validated (defaults filled).' }),
+    links: z.object({ self: z.string(), report: z.string() }),
+  })
+  .openapi('Backtest')
+
+const MetricSchema = z
+  .object({
+    name: z.string(),
+    label: z.string(),
+    unit: z.enum(['usd', 'ms', 'rate', 'score']),
+    baseline: z.number().nullable(),
+    candidate: z.number().nullable(),
+    delta: z.number().nullable().openapi({ description: 'candidate − baseline' }),
+    ci_low: z.number().nullable().openapi({ description: '95% interval of the delta' }),
+    ci_high: z.number().nullable(),
+    ratio: z.number().nullable(),
+    ratio_ci_low: z.number().nullable(),
+    ratio_ci_high: z.number().nullable(),
+    p_value: z.number().nullable(),
+    p_value_adjusted: z.number().nullable(),
+    n: z.number().int(),
+    clusters: z.number().int(),
+    mde: z.number().nullable().openapi({ description: 'Minimum detectable delta (80% power, α = 0.05).' }),
+    n_needed: z.number().nullable(),
+    method: z.string(),
+    projection: z.boolean(),
+  })
+  .passthrough()
+  .openapi('BacktestMetric')
+
+const ReportSchema = z
+  .object({
+    schema_version: z.number().int(),
+    mode: z.literal('what_if'),
+    metrics: z.array(MetricSchema),
+    verdict: z.object({
+      result: z.enum(['pass', 'fail', 'inconclusive']),
+      summary: z.string(),
+      checks: z.array(z.record(z.string(), z.unknown())),
+    }),
+    totals: z.record(z.string(), z.unknown()),
+    caching: z.record(z.string(), z.unknown()),
+  })
+  .passthrough()
+  .openapi('BacktestReport')
+
+const createRouteDef = createRoute({
+  method: 'post',
+  path: '/backtests',
+  summary: 'Start a back-test',
+  description:
+    'Freezes the cohort (a filter and optional seeded sample, or an existing cohort id) and runs the ' +
+    "candidate against it. Mode `what_if` (instant, no model calls): re-prices the recorded usage at the candidate's " +
+    'prices, simulates prompt caching with the provider rules and projects latency. Modes `replay` and `ab` answer 501 ' +
+    'until built. Poll `GET /backtests/{id}` until `status` is `done`, then fetch the report.',
+  security: [BEARER],
+  request: { body: { required: true, content: { 'application/json': { schema: backtestRequestSchema } } } },
+  responses: {
+    202: { description: 'Started.', content: { 'application/json': { schema: BacktestSchema } } },
+    501: {
+      description: 'The mode is not built yet.',
+      content: { 'application/json': { schema: BacktestErrorSchema } },
+    },
+    ...ERROR_RESPONSES,
+  },
+})
+
+const getRouteDef = createRoute({
+  method: 'get',
+  path: '/backtests/{id}',
+  summary: 'Status and progress of a back-test',
+  security: [BEARER],
+  request: { params: BacktestParams },
+  responses: {
+    200: { description: 'The back-test.', content: { 'application/json': { schema: BacktestSchema } } },
+    404: {
+      description: 'No such back-test in this project.',
+      content: { 'application/json': { schema: BacktestErrorSchema } },
+    },
+    ...ERROR_RESPONSES,
+  },
+})
+
+const reportRouteDef = createRoute({
+  method: 'get',
+  path: '/backtests/{id}/report',
+  summary: 'The report of a finished back-test',
+  description:
+    'Per metric: baseline, candidate, delta with its 95% interval, p-value (and Holm-adjusted), n, clusters, ' +
+    'minimum detectable effect; the verdict against the objectives. `format=md|html|csv` renders the same JSON.',
+  security: [BEARER],
+  request: { params: BacktestParams, query: ReportQuery },
+  responses: {
+    200: {
+      description: 'The report.',
+      content: {
+        'application/json': { schema: ReportSchema },
+        'text/markdown': { schema: z.string() },
+        'text/html': { schema: z.string() },
+        'text/csv': { schema: z.string() },
+      },
+    },
+    404: {
+      description: 'No such back-test.',
+      content: { 'application/json': { schema: BacktestErrorSchema } },
+    },
+    409: {
+      description: 'Not finished yet (or failed): the message says which.',
+      content: { 'application/json': { schema: BacktestErrorSchema } },
+    },
+    ...ERROR_RESPONSES,
+  },
+})
+
+const CONTENT_TYPES = {
+  md: 'text/markdown; charset=utf-8',
+  html: 'text/html; charset=utf-8',
+  csv: 'text/csv; charset=utf-8',
+} as const
+
+function publicRecord(record: BacktestRecord, base: string) {
+  const self = `${base}/backtests/${record.id}`
+  return {
+    id: record.id,
+    mode: record.mode,
+    status: record.status,
+    progress: record.progress,
+    message: record.message,
+    cohort_id: record.cohort_id,
+    created_at: record.created_at,
+    updated_at: record.updated_at,
+    request: record.request as unknown as Record<string, unknown>,
+    links: { self, report: `${self}/report` },
+  }
+}
+
+/** `/api/public/v1` as the request saw it, for links. */
+function basePath(path: string): string {
+  const at = path.indexOf('/backtests')
+  return at >= 0 ? path.slice(0, at) : ''
+}
+
+export function registerBacktestRoutes(app: PublicApiApp, deps: PublicApiDeps): void {
+  const service = backtestServiceFor(deps.storage)
+
+  app.openapi(createRouteDef, async (c) => {
+    try {
+      const record = await service.start(c.get('projectId'), c.req.valid('json'))
+      return c.json(publicRecord(record, basePath(c.req.path)), 202)
+    } catch (error) {
+      if (error instanceof NotImplementedError) {
+        return c.json({ error: { code: 'not_implemented' as const, message: error.message } }, 501)
+      }
+      if (error instanceof ZodError)
+        return c.json(errorBody('bad_request', describeZodError(error, 'body')), 400)
+      if (error instanceof BacktestInputError) return c.json(errorBody('bad_request', error.message), 400)
+      throw error
+    }
+  })
+
+  app.openapi(getRouteDef, async (c) => {
+    const { id } = c.req.valid('param')
+    const record = await service.store.get(c.get('projectId'), id)
+    if (!record)
+      return c.json(
+        { error: { code: 'not_found' as const, message: `no back-test ${id} in this project` } },
+        404,
+      )
+    return c.json(publicRecord(record, basePath(c.req.path)), 200)
+  })
+
+  app.openapi(reportRouteDef, async (c) => {
+    const { id } = c.req.valid('param')
+    const { format } = c.req.valid('query')
+    const projectId = c.get('projectId')
+    const record = await service.store.get(projectId, id)
+    if (!record)
+      return c.json(
+        { error: { code: 'not_found' as const, message: `no back-test ${id} in this project` } },
+        404,
+      )
+    if (record.status !== 'done') {
+      const message =
+        record.status === 'failed'
+          ? `back-test ${id} failed: ${record.message}`
+          : `back-test ${id} is ${record.status} (${Math.round(record.progress * 100)}%: ${record.message}); poll GET /backtests/${id}`
+      return c.json({ error: { code: 'not_ready' as const, message } }, 409)
+    }
+    const report = await service.store.report(projectId, id)
+    if (!report)
+      return c.json({ error: { code: 'not_ready' as const, message: `back-test ${id} has no report` } }, 409)
+    if (format === 'json') return c.json(report as unknown as z.infer<typeof ReportSchema>, 200)
+    return c.body(renderReport(report, format), 200, { 'content-type': CONTENT_TYPES[format] })
+  })
+}

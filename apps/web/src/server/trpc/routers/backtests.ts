@@ -1,0 +1,119 @@
+/**
+ * Back-tests for the dashboard: start a what-if on the page's time range and filters, poll it,
+ * read its report. The same service (and table) as the REST API.
+ */
+import {
+  BacktestInputError,
+  type BacktestReport,
+  backtestServiceFor,
+  NotImplementedError,
+} from '@hindsight/backtest'
+import { getFilterValues } from '@hindsight/dashboards'
+import { TRPCError } from '@trpc/server'
+import { z } from 'zod'
+import { toRange } from '../inputs'
+import { createTRPCRouter, projectProcedure } from '../trpc'
+
+const backtestId = z.string().regex(/^bt_[0-9a-f]{32}$/, 'not a back-test id')
+const iso = z.iso.datetime({ offset: true })
+const labels = z.array(z.string().trim().min(1).max(300)).max(50).optional()
+
+const startInput = z.object({
+  from: iso,
+  to: iso,
+  model: labels,
+  route: labels,
+  release: labels,
+  sampleSize: z.number().int().positive().max(1_000_000).optional(),
+  seed: z.string().max(100).optional(),
+  candidate: z.object({
+    provider: z.string().trim().min(1).max(100),
+    model: z.string().trim().min(1).max(200),
+    caching: z.enum(['on', 'off']),
+    system: z.string().max(100_000).optional(),
+  }),
+  objectives: z
+    .object({
+      cost_per_call_max_ratio: z.number().positive().optional(),
+      latency_p95_max_ms: z.number().positive().optional(),
+    })
+    .default({}),
+})
+
+function mapError(error: unknown): never {
+  if (error instanceof NotImplementedError)
+    throw new TRPCError({ code: 'NOT_IMPLEMENTED', message: error.message })
+  if (error instanceof BacktestInputError)
+    throw new TRPCError({ code: 'BAD_REQUEST', message: error.message })
+  if (error instanceof z.ZodError) {
+    const issue = error.issues[0]
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `${issue?.path.join('.')}: ${issue?.message}` })
+  }
+  throw error
+}
+
+export const backtestsRouter = createTRPCRouter({
+  /** The newest back-tests of the project. */
+  list: projectProcedure.query(async ({ ctx, input }) => {
+    const records = await backtestServiceFor(ctx.storage).store.list(input.projectId, 20)
+    return records.map((r) => ({
+      id: r.id,
+      status: r.status,
+      progress: r.progress,
+      message: r.message,
+      created_at: r.created_at,
+      candidate: `${r.request.candidate.provider}/${r.request.candidate.model}${r.request.candidate.caching === 'on' ? ' + caching' : ''}`,
+    }))
+  }),
+
+  /** Models seen in the range, for the pickers. */
+  models: projectProcedure
+    .input(z.object({ from: iso, to: iso }))
+    .query(
+      async ({ ctx, input }) => (await getFilterValues(ctx.storage, input.projectId, toRange(input))).models,
+    ),
+
+  /** Start a what-if; answers at once with the queued run. */
+  start: projectProcedure.input(startInput).mutation(async ({ ctx, input }) => {
+    try {
+      const record = await backtestServiceFor(ctx.storage).start(input.projectId, {
+        mode: 'what_if',
+        cohort: {
+          filter: {
+            from: input.from,
+            to: input.to,
+            model: input.model,
+            route: input.route,
+            release: input.release,
+          },
+          sample: input.sampleSize ? { size: input.sampleSize, seed: input.seed ?? 'hindsight' } : undefined,
+        },
+        candidate: {
+          provider: input.candidate.provider,
+          model: input.candidate.model,
+          caching: input.candidate.caching,
+          prompt: input.candidate.system ? { system: input.candidate.system } : {},
+        },
+        objectives: input.objectives,
+      })
+      return { id: record.id }
+    } catch (error) {
+      return mapError(error)
+    }
+  }),
+
+  /** Status and progress. */
+  get: projectProcedure.input(z.object({ id: backtestId })).query(async ({ ctx, input }) => {
+    const record = await backtestServiceFor(ctx.storage).store.get(input.projectId, input.id)
+    if (!record) throw new TRPCError({ code: 'NOT_FOUND', message: `back-test ${input.id} not found` })
+    return { id: record.id, status: record.status, progress: record.progress, message: record.message }
+  }),
+
+  /** The report JSON once done (null before). */
+  report: projectProcedure
+    .input(z.object({ id: backtestId }))
+    .query(
+      async ({ ctx, input }): Promise<BacktestReport | null> =>
+        backtestServiceFor(ctx.storage).store.report(input.projectId, input.id),
+    ),
+})

@@ -1,0 +1,17 @@
+import { ScoreRepository } from '@hindsight/quality'
+import { z } from 'zod'
+import { createTRPCRouter, projectProcedure } from '../trpc'
+
+const traceId = z.string().regex(/^[0-9a-f]{32}$/, 'traceId must be 32 lowercase hex characters')
+
+export const scoresRouter = createTRPCRouter({
+  /** Every score of one trace (trace-level and span-level), oldest first. */
+  forTrace: projectProcedure
+    .input(z.object({ traceId }))
+    .query(({ ctx, input }) => new ScoreRepository(ctx.storage).forTrace(input.projectId, input.traceId)),
+
+  /** The project's score configs, by name. */
+  configs: projectProcedure.query(({ ctx, input }) =>
+    new ScoreRepository(ctx.storage).listConfigs(input.projectId),
+  ),
+})

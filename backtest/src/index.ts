@@ -1,0 +1,77 @@
+// Public API of @hindsight/backtest: cohorts, candidates, the what-if engine, prompt-caching
+// simulation, statistics, reports and the service the API, dashboard and CLI run back-tests with.
+export {
+  CACHE_RULES,
+  type CacheRule,
+  type CacheRules,
+  findCacheRule,
+  parseCacheRules,
+} from './caching/rules'
+export {
+  type PrefixTransform,
+  type SimulationOptions,
+  type SimulationResult,
+  simulateCaching,
+} from './caching/simulate'
+export { type CallQuery, type CallTable, loadCalls } from './calls'
+export {
+  type CandidateInput,
+  type CandidateSpec,
+  candidateLabel,
+  candidateSchema,
+  type Objectives,
+  objectivesSchema,
+} from './candidate'
+export {
+  allocate,
+  type Cohort,
+  type CohortFilter,
+  type CohortSample,
+  cohortFilterSchema,
+  cohortTraceIds,
+  createCohort,
+  getCohort,
+  sampleSchema,
+} from './cohort'
+export { type LatencyDistribution, loadLatencyDistribution, projectLatency } from './latency'
+export { candidatePrice, fromNano, priceCalls, toNano } from './pricing'
+export {
+  type BacktestReport,
+  type MetricName,
+  type MetricRow,
+  type ObjectiveCheck,
+  REPORT_SCHEMA_VERSION,
+  type ReportFormat,
+  renderReport,
+  reportToCsv,
+  reportToHtml,
+  reportToMarkdown,
+  type VerdictResult,
+  verdict,
+} from './report'
+export {
+  BacktestService,
+  type BacktestServiceOptions,
+  backtestServiceFor,
+  NotImplementedError,
+} from './service'
+export * as stats from './stats'
+export {
+  BACKTEST_MODES,
+  type BacktestMode,
+  type BacktestRecord,
+  type BacktestRequest,
+  type BacktestRequestInput,
+  type BacktestStatus,
+  BacktestStore,
+  backtestRequestSchema,
+} from './store'
+export {
+  BacktestInputError,
+  checkCandidate,
+  MIN_CALLS,
+  MIN_TRACES,
+  runWhatIf,
+  type WhatIfOptions,
+  type WhatIfTimings,
+} from './whatif'

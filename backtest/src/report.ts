@@ -1,0 +1,533 @@
+/**
+ * The back-test report: JSON first. The CLI, the REST API, the dashboard page and the Markdown,
+ * HTML and CSV exports all render this one document.
+ */
+import type { CandidateSpec, Objectives } from './candidate'
+import type { CohortFilter, CohortSample } from './cohort'
+import { samplesNeeded } from './stats'
+
+export const REPORT_SCHEMA_VERSION = 1
+
+export type MetricName =
+  | 'cost_per_call_usd'
+  | 'latency_p50_ms'
+  | 'latency_p95_ms'
+  | 'ttft_p50_ms'
+  | 'cache_hit_rate'
+  | 'cached_input_share'
+  | 'quality'
+
+/** One metric, baseline vs candidate. Intervals are 95%; `ci_low`/`ci_high` bound the delta. */
+export interface MetricRow {
+  name: MetricName
+  label: string
+  unit: 'usd' | 'ms' | 'rate' | 'score'
+  better: 'lower' | 'higher'
+  baseline: number | null
+  candidate: number | null
+  /** candidate − baseline. */
+  delta: number | null
+  ci_low: number | null
+  ci_high: number | null
+  /** candidate / baseline with its interval (computed on the log scale). */
+  ratio: number | null
+  ratio_ci_low: number | null
+  ratio_ci_high: number | null
+  /** The candidate's own value interval (what objectives are checked against). */
+  candidate_ci_low: number | null
+  candidate_ci_high: number | null
+  p_value: number | null
+  /** After the stated correction for the number of metrics compared. */
+  p_value_adjusted: number | null
+  /** Items (calls) and independent clusters (traces) behind the estimate. */
+  n: number
+  clusters: number
+  /** Minimum detectable delta at 80% power, α = 0.05, for this sample size and design. */
+  mde: number | null
+  /** Calls needed for the observed delta to be detected with 80% power (when it was not significant). */
+  n_needed: number | null
+  method: string
+  /** Robustness check: Wilcoxon signed-rank (continuous) or McNemar (pass/fail). */
+  test: { name: string; statistic: number; p_value: number; method: string } | null
+  win_tie_loss: { wins: number; ties: number; losses: number } | null
+  /** True when the candidate value is a projection (latency in what-if mode), not a measurement. */
+  projection: boolean
+  note: string | null
+}
+
+export type VerdictResult = 'pass' | 'fail' | 'inconclusive'
+
+export interface ObjectiveCheck {
+  objective: keyof Objectives
+  threshold: number
+  metric: MetricName
+  /** The value compared: a ratio for cost_per_call_max_ratio, else the candidate's value. */
+  value: number | null
+  ci_low: number | null
+  ci_high: number | null
+  result: VerdictResult
+  reason: string
+  /** For an inconclusive result: calls that would likely settle it (80% power). */
+  n_needed: number | null
+}
+
+export interface BacktestReport {
+  schema_version: typeof REPORT_SCHEMA_VERSION
+  mode: 'what_if'
+  generated_at: string
+  project_id: string
+  backtest_id: string | null
+  cohort: {
+    id: string
+    filter: CohortFilter
+    sample: CohortSample | null
+    traces: number
+    calls: number
+  }
+  candidate: CandidateSpec
+  baseline: { models: Array<{ provider: string; model: string; calls: number }> }
+  pricing: {
+    price_table_version: string
+    candidate_price: {
+      source: 'custom' | 'price table'
+      input: number
+      output: number
+      cache_read: number | null
+      cache_write: number | null
+    } | null
+    /** Prices in effect at each call's start time apply to both arms. */
+    price_at: 'call_time'
+    baseline_unpriced_calls: number
+    notes: string[]
+  }
+  totals: {
+    calls: number
+    /** Calls priced in both arms: the cost comparison covers these. */
+    priced_calls: number
+    baseline_cost_usd: string
+    candidate_cost_usd: string
+    /** What the recorded spans say they cost (recorded prices), for reference. */
+    recorded_cost_usd: string | null
+    savings_usd: string
+  }
+  caching: {
+    enabled: boolean
+    rule: {
+      provider: string
+      mode: string
+      min_tokens: number
+      ttl_seconds: number
+      verified: boolean
+      source: string
+    } | null
+    simulated_calls: number
+    calls_without_content: number
+    hit_rate: number | null
+    read_tokens: number
+    write_tokens: number
+    input_tokens: number
+    /** Candidate cost without caching minus with it. */
+    savings_usd: string | null
+    token_counts: string
+    calibration: {
+      calls: number
+      models: string[]
+      recorded_read_tokens: number
+      simulated_read_tokens: number
+      /** (simulated − recorded) / recorded. */
+      relative_error: number | null
+      /** Share of calls where simulation and recording agree on hit vs miss. */
+      hit_agreement: number
+    } | null
+  }
+  latency: {
+    projection: true
+    method: string
+    source: { model: string; calls: number; from: string; to: string } | null
+    note: string | null
+  }
+  metrics: MetricRow[]
+  correction: { method: 'holm'; family_size: number; statement: string }
+  objectives: Objectives
+  verdict: { result: VerdictResult; summary: string; checks: ObjectiveCheck[] }
+  messages: string[]
+  assumptions: string[]
+}
+
+const Z95 = 1.959963984540054
+
+/** SE implied by a symmetric 95% interval. */
+function seFromInterval(lo: number, hi: number): number {
+  return (hi - lo) / (2 * Z95)
+}
+
+function check(
+  objective: keyof Objectives,
+  threshold: number,
+  metric: MetricRow | undefined,
+  use: 'ratio' | 'candidate',
+  n: number,
+): ObjectiveCheck {
+  const base = { objective, threshold, metric: metric?.name ?? ('quality' as MetricName) }
+  const value = use === 'ratio' ? (metric?.ratio ?? null) : (metric?.candidate ?? null)
+  const lo = use === 'ratio' ? (metric?.ratio_ci_low ?? null) : (metric?.candidate_ci_low ?? null)
+  const hi = use === 'ratio' ? (metric?.ratio_ci_high ?? null) : (metric?.candidate_ci_high ?? null)
+  if (!metric || value === null || lo === null || hi === null || Number.isNaN(lo) || Number.isNaN(hi)) {
+    return {
+      ...base,
+      value,
+      ci_low: lo,
+      ci_high: hi,
+      result: 'inconclusive',
+      reason: metric?.note ?? 'not measured',
+      n_needed: null,
+    }
+  }
+  const better = metric.better
+  // "At most" objectives (cost, latency) pass when the whole interval is at or below the threshold.
+  const atMost = better === 'lower'
+  const pass = atMost ? hi <= threshold : lo >= threshold
+  const fail = atMost ? lo > threshold : hi < threshold
+  const what = use === 'ratio' ? `${metric.label} ratio` : metric.label
+  let nNeeded: number | null = null
+  let reason: string
+  if (pass)
+    reason = `${what} 95% CI [${fmt(lo)}, ${fmt(hi)}] is entirely ${atMost ? '≤' : '≥'} ${fmt(threshold)}`
+  else if (fail)
+    reason = `${what} 95% CI [${fmt(lo)}, ${fmt(hi)}] is entirely ${atMost ? '>' : '<'} ${fmt(threshold)}`
+  else {
+    // The interval straddles the threshold: how many calls would move it off, at 80% power.
+    const onLog = use === 'ratio' && value > 0 && lo > 0
+    const se = onLog ? seFromInterval(Math.log(lo), Math.log(hi)) : seFromInterval(lo, hi)
+    const distance = onLog ? Math.abs(Math.log(threshold) - Math.log(value)) : Math.abs(threshold - value)
+    const needed = samplesNeeded(n, se, distance)
+    nNeeded = Number.isFinite(needed) ? needed : null
+    reason =
+      `${what} 95% CI [${fmt(lo)}, ${fmt(hi)}] contains ${fmt(threshold)}` +
+      (nNeeded !== null ? `; about ${nNeeded} calls would settle it` : '; the estimate sits on the threshold')
+  }
+  return {
+    ...base,
+    value,
+    ci_low: lo,
+    ci_high: hi,
+    result: pass ? 'pass' : fail ? 'fail' : 'inconclusive',
+    reason,
+    n_needed: nNeeded,
+  }
+}
+
+/**
+ * The verdict against objectives defined in advance: pass when every objective's interval is on
+ * the right side, fail when any objective's interval is wholly on the wrong side, otherwise
+ * inconclusive — never rounded into a win. No objectives: inconclusive ("nothing to judge").
+ */
+export function verdict(
+  objectives: Objectives,
+  metrics: MetricRow[],
+  n: number,
+  tooSmall: string | null,
+): BacktestReport['verdict'] {
+  const byName = (name: MetricName) => metrics.find((m) => m.name === name)
+  const checks: ObjectiveCheck[] = []
+  if (objectives.cost_per_call_max_ratio !== undefined)
+    checks.push(
+      check(
+        'cost_per_call_max_ratio',
+        objectives.cost_per_call_max_ratio,
+        byName('cost_per_call_usd'),
+        'ratio',
+        n,
+      ),
+    )
+  if (objectives.cost_per_call_max_usd !== undefined)
+    checks.push(
+      check(
+        'cost_per_call_max_usd',
+        objectives.cost_per_call_max_usd,
+        byName('cost_per_call_usd'),
+        'candidate',
+        n,
+      ),
+    )
+  if (objectives.latency_p50_max_ms !== undefined)
+    checks.push(
+      check('latency_p50_max_ms', objectives.latency_p50_max_ms, byName('latency_p50_ms'), 'candidate', n),
+    )
+  if (objectives.latency_p95_max_ms !== undefined)
+    checks.push(
+      check('latency_p95_max_ms', objectives.latency_p95_max_ms, byName('latency_p95_ms'), 'candidate', n),
+    )
+  if (objectives.min_quality !== undefined)
+    checks.push(check('min_quality', objectives.min_quality, byName('quality'), 'candidate', n))
+  if (tooSmall) {
+    for (const c of checks) {
+      c.result = 'inconclusive'
+      c.reason = tooSmall
+    }
+    return { result: 'inconclusive', summary: `Inconclusive: ${tooSmall}`, checks }
+  }
+  if (checks.length === 0) {
+    return {
+      result: 'inconclusive',
+      summary:
+        'Inconclusive: no objectives were given, so there is nothing to judge against (see the metrics).',
+      checks,
+    }
+  }
+  const failed = checks.filter((c) => c.result === 'fail')
+  const open = checks.filter((c) => c.result === 'inconclusive')
+  if (failed.length > 0) {
+    return { result: 'fail', summary: `Fail: ${failed.map((c) => c.reason).join('; ')}.`, checks }
+  }
+  if (open.length > 0) {
+    return {
+      result: 'inconclusive',
+      summary: `Inconclusive: ${open.map((c) => `${c.objective}: ${c.reason}`).join('; ')}.`,
+      checks,
+    }
+  }
+  return { result: 'pass', summary: `Pass: every objective's 95% interval is on the right side.`, checks }
+}
+
+/** Compact number formatting for reasons and exports. */
+export function fmt(x: number | null | undefined, digits = 4): string {
+  if (x === null || x === undefined || Number.isNaN(x)) return '—'
+  if (x === 0) return '0'
+  const abs = Math.abs(x)
+  if (abs >= 1000) return x.toFixed(0)
+  if (abs >= 1) return Number(x.toPrecision(digits)).toString()
+  return Number(x.toPrecision(Math.max(2, digits - 1))).toString()
+}
+
+// ------------------------------------------------------------------------------------------------
+// Exports
+
+const CSV_COLUMNS = [
+  'metric',
+  'unit',
+  'baseline',
+  'candidate',
+  'delta',
+  'ci_low',
+  'ci_high',
+  'ratio',
+  'ratio_ci_low',
+  'ratio_ci_high',
+  'p_value',
+  'p_value_adjusted',
+  'n',
+  'clusters',
+  'mde',
+  'n_needed',
+  'projection',
+  'method',
+] as const
+
+function csvCell(value: unknown): string {
+  const text =
+    value === null || value === undefined || (typeof value === 'number' && Number.isNaN(value))
+      ? ''
+      : String(value)
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+}
+
+/** One row per metric, then the verdict; RFC 4180 quoting. */
+export function reportToCsv(report: BacktestReport): string {
+  const lines = [CSV_COLUMNS.join(',')]
+  for (const m of report.metrics) {
+    lines.push(
+      [
+        m.name,
+        m.unit,
+        m.baseline,
+        m.candidate,
+        m.delta,
+        m.ci_low,
+        m.ci_high,
+        m.ratio,
+        m.ratio_ci_low,
+        m.ratio_ci_high,
+        m.p_value,
+        m.p_value_adjusted,
+        m.n,
+        m.clusters,
+        m.mde,
+        m.n_needed,
+        m.projection,
+        m.method,
+      ]
+        .map(csvCell)
+        .join(','),
+    )
+  }
+  lines.push(
+    [
+      'verdict',
+      '',
+      report.verdict.result,
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      report.verdict.summary,
+    ]
+      .map(csvCell)
+      .join(','),
+  )
+  return `${lines.join('\r\n')}\r\n`
+}
+
+function interval(lo: number | null, hi: number | null): string {
+  return lo === null || hi === null || Number.isNaN(lo) || Number.isNaN(hi) ? '—' : `[${fmt(lo)}, ${fmt(hi)}]`
+}
+
+function pValue(p: number | null): string {
+  if (p === null || Number.isNaN(p)) return '—'
+  return p < 0.0001 ? '< 0.0001' : p.toFixed(4)
+}
+
+function mdEscape(text: string): string {
+  return text.replaceAll('|', '\\|').replaceAll('\n', ' ')
+}
+
+/** The report as Markdown (tables for metrics and objectives). */
+export function reportToMarkdown(report: BacktestReport): string {
+  const c = report.candidate
+  const out: string[] = []
+  out.push(`# Back-test (what-if): ${mdEscape(c.name ?? `${c.provider}/${c.model}`)}`)
+  out.push('')
+  out.push(`**Verdict: ${report.verdict.result.toUpperCase()}** — ${mdEscape(report.verdict.summary)}`)
+  out.push('')
+  const f = report.cohort.filter
+  out.push(
+    `Cohort \`${report.cohort.id}\`: ${report.cohort.traces} traces, ${report.cohort.calls} calls, ${f.from} → ${f.to}` +
+      (report.cohort.sample
+        ? ` (sample of ${report.cohort.sample.size}, seed ${report.cohort.sample.seed})`
+        : ''),
+  )
+  out.push(
+    `Baseline: ${report.baseline.models.map((m) => `${m.provider}/${m.model} (${m.calls})`).join(', ') || '—'}. ` +
+      `Candidate: ${c.provider}/${c.model}, caching ${c.caching}.`,
+  )
+  out.push('')
+  out.push(
+    `Cost of the cohort: baseline $${report.totals.baseline_cost_usd}, candidate $${report.totals.candidate_cost_usd} ` +
+      `(savings $${report.totals.savings_usd}) over ${report.totals.priced_calls} priced calls.`,
+  )
+  out.push('')
+  out.push(
+    '| metric | baseline | candidate | delta | 95% CI | ratio [95% CI] | p (adj.) | n | clusters | MDE |',
+  )
+  out.push('|---|---|---|---|---|---|---|---|---|---|')
+  for (const m of report.metrics) {
+    out.push(
+      `| ${mdEscape(m.label)}${m.projection ? ' (projection)' : ''} | ${fmt(m.baseline)} | ${fmt(m.candidate)} | ${fmt(m.delta)} | ${interval(m.ci_low, m.ci_high)} | ${m.ratio === null ? '—' : `${fmt(m.ratio)} ${interval(m.ratio_ci_low, m.ratio_ci_high)}`} | ${pValue(m.p_value)} (${pValue(m.p_value_adjusted)}) | ${m.n} | ${m.clusters} | ${fmt(m.mde)} |`,
+    )
+  }
+  out.push('')
+  out.push(`P-values adjusted: ${report.correction.statement}`)
+  if (report.verdict.checks.length > 0) {
+    out.push('')
+    out.push('| objective | threshold | value | 95% CI | result | reason |')
+    out.push('|---|---|---|---|---|---|')
+    for (const ch of report.verdict.checks) {
+      out.push(
+        `| ${ch.objective} | ${fmt(ch.threshold)} | ${fmt(ch.value)} | ${interval(ch.ci_low, ch.ci_high)} | ${ch.result} | ${mdEscape(ch.reason)} |`,
+      )
+    }
+  }
+  const cache = report.caching
+  if (cache.enabled) {
+    out.push('')
+    out.push(
+      `Prompt caching (simulated): hit rate ${fmt(cache.hit_rate)}, ${cache.read_tokens} tokens read, ${cache.write_tokens} written, ` +
+        `savings $${cache.savings_usd ?? '—'}. ${cache.token_counts}`,
+    )
+    if (cache.calibration) {
+      out.push(
+        `Calibration on recorded caching (${cache.calibration.models.join(', ')}): simulated ${cache.calibration.simulated_read_tokens} vs recorded ${cache.calibration.recorded_read_tokens} read tokens (error ${fmt(cache.calibration.relative_error)}), hit/miss agreement ${fmt(cache.calibration.hit_agreement)}.`,
+      )
+    }
+  }
+  out.push('')
+  out.push(
+    `Latency is a projection: ${report.latency.method}${report.latency.note ? ` ${report.latency.note}` : ''}`,
+  )
+  if (report.messages.length > 0) {
+    out.push('')
+    out.push('Messages:')
+    for (const m of report.messages) out.push(`- ${mdEscape(m)}`)
+  }
+  out.push('')
+  out.push('Assumptions:')
+  for (const a of report.assumptions) out.push(`- ${mdEscape(a)}`)
+  return `${out.join('\n')}\n`
+}
+
+function html(text: string): string {
+  return text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+}
+
+/** The report as a standalone HTML page (escaped; no scripts). */
+export function reportToHtml(report: BacktestReport): string {
+  const c = report.candidate
+  const rows = report.metrics
+    .map(
+      (m) =>
+        `<tr><td>${html(m.label)}${m.projection ? ' <em>(projection)</em>' : ''}</td><td>${fmt(m.baseline)}</td><td>${fmt(m.candidate)}</td><td>${fmt(m.delta)}</td><td>${interval(m.ci_low, m.ci_high)}</td><td>${m.ratio === null ? '—' : `${fmt(m.ratio)} ${interval(m.ratio_ci_low, m.ratio_ci_high)}`}</td><td>${pValue(m.p_value)} (${pValue(m.p_value_adjusted)})</td><td>${m.n}</td><td>${m.clusters}</td><td>${fmt(m.mde)}</td></tr>`,
+    )
+    .join('\n')
+  const checks = report.verdict.checks
+    .map(
+      (ch) =>
+        `<tr><td>${html(ch.objective)}</td><td>${fmt(ch.threshold)}</td><td>${fmt(ch.value)}</td><td>${interval(ch.ci_low, ch.ci_high)}</td><td>${ch.result}</td><td>${html(ch.reason)}</td></tr>`,
+    )
+    .join('\n')
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Back-test ${html(c.provider)}/${html(c.model)}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:70rem}table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:right}td:first-child,th:first-child{text-align:left}.verdict{font-size:1.2rem}</style>
+</head><body>
+<h1>Back-test (what-if): ${html(c.name ?? `${c.provider}/${c.model}`)}</h1>
+<p class="verdict"><strong>Verdict: ${report.verdict.result.toUpperCase()}</strong> — ${html(report.verdict.summary)}</p>
+<p>Cohort <code>${html(report.cohort.id)}</code>: ${report.cohort.traces} traces, ${report.cohort.calls} calls, ${html(report.cohort.filter.from)} → ${html(report.cohort.filter.to)}.
+Cost: baseline $${report.totals.baseline_cost_usd}, candidate $${report.totals.candidate_cost_usd}, savings $${report.totals.savings_usd}.</p>
+<table><thead><tr><th>metric</th><th>baseline</th><th>candidate</th><th>delta</th><th>95% CI</th><th>ratio [95% CI]</th><th>p (adj.)</th><th>n</th><th>clusters</th><th>MDE</th></tr></thead>
+<tbody>${rows}</tbody></table>
+<p>${html(report.correction.statement)}</p>
+${checks ? `<table><thead><tr><th>objective</th><th>threshold</th><th>value</th><th>95% CI</th><th>result</th><th>reason</th></tr></thead><tbody>${checks}</tbody></table>` : ''}
+<p>Latency is a projection: ${html(report.latency.method)}</p>
+${report.messages.length ? `<ul>${report.messages.map((m) => `<li>${html(m)}</li>`).join('')}</ul>` : ''}
+<h2>Assumptions</h2><ul>${report.assumptions.map((a) => `<li>${html(a)}</li>`).join('')}</ul>
+</body></html>
+`
+}
+
+export type ReportFormat = 'json' | 'md' | 'html' | 'csv'
+
+export function renderReport(report: BacktestReport, format: ReportFormat): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(report, null, 2)}\n`
+    case 'md':
+      return reportToMarkdown(report)
+    case 'html':
+      return reportToHtml(report)
+    case 'csv':
+      return reportToCsv(report)
+  }
+}

@@ -1,0 +1,211 @@
+// The variants `pnpm bench:sdk` compares: the bare openai client (the baseline), Hindsight through
+// its public entry points, and each peer instrumentation set up as its docs say, with content
+// capture on and a real OTLP/HTTP protobuf exporter to the sink. Each runs in its own child process
+// (sdk-child.ts); the setup imports only what its variant needs.
+import { createRequire } from 'node:module'
+import type { BasicTracerProvider, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'
+
+export const VARIANTS = ['bare', 'hindsight', 'otel', 'traceloop', 'openinference', 'langfuse'] as const
+export type VariantName = (typeof VARIANTS)[number]
+export const PEERS: readonly VariantName[] = ['otel', 'traceloop', 'openinference', 'langfuse']
+
+export function isVariantName(value: string): value is VariantName {
+  return (VARIANTS as readonly string[]).includes(value)
+}
+
+/** The package behind each variant (its version is reported), and how it is shown. */
+export const VARIANT_INFO: Record<VariantName, { label: string; packages: string[] }> = {
+  bare: { label: 'bare client (baseline)', packages: [] },
+  hindsight: { label: 'Hindsight', packages: ['@hindsight/sdk'] },
+  otel: {
+    label: 'OTel contrib',
+    packages: ['@opentelemetry/instrumentation-openai', 'otel3-sdk-trace', 'otel3-sdk-logs'],
+  },
+  traceloop: { label: 'Traceloop', packages: ['@traceloop/instrumentation-openai'] },
+  openinference: { label: 'OpenInference', packages: ['@arizeai/openinference-instrumentation-openai'] },
+  langfuse: { label: 'Langfuse', packages: ['@langfuse/openai', '@langfuse/otel'] },
+}
+
+/** openai major → the package name it is installed under in bench/ (v5 and v6 are npm aliases). */
+export const OPENAI_PACKAGES: Record<string, string> = { '5': 'openai-v5', '6': 'openai-v6', '7': 'openai' }
+
+/** The slice of the openai client the benchmark calls. */
+export interface ChatClient {
+  chat: { completions: { create(body: Record<string, unknown>): PromiseLike<unknown> } }
+}
+
+interface ClientOptions {
+  baseURL: string
+  apiKey: string
+  maxRetries: number
+}
+type OpenAIConstructor = new (options: ClientOptions) => ChatClient
+
+export interface Target {
+  /** `openai`, `openai-v5` or `openai-v6`. */
+  openaiPackage: string
+  /** Base URL of this variant at the sink: exports go to `${sinkBase}/v1/traces` and `/v1/logs`. */
+  sinkBase: string
+  serviceName: string
+}
+
+export interface Instrumented {
+  newClient(options: ClientOptions): ChatClient
+  /** Exports everything ended so far. */
+  flush(): Promise<void>
+  shutdown(): Promise<void>
+}
+
+const require = createRequire(import.meta.url)
+
+/**
+ * Loads openai with CommonJS `require`, after any instrumentation was set up, so that the
+ * require-hook based instrumentations see it exactly as in a CommonJS app (the same load path is
+ * used for every variant).
+ */
+function loadOpenAI(pkg: string): OpenAIConstructor {
+  const mod = require(pkg) as { OpenAI?: OpenAIConstructor }
+  if (typeof mod.OpenAI !== 'function') throw new Error(`${pkg} exports no OpenAI class`)
+  return mod.OpenAI
+}
+
+const done = async (): Promise<void> => {}
+
+async function bare(target: Target): Promise<Instrumented> {
+  const OpenAI = loadOpenAI(target.openaiPackage)
+  return { newClient: (options) => new OpenAI(options), flush: done, shutdown: done }
+}
+
+async function hindsight(target: Target): Promise<Instrumented> {
+  const { init, wrapOpenAI, flush, shutdown } = await import('@hindsight/sdk')
+  init({
+    endpoint: target.sinkBase,
+    apiKey: 'hs-bench',
+    serviceName: target.serviceName,
+    captureContent: true,
+  })
+  const OpenAI = loadOpenAI(target.openaiPackage)
+  return { newClient: (options) => wrapOpenAI(new OpenAI(options)), flush, shutdown }
+}
+
+/**
+ * The stock OTel 2.x pipeline the 2.x peers are documented with: a global AsyncLocalStorage context
+ * manager and tracer provider, a batch processor (or the one `processor` makes) and OTLP protobuf.
+ */
+async function otel2Provider(
+  target: Target,
+  processor?: (exporter: SpanExporter) => SpanProcessor,
+): Promise<BasicTracerProvider> {
+  const { context, trace } = await import('@opentelemetry/api')
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks')
+  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto')
+  const { resourceFromAttributes } = await import('@opentelemetry/resources')
+  const { BasicTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base')
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+  const exporter = new OTLPTraceExporter({ url: `${target.sinkBase}/v1/traces` })
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': target.serviceName }),
+    spanProcessors: [processor ? processor(exporter) : new BatchSpanProcessor(exporter)],
+  })
+  trace.setGlobalTracerProvider(provider)
+  return provider
+}
+
+/** @opentelemetry/instrumentation-openai is on the OTel 3.x line; content goes out as log records. */
+async function otel(target: Target): Promise<Instrumented> {
+  const { context, metrics, trace } = await import('@opentelemetry/api')
+  const { AsyncLocalStorageContextManager } = await import('otel3-context-async-hooks')
+  const { OTLPTraceExporter } = await import('otel3-exporter-trace-otlp-proto')
+  const { OTLPLogExporter } = await import('otel3-exporter-logs-otlp-proto')
+  const { TracerProvider, BatchSpanProcessor } = await import('otel3-sdk-trace')
+  const { LoggerProvider, BatchLogRecordProcessor } = await import('otel3-sdk-logs')
+  const { OpenAIInstrumentation } = await import('@opentelemetry/instrumentation-openai')
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+  const tracerProvider = new TracerProvider({
+    spanProcessors: [
+      new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${target.sinkBase}/v1/traces` }) }),
+    ],
+  })
+  trace.setGlobalTracerProvider(tracerProvider)
+  const loggerProvider = new LoggerProvider({
+    processors: [
+      new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${target.sinkBase}/v1/logs` }) }),
+    ],
+  })
+  const instrumentation = new OpenAIInstrumentation({ captureMessageContent: true })
+  instrumentation.setTracerProvider(tracerProvider)
+  instrumentation.setLoggerProvider(loggerProvider)
+  // What registerInstrumentations() does: metric instruments exist only once a meter provider is
+  // set (the global no-op one here; no variant exports metrics). Without it, streams crash.
+  instrumentation.setMeterProvider(metrics.getMeterProvider())
+  const OpenAI = loadOpenAI(target.openaiPackage)
+  return {
+    newClient: (options) => new OpenAI(options),
+    flush: async () => {
+      await Promise.all([tracerProvider.forceFlush(), loggerProvider.forceFlush()])
+    },
+    shutdown: async () => {
+      await Promise.all([tracerProvider.shutdown(), loggerProvider.shutdown()])
+    },
+  }
+}
+
+async function traceloop(target: Target): Promise<Instrumented> {
+  const { OpenAIInstrumentation } = await import('@traceloop/instrumentation-openai')
+  const provider = await otel2Provider(target)
+  const instrumentation = new OpenAIInstrumentation({ traceContent: true })
+  instrumentation.setTracerProvider(provider)
+  const OpenAI = loadOpenAI(target.openaiPackage)
+  return {
+    newClient: (options) => new OpenAI(options),
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  }
+}
+
+async function openinference(target: Target): Promise<Instrumented> {
+  const { OpenAIInstrumentation } = await import('@arizeai/openinference-instrumentation-openai')
+  const provider = await otel2Provider(target)
+  // Inputs and outputs are recorded by default (TraceConfig hides nothing unless told to).
+  const instrumentation = new OpenAIInstrumentation({ tracerProvider: provider })
+  const OpenAI = loadOpenAI(target.openaiPackage)
+  return {
+    newClient: (options) => new OpenAI(options),
+    flush: () => provider.forceFlush(),
+    shutdown: async () => {
+      await provider.shutdown()
+      instrumentation.disable()
+    },
+  }
+}
+
+/** Langfuse v4+: `observeOpenAI` on top of OTel, exported by its span processor (given the OTLP protobuf exporter). */
+async function langfuse(target: Target): Promise<Instrumented> {
+  const { observeOpenAI } = await import('@langfuse/openai')
+  const { LangfuseSpanProcessor } = await import('@langfuse/otel')
+  const provider = await otel2Provider(
+    target,
+    (exporter) =>
+      new LangfuseSpanProcessor({
+        exporter,
+        publicKey: 'pk-lf-bench',
+        secretKey: 'sk-lf-bench',
+        baseUrl: target.sinkBase,
+      }),
+  )
+  const OpenAI = loadOpenAI(target.openaiPackage)
+  return {
+    newClient: (options) => observeOpenAI(new OpenAI(options)),
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  }
+}
+
+export const SETUPS: Record<VariantName, (target: Target) => Promise<Instrumented>> = {
+  bare,
+  hindsight,
+  otel,
+  traceloop,
+  openinference,
+  langfuse,
+}

@@ -1,0 +1,433 @@
+// pnpm bench:sdk — what each instrumented OpenAI call costs the host app: CPU time and wall time
+// added per call over the bare client, for Hindsight (init + wrapOpenAI) and the peer
+// instrumentations, streaming and not, each in its own child process against the same fake OpenAI
+// server, with content capture on and a real OTLP/HTTP protobuf exporter to a sink that counts what
+// arrives (a variant that exported nothing is BROKEN, not fast). The fake server and the sink run
+// in another process, so their CPU is not counted. Writes bench/results/sdk.json.
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import type { ChildResult, ChildSpec, Mode } from './lib/sdk-child'
+import { formatProfileReport, readProfile, summarizeProfile } from './lib/sdk-profile'
+import type { SinkStats } from './lib/sdk-sink'
+import {
+  isVariantName,
+  OPENAI_PACKAGES,
+  PEERS,
+  VARIANT_INFO,
+  VARIANTS,
+  type VariantName,
+} from './lib/sdk-variants'
+import { PROMPT_MARKER, REPLY_MARKER } from './lib/sdk-workload'
+
+const here = new URL('.', import.meta.url).pathname
+const root = join(here, '..')
+
+function numberKnob(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got ${raw}`)
+  return value
+}
+
+function listKnob(name: string, fallback: string): string[] {
+  return (process.env[name] || fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+}
+
+const CALLS: Record<Mode, number> = {
+  'non-stream': numberKnob('BENCH_CALLS', 2000),
+  stream: numberKnob('BENCH_STREAM_CALLS', 2000),
+}
+const WARMUP = numberKnob('BENCH_WARMUP', 300)
+const ROUNDS = Math.max(1, numberKnob('BENCH_ROUNDS', 3))
+const MAJORS = listKnob('BENCH_OPENAI', '6,7')
+const MODES = listKnob('BENCH_MODES', 'non-stream,stream')
+const SELECTED = listKnob('BENCH_VARIANTS', VARIANTS.join(','))
+const CPU_PROF = process.env.BENCH_CPU_PROF === '1'
+const TARGET_RATIO = 0.5
+
+for (const major of MAJORS)
+  if (!OPENAI_PACKAGES[major]) throw new Error(`BENCH_OPENAI: no openai ${major} here`)
+for (const mode of MODES)
+  if (mode !== 'non-stream' && mode !== 'stream') throw new Error(`BENCH_MODES: ${mode}?`)
+for (const v of SELECTED) if (!isVariantName(v)) throw new Error(`BENCH_VARIANTS: unknown ${v}`)
+const variants: VariantName[] = VARIANTS.filter((v) => v === 'bare' || SELECTED.includes(v))
+const modes = MODES as Mode[]
+
+function packageVersion(pkg: string): string {
+  const path =
+    pkg === '@hindsight/sdk'
+      ? join(root, 'sdk/package.json')
+      : join(here, 'node_modules', pkg, 'package.json')
+  if (!existsSync(path)) return '?'
+  const json = JSON.parse(readFileSync(path, 'utf8')) as { name?: string; version?: string }
+  return json.name && json.name !== pkg ? `${json.name}@${json.version}` : (json.version ?? '?')
+}
+
+/** Children must not pick up the developer's own telemetry settings. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^(OTEL_|HINDSIGHT_|LANGFUSE_|TRACELOOP_|OPENAI_)/.test(k)) continue
+    env[k] = v
+  }
+  return env
+}
+
+interface Server {
+  openaiBaseURL: string
+  sinkURL: string
+  stop(): void
+}
+
+async function startServer(): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'lib/sdk-server.ts')], {
+    cwd: root,
+    env: childEnv(),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d
+      const nl = out.indexOf('\n')
+      if (nl !== -1) resolve(out.slice(0, nl))
+    })
+    child.on('exit', (code) => reject(new Error(`server process exited ${code}`)))
+  })
+  const { openaiBaseURL, sinkURL } = JSON.parse(line) as { openaiBaseURL: string; sinkURL: string }
+  return { openaiBaseURL, sinkURL, stop: () => child.stdin.end() }
+}
+
+interface Run {
+  result?: ChildResult
+  error?: string
+  stats: SinkStats
+}
+
+async function runChild(spec: ChildSpec): Promise<Run> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'lib/sdk-child.ts'), JSON.stringify(spec)],
+    {
+      cwd: root,
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d: Buffer) => {
+    out += d
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    err += d
+  })
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  const line = out.split('\n').find((l) => l.startsWith('@@result '))
+  const res = await fetch(`${spec.sinkURL}/stats/${spec.id}`)
+  const stats = (await res.json()) as SinkStats
+  if (code !== 0 || !line) {
+    const last = err.trim().split('\n').filter(Boolean)
+    const reason = last.find((l) => /Error|error:/.test(l)) ?? last.at(-1) ?? `exit ${code}`
+    return { error: reason.trim().slice(0, 160), stats }
+  }
+  return { result: JSON.parse(line.slice('@@result '.length)) as ChildResult, stats }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
+}
+
+type Status = 'baseline' | 'ok' | 'BROKEN' | 'PARTIAL' | 'FAILED' | 'ALTERS REPLIES'
+
+interface Row {
+  openai: string
+  openaiVersion: string
+  mode: Mode
+  variant: VariantName
+  label: string
+  status: Status
+  error?: string
+  /** Spans received at the sink, over all rounds (warm-up included). */
+  spans: number
+  logRecords: number
+  expectedSpans: number
+  content: string
+  spanNames: string[]
+  cpuUsPerCall: number
+  wallUsPerCall: number
+  addedCpuUs: number
+  addedWallUs: number
+  ratioVsBestPeer: number | null
+  exportedBytesPerCall: number
+  /** Trace export requests the sink received, over all rounds. */
+  exportRequests: number
+  /** Half the range of the added CPU over the rounds (each round against its own baseline run). */
+  addedCpuSpreadUs: number | null
+  rounds: { cpuUsPerCall: number; loopCpuUsPerCall: number; wallUsPerCall: number }[]
+}
+
+const server = await startServer()
+const work = join(here, 'results')
+const profileDir = join(work, 'profiles')
+mkdirSync(profileDir, { recursive: true })
+const versions: Record<string, string> = {}
+for (const major of MAJORS) versions[`openai ${major}`] = packageVersion(OPENAI_PACKAGES[major] ?? 'openai')
+for (const v of variants) for (const p of VARIANT_INFO[v].packages) versions[p] = packageVersion(p)
+
+const started = Date.now()
+console.log(
+  `bench:sdk — ${CALLS['non-stream']} non-streaming / ${CALLS.stream} streaming calls per child after ${WARMUP} warm-up calls, ` +
+    `${ROUNDS} round(s), openai ${MAJORS.join(', ')}, variants: ${variants.join(', ')}`,
+)
+const rows: Row[] = []
+let seq = 0
+for (const major of MAJORS) {
+  const openaiPackage = OPENAI_PACKAGES[major] ?? 'openai'
+  for (const mode of modes) {
+    const runs = new Map<VariantName, Run[]>()
+    for (let round = 0; round < ROUNDS; round++) {
+      // Rotate the order each round so that drift on a shared machine does not favour one variant.
+      const order = variants.map((_, i) => variants[(i + round) % variants.length] as VariantName)
+      for (const variant of order) {
+        const spec: ChildSpec = {
+          variant,
+          id: `${variant}-${major}-${mode}-${round}-${seq++}`,
+          openaiPackage,
+          mode,
+          calls: CALLS[mode],
+          warmup: WARMUP,
+          openaiBaseURL: server.openaiBaseURL,
+          sinkURL: server.sinkURL,
+        }
+        const run = await runChild(spec)
+        const list = runs.get(variant) ?? []
+        list.push(run)
+        runs.set(variant, list)
+        const r = run.result
+        process.stdout.write(
+          `  openai ${major} ${mode.padEnd(10)} round ${round + 1} ${variant.padEnd(13)} ` +
+            (r ? `${(r.cpuMicros / r.calls).toFixed(0).padStart(5)} µs CPU/call, ` : `${run.error} `) +
+            `${run.stats.spans} spans${run.stats.logRecords ? ` + ${run.stats.logRecords} logs` : ''}\n`,
+        )
+      }
+    }
+    const perCall = (r: ChildResult) => ({
+      cpuUsPerCall: r.cpuMicros / r.calls,
+      loopCpuUsPerCall: r.loopCpuMicros / r.calls,
+      wallUsPerCall: r.wallMicros / r.calls,
+    })
+    const baseRuns = (runs.get('bare') ?? []).flatMap((r) => (r.result ? [perCall(r.result)] : []))
+    const baseCpu = median(baseRuns.map((r) => r.cpuUsPerCall))
+    const baseWall = median(baseRuns.map((r) => r.wallUsPerCall))
+    const group: Row[] = []
+    for (const variant of variants) {
+      const list = runs.get(variant) ?? []
+      const ok = list.flatMap((r) => (r.result ? [perCall(r.result)] : []))
+      const spans = list.reduce((n, r) => n + r.stats.spans, 0)
+      const logRecords = list.reduce((n, r) => n + r.stats.logRecords, 0)
+      const expected = variant === 'bare' ? 0 : list.length * (CALLS[mode] + WARMUP)
+      const prompts = list.reduce((n, r) => n + (r.stats.markers[PROMPT_MARKER] ?? 0), 0)
+      const replies = list.reduce((n, r) => n + (r.stats.markers[REPLY_MARKER] ?? 0), 0)
+      const wrong = list.reduce((n, r) => n + (r.result?.wrongReplies ?? 0), 0)
+      const failed = list.find((r) => r.error)
+      let status: Status = 'ok'
+      if (variant === 'bare') status = failed ? 'FAILED' : 'baseline'
+      else if (failed) status = 'FAILED'
+      else if (spans === 0 && logRecords === 0) status = 'BROKEN'
+      else if (spans < expected) status = 'PARTIAL'
+      else if (wrong > 0) status = 'ALTERS REPLIES'
+      const cpu = median(ok.map((r) => r.cpuUsPerCall))
+      const perRoundAdded = list.flatMap((r, i) => {
+        const base = runs.get('bare')?.[i]?.result
+        return r.result && base ? [r.result.cpuMicros / r.result.calls - base.cpuMicros / base.calls] : []
+      })
+      const spread =
+        perRoundAdded.length > 1 ? (Math.max(...perRoundAdded) - Math.min(...perRoundAdded)) / 2 : null
+      const wall = median(ok.map((r) => r.wallUsPerCall))
+      const names = new Map<string, number>()
+      for (const r of list)
+        for (const [k, n] of Object.entries(r.stats.names)) names.set(k, (names.get(k) ?? 0) + n)
+      group.push({
+        openai: major,
+        openaiVersion: versions[`openai ${major}`] ?? '?',
+        mode,
+        variant,
+        label: VARIANT_INFO[variant].label,
+        status,
+        ...(failed?.error ? { error: failed.error } : {}),
+        spans,
+        logRecords,
+        expectedSpans: expected,
+        content:
+          variant === 'bare'
+            ? '-'
+            : prompts >= expected && replies >= expected
+              ? 'in+out'
+              : prompts >= expected
+                ? 'in only'
+                : prompts + replies > 0
+                  ? 'partial'
+                  : 'none',
+        spanNames: [...names.keys()],
+        cpuUsPerCall: cpu,
+        wallUsPerCall: wall,
+        addedCpuUs: cpu - baseCpu,
+        addedWallUs: wall - baseWall,
+        ratioVsBestPeer: null,
+        exportedBytesPerCall: list.reduce((n, r) => n + r.stats.bytes, 0) / Math.max(1, expected),
+        exportRequests: list.reduce((n, r) => n + r.stats.traceRequests, 0),
+        addedCpuSpreadUs: spread,
+        rounds: ok,
+      })
+    }
+    const working = group.filter((r) => PEERS.includes(r.variant) && r.status === 'ok')
+    const best = working.sort((a, b) => a.addedCpuUs - b.addedCpuUs)[0]
+    for (const row of group) {
+      // A broken variant's "cost" is not a cost: no ratio for it.
+      if (best && row.status === 'ok' && best.addedCpuUs > 0)
+        row.ratioVsBestPeer = row.addedCpuUs / best.addedCpuUs
+    }
+    rows.push(...group)
+  }
+}
+
+// Profiles of the measured loop, in extra children so the figures above are not skewed by them.
+const profiles: string[] = []
+if (CPU_PROF && variants.includes('hindsight')) {
+  const major = MAJORS[0] ?? '6'
+  for (const mode of modes) {
+    const files: Partial<Record<VariantName, { file: string; cpuMicros: number }>> = {}
+    for (const variant of ['bare', 'hindsight'] as const) {
+      const file = join(profileDir, `${variant}-openai${major}-${mode}.cpuprofile`)
+      const run = await runChild({
+        variant,
+        id: `profile-${variant}-${major}-${mode}`,
+        openaiPackage: OPENAI_PACKAGES[major] ?? 'openai',
+        mode,
+        calls: CALLS[mode],
+        warmup: WARMUP,
+        openaiBaseURL: server.openaiBaseURL,
+        sinkURL: server.sinkURL,
+        profile: file,
+      })
+      if (run.result) files[variant] = { file, cpuMicros: run.result.cpuMicros }
+      else console.log(`profile of ${variant} failed: ${run.error}`)
+    }
+    if (files.hindsight) {
+      const report = formatProfileReport(
+        `Hindsight, openai ${major}, ${mode} (profiled run, measured loop + flush)`,
+        summarizeProfile(readProfile(files.hindsight.file), CALLS[mode], files.hindsight.cpuMicros),
+        files.bare
+          ? summarizeProfile(readProfile(files.bare.file), CALLS[mode], files.bare.cpuMicros)
+          : undefined,
+      )
+      profiles.push(report)
+    }
+  }
+}
+server.stop()
+
+const fmt = (v: number) => (Number.isFinite(v) ? Math.round(v) : '-')
+console.log('')
+console.table(
+  rows.map((r) => ({
+    openai: `${r.openai} (${r.openaiVersion})`,
+    mode: r.mode,
+    variant: r.label,
+    'spans at sink':
+      r.variant === 'bare'
+        ? '-'
+        : `${r.spans}/${r.expectedSpans}${r.logRecords ? ` +${r.logRecords} logs` : ''}`,
+    content: r.content,
+    'spans/export': r.exportRequests ? Math.round(r.spans / r.exportRequests) : '-',
+    'CPU µs/call': fmt(r.cpuUsPerCall),
+    'added CPU µs/call': r.variant === 'bare' ? '-' : fmt(r.addedCpuUs),
+    '± (rounds)': r.addedCpuSpreadUs === null || r.variant === 'bare' ? '-' : fmt(r.addedCpuSpreadUs),
+    'added wall µs/call': r.variant === 'bare' ? '-' : fmt(r.addedWallUs),
+    'ratio vs best peer': r.ratioVsBestPeer === null ? '-' : Number(r.ratioVsBestPeer.toFixed(2)),
+    status: r.status,
+  })),
+)
+const verdicts: {
+  openai: string
+  mode: Mode
+  hindsightAddedCpuUs: number
+  bestPeer: string
+  bestPeerAddedCpuUs: number
+  ratio: number
+  met: boolean
+}[] = []
+for (const major of MAJORS) {
+  for (const mode of modes) {
+    const group = rows.filter((r) => r.openai === major && r.mode === mode)
+    const hs = group.find((r) => r.variant === 'hindsight')
+    const best = group
+      .filter((r) => PEERS.includes(r.variant) && r.status === 'ok')
+      .sort((a, b) => a.addedCpuUs - b.addedCpuUs)[0]
+    const broken = group.filter((r) => PEERS.includes(r.variant) && r.status !== 'ok')
+    const brokenNote = broken.length
+      ? `; not comparable: ${broken.map((r) => `${r.label} ${r.status}`).join(', ')}`
+      : ''
+    if (!hs || !best) {
+      console.log(
+        `openai ${major} ${mode.padEnd(10)}: no comparison (${hs ? 'no working peer' : 'Hindsight not run'})${brokenNote}`,
+      )
+      continue
+    }
+    const ratio = hs.addedCpuUs / best.addedCpuUs
+    const met = hs.status === 'ok' && ratio <= TARGET_RATIO
+    verdicts.push({
+      openai: major,
+      mode,
+      hindsightAddedCpuUs: hs.addedCpuUs,
+      bestPeer: best.label,
+      bestPeerAddedCpuUs: best.addedCpuUs,
+      ratio,
+      met,
+    })
+    console.log(
+      `openai ${major} ${mode.padEnd(10)}: Hindsight +${fmt(hs.addedCpuUs)} µs CPU/call vs best peer ${best.label} +${fmt(best.addedCpuUs)} µs → ` +
+        `${ratio.toFixed(2)}× (target ≤ ${TARGET_RATIO}) ${met ? 'MET' : 'MISSED'}${hs.status === 'ok' ? '' : ` (Hindsight ${hs.status})`}${brokenNote}`,
+    )
+  }
+}
+for (const report of profiles) console.log(`\n${report}`)
+console.log(
+  `\n${((Date.now() - started) / 1000).toFixed(0)} s; versions: ${Object.entries(versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}`,
+)
+
+writeFileSync(
+  join(work, 'sdk.json'),
+  `${JSON.stringify(
+    {
+      config: {
+        calls: CALLS,
+        warmup: WARMUP,
+        rounds: ROUNDS,
+        openai: MAJORS,
+        modes,
+        variants,
+        targetRatio: TARGET_RATIO,
+      },
+      versions,
+      rows,
+      verdicts,
+      node: process.version,
+      cpu: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
+      at: new Date().toISOString(),
+    },
+    null,
+    2,
+  )}\n`,
+)

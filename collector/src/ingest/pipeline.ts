@@ -1,0 +1,297 @@
+import { createHash } from 'node:crypto'
+import type { SpanRow } from '../canonical'
+import { CollectorError, type CollectorErrorCode } from '../errors'
+import { type IngestLimits, limitSpan, type ResourceCache, resolveLimits } from '../limits/limits'
+import { mapSpan } from '../mapping/map-span'
+import { type DecodedRequest, decodeOtlpRequest, type OtlpEncoding } from '../otlp/decode'
+import { PRICE_TABLE, type PriceTable } from '../pricing/price-table'
+import { type PriceTableResolver, staticPriceResolver } from '../pricing/project-prices'
+import type { ProjectRepository } from '../storage'
+import { type SpanRejection, validateSpan } from '../validate'
+import type { SpanWriter } from '../writer/span-writer'
+
+export interface IngestPipelineOptions {
+  /** Resolves API keys to projects. */
+  projects: Pick<ProjectRepository, 'authenticate'>
+  /** Receives the accepted rows (and, when it has a spool, makes them durable). */
+  writer: SpanWriter
+  /** Prices for `cost_usd`. @default PRICE_TABLE */
+  priceTable?: PriceTable
+  /** The price table of each project (custom prices); replaces `priceTable`. @default `priceTable` for all */
+  prices?: PriceTableResolver
+  /** Clock in ms since the epoch (timestamp validation, `ingested_at`). @default Date.now */
+  now?: () => number
+  /** Request and span limits. @default DEFAULT_LIMITS */
+  limits?: Partial<IngestLimits>
+  /**
+   * Requests handled at once (over every transport); more are answered 429 / RESOURCE_EXHAUSTED
+   * with a retry delay, which bounds the memory held by bodies being decoded. @default 64
+   */
+  maxConcurrentRequests?: number
+  /** Where unexpected errors are reported. @default console.error */
+  onError?: (message: string, error: unknown) => void
+}
+
+export interface IngestStats {
+  /** Spans handed to the writer. */
+  accepted_spans: number
+  /** Spans refused one by one (reported in partial_success). */
+  rejected_spans: number
+  /**
+   * Counts by reason: span rejections by their reason (e.g. `invalid_trace_id`), whole-request
+   * refusals as `request_<code>` (e.g. `request_unauthorized`), counting requests.
+   */
+  rejections: Record<string, number>
+}
+
+/** The outcome of an accepted request: what goes into `partial_success`. */
+export interface IngestResult {
+  accepted: number
+  rejected: number
+  /** '' when nothing was rejected; otherwise a summary by reason with an example each. */
+  errorMessage: string
+}
+
+/** Seconds clients are asked to wait when the collector is busy. */
+export const RETRY_AFTER_BUSY_S = 1
+/** Seconds clients are asked to wait while storage (or the spool) is failing. */
+export const RETRY_AFTER_UNAVAILABLE_S = 5
+const KNOWN_KEYS_MAX = 10_000
+const EXAMPLE_MAX_CHARS = 300
+
+const TOKEN_COLUMNS = [
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_tokens',
+  'reasoning_tokens',
+] as const
+/** Decimal(18, 9). */
+const COST = /^\d{1,9}(\.\d{1,9})?$/
+const DATETIME6 = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/
+
+/** A value storage would refuse (and so drop the whole row at insert), or null. */
+function rowProblem(row: SpanRow): string | null {
+  for (const column of TOKEN_COLUMNS) {
+    const value = row[column]
+    if (!Number.isSafeInteger(value) || value < 0) return `${column} = ${value}`
+  }
+  if (row.cost_usd !== null && !COST.test(row.cost_usd)) return `cost_usd = ${row.cost_usd}`
+  if (!DATETIME6.test(row.start_time)) return `start_time = ${row.start_time}`
+  if (!DATETIME6.test(row.end_time)) return `end_time = ${row.end_time}`
+  return null
+}
+
+function summarize(rejections: SpanRejection[], total: number): string {
+  const byReason = new Map<string, { count: number; example: string }>()
+  for (const r of rejections) {
+    const entry = byReason.get(r.reason)
+    if (entry) entry.count += 1
+    else byReason.set(r.reason, { count: 1, example: r.message.slice(0, EXAMPLE_MAX_CHARS) })
+  }
+  const parts = [...byReason].map(([reason, { count, example }]) => `${reason} x${count} (e.g. ${example})`)
+  return `${rejections.length} of ${total} spans rejected: ${parts.join('; ')}`
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
+/**
+ * What every OTLP transport does with a request once it has its bytes: authenticate the key,
+ * decode within the limits, validate each span, apply the attribute limits, map the span to the
+ * canonical row (with its price), serialize the rows once, and hand them to the writer, which
+ * makes them durable (spool) before this resolves. HTTP and gRPC differ only in how they read
+ * the request and how they answer.
+ */
+export class IngestPipeline {
+  readonly limits: IngestLimits
+  private readonly projects: Pick<ProjectRepository, 'authenticate'>
+  private readonly writer: SpanWriter
+  private readonly priceTable: PriceTable
+  private readonly prices: PriceTableResolver
+  private readonly now: () => number
+  private readonly maxConcurrent: number
+  private readonly onError: (message: string, error: unknown) => void
+  private readonly counters: IngestStats = { accepted_spans: 0, rejected_spans: 0, rejections: {} }
+  /** Recently authenticated keys (by hash), used only while the key lookup itself fails. */
+  private readonly knownKeys = new Map<string, string>()
+  private active = 0
+
+  constructor(options: IngestPipelineOptions) {
+    this.projects = options.projects
+    this.writer = options.writer
+    this.priceTable = options.priceTable ?? PRICE_TABLE
+    this.prices = options.prices ?? staticPriceResolver(this.priceTable)
+    this.now = options.now ?? Date.now
+    this.limits = resolveLimits(options.limits)
+    this.maxConcurrent = Math.max(1, options.maxConcurrentRequests ?? 64)
+    this.onError =
+      options.onError ?? ((message, error) => console.error(`[hindsight collector] ${message}`, error))
+  }
+
+  /**
+   * The project of `apiKey`. Throws `unauthorized` for a missing or unknown key, and
+   * `storage_unavailable` when keys cannot be looked up (unless this key was verified recently:
+   * a storage outage should not turn away clients whose spans the spool can keep).
+   */
+  async authenticate(apiKey: string): Promise<string> {
+    if (!apiKey) {
+      throw new CollectorError(
+        'unauthorized',
+        'missing API key: send `Authorization: Bearer <key>` or `x-hindsight-api-key: <key>`',
+      )
+    }
+    const hash = createHash('sha256').update(apiKey).digest('base64')
+    let projectId: string | null
+    try {
+      projectId = await this.projects.authenticate(apiKey)
+    } catch (error) {
+      const known = this.knownKeys.get(hash)
+      if (known) return known
+      throw new CollectorError('storage_unavailable', 'cannot verify the API key right now; retry later', {
+        retryAfterSeconds: RETRY_AFTER_UNAVAILABLE_S,
+        cause: error,
+      })
+    }
+    if (!projectId) {
+      this.knownKeys.delete(hash)
+      throw new CollectorError('unauthorized', 'invalid API key')
+    }
+    if (this.knownKeys.size >= KNOWN_KEYS_MAX) this.knownKeys.clear()
+    this.knownKeys.set(hash, projectId)
+    return projectId
+  }
+
+  /**
+   * Take a request slot; call the returned function when the request is answered. Throws
+   * `too_many_requests` when `maxConcurrentRequests` are already being handled.
+   */
+  enter(): () => void {
+    if (this.active >= this.maxConcurrent) {
+      throw new CollectorError(
+        'too_many_requests',
+        'the collector is handling too many requests; retry later',
+        {
+          retryAfterSeconds: RETRY_AFTER_BUSY_S,
+        },
+      )
+    }
+    this.active += 1
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.active -= 1
+    }
+  }
+
+  /** Refuse before reading a body that could not be kept anyway (writer full or failing). */
+  checkCapacity(): void {
+    this.throwIfRefused(this.writer.admit(1))
+  }
+
+  /** Decode a request body within the span limit (see `decodeOtlpRequest`). */
+  decode(body: Buffer, encoding: OtlpEncoding): DecodedRequest {
+    return decodeOtlpRequest(body, encoding, { maxSpans: this.limits.maxSpansPerRequest })
+  }
+
+  /**
+   * Validate, limit, map and store the spans of a decoded request for `projectId`. Resolves once
+   * the accepted rows are durable (with a spool) or queued; throws a retryable `CollectorError`
+   * when they cannot be taken now, in which case nothing of the request was kept.
+   */
+  async ingest(projectId: string, request: DecodedRequest): Promise<IngestResult> {
+    const nowMs = this.now()
+    const priceTable = await this.prices.tableFor(projectId) // price table for project
+    const rejections: SpanRejection[] = [...request.rejections]
+    const resources: ResourceCache = new WeakMap()
+    let text = ''
+    let rows = 0
+    for (const decoded of request.spans) {
+      const rejection = validateSpan(decoded, nowMs)
+      if (rejection) {
+        rejections.push(rejection)
+        continue
+      }
+      let row: SpanRow
+      try {
+        const span = limitSpan(decoded, this.limits, resources)
+        row = mapSpan(span, { projectId, now: nowMs, priceTable })
+      } catch (error) {
+        this.onError(`mapping span ${decoded.spanId} failed`, error)
+        rejections.push({
+          reason: 'mapping_failed',
+          message: `span ${decoded.spanId} could not be mapped: ${errorText(error)}`,
+        })
+        continue
+      }
+      const problem = rowProblem(row)
+      if (problem) {
+        this.onError(`span ${decoded.spanId} mapped to a row storage cannot take`, new Error(problem))
+        rejections.push({ reason: 'invalid_row', message: `span ${decoded.spanId}: ${problem}` })
+        continue
+      }
+      // Serialized once: these bytes go to the spool and, unchanged, to the engine.
+      text += `${JSON.stringify(row)}\n`
+      rows += 1
+    }
+    if (rows > 0) {
+      const body = Buffer.from(text)
+      this.throwIfRefused(this.writer.admit(rows, body.length))
+      try {
+        await this.writer.accept(body, rows)
+      } catch (error) {
+        throw new CollectorError(
+          'storage_unavailable',
+          'the spans could not be written to the spool; retry later',
+          {
+            retryAfterSeconds: RETRY_AFTER_UNAVAILABLE_S,
+            cause: error,
+          },
+        )
+      }
+    }
+    const total = request.spans.length + request.rejections.length
+    this.counters.accepted_spans += rows
+    this.counters.rejected_spans += rejections.length
+    for (const r of rejections) this.count(r.reason)
+    return {
+      accepted: rows,
+      rejected: rejections.length,
+      errorMessage: rejections.length > 0 ? summarize(rejections, total) : '',
+    }
+  }
+
+  /** Count a whole-request refusal (`request_<code>` in the stats). */
+  countRefusal(code: CollectorErrorCode): void {
+    this.count(`request_${code}`)
+  }
+
+  stats(): IngestStats {
+    return { ...this.counters, rejections: { ...this.counters.rejections } }
+  }
+
+  private count(key: string, n = 1): void {
+    this.counters.rejections[key] = (this.counters.rejections[key] ?? 0) + n
+  }
+
+  private throwIfRefused(admitted: ReturnType<SpanWriter['admit']>): void {
+    if (admitted === 'failing') {
+      throw new CollectorError(
+        'storage_unavailable',
+        this.writer.durable
+          ? 'storage is failing and the spool is full (or the collector is shutting down); retry later'
+          : 'storage is failing or the collector is shutting down; retry later',
+        { retryAfterSeconds: RETRY_AFTER_UNAVAILABLE_S },
+      )
+    }
+    if (admitted === 'full') {
+      throw new CollectorError(
+        'too_many_requests',
+        'the collector is busy writing earlier spans; retry later',
+        {
+          retryAfterSeconds: RETRY_AFTER_BUSY_S,
+        },
+      )
+    }
+  }
+}

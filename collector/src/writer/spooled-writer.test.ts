@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { Spool } from '../spool/spool'
+import { createStorage, migrate, type Storage } from '../storage'
+import { testRow } from '../testing'
+import { SpanWriter, serializeRows } from './span-writer'
+
+let storage: Storage
+let dir: string
+const quiet = () => {}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hs-spooled-writer-'))
+  storage = await createStorage({ dataDir: join(dir, 'engine'), database: 'hs_spooled_writer_test' })
+  await migrate(storage)
+})
+
+after(async () => {
+  await storage.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function counts(projectId: string): Promise<{ final: number; raw: number }> {
+  const result = await storage.client.query({
+    query: `SELECT (SELECT count() FROM ${storage.database}.spans FINAL WHERE project_id = {p:String}) AS final,
+                   (SELECT count() FROM ${storage.database}.spans WHERE project_id = {p:String}) AS raw`,
+    query_params: { p: projectId },
+    format: 'JSONEachRow',
+  })
+  const [row] = await result.json<{ final: string; raw: string }>()
+  return { final: Number(row?.final), raw: Number(row?.raw) }
+}
+
+/** Inserts fail like a lost connection while `down.value` is true (in front of the real engine). */
+function flakyStorage(down: { value: boolean }): Pick<Storage, 'client' | 'database'> {
+  const client = new Proxy(storage.client, {
+    get(target, prop, receiver) {
+      if (prop === 'connection') return undefined
+      if (prop === 'exec') {
+        return (params: Parameters<typeof target.exec>[0]) =>
+          down.value
+            ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
+            : target.exec(params)
+      }
+      return Reflect.get(target, prop, receiver)
+    },
+  })
+  return { client, database: storage.database }
+}
+
+const chunk = (projectId: string, n: number) => {
+  const rows = Array.from({ length: n }, () => testRow({ project_id: projectId }))
+  return { body: serializeRows(rows), rows: n }
+}
+
+test('with a spool, accept resolves once rows are on disk; inserts move the watermark and free the disk', async () => {
+  const spool = await Spool.open({ dir: join(dir, 'spool-basic'), onError: quiet })
+  const writer = new SpanWriter({ storage, spool, batchMaxDelayMs: 10, onError: quiet })
+  const appended: number[] = []
+  const original = spool.onDurable
+  spool.onDurable = (record) => {
+    appended.push(record.rows)
+    original?.(record)
+  }
+  const { body, rows } = chunk('spool-basic', 3)
+  await writer.accept(body, rows)
+  assert.deepEqual(appended, [3], 'durable before accept resolved')
+  await writer.flush()
+  assert.deepEqual(await counts('spool-basic'), { final: 3, raw: 3 })
+  assert.equal(spool.pendingBytes, 0)
+  assert.equal(writer.stats().spool_bytes, 0)
+  await writer.close()
+  await spool.close()
+})
+
+test('storage down: memory stays bounded, the rest waits on disk up to the spool bound, then everything drains', async () => {
+  const down = { value: true }
+  const spool = await Spool.open({
+    dir: join(dir, 'spool-outage'),
+    segmentMaxBytes: 16 * 1024,
+    onError: quiet,
+  })
+  const writer = new SpanWriter({
+    storage: flakyStorage(down),
+    spool,
+    rawInsert: false,
+    maxPendingRows: 10,
+    batchMaxRows: 10,
+    batchMaxDelayMs: 5,
+    retryBaseDelayMs: 5,
+    retryMaxDelayMs: 20,
+    spoolMaxBytes: 64 * 1024,
+    onError: quiet,
+  })
+  let accepted = 0
+  let maxMemory = 0
+  let refusal = 'ok'
+  for (let i = 0; i < 400; i++) {
+    const { body, rows } = chunk('spool-outage', 5)
+    refusal = writer.admit(rows, body.length)
+    if (refusal !== 'ok') break
+    await writer.accept(body, rows)
+    accepted += rows
+    maxMemory = Math.max(maxMemory, writer.stats().memory_rows)
+  }
+  assert.ok(accepted > 50, `accepted ${accepted} rows into the spool while storage was down`)
+  assert.ok(accepted < 2000, 'the spool bound stopped admission')
+  assert.ok(writer.failing)
+  assert.equal(refusal, 'failing', 'a full spool with failing storage answers 503')
+  assert.ok(maxMemory <= 10, `memory rows stayed within the bound (max ${maxMemory})`)
+  assert.ok(writer.stats().spool_bytes > 60 * 1024)
+  assert.equal(writer.stats().pending_rows, accepted)
+
+  down.value = false
+  await writer.flush()
+  assert.deepEqual(await counts('spool-outage'), { final: accepted, raw: accepted })
+  assert.equal(writer.stats().spool_bytes, 0)
+  assert.equal(writer.admit(5, 1000), 'ok')
+  await writer.close()
+  await spool.close()
+})
+
+test('closing while storage is down leaves rows in the spool; the next writer replays them once', async () => {
+  const down = { value: true }
+  const spoolDir = join(dir, 'spool-replay')
+  const first = await Spool.open({ dir: spoolDir, onError: quiet })
+  const failing = new SpanWriter({
+    storage: flakyStorage(down),
+    spool: first,
+    rawInsert: false,
+    batchMaxDelayMs: 5,
+    retryBaseDelayMs: 5,
+    closeRetries: 1,
+    onError: quiet,
+  })
+  for (let i = 0; i < 4; i++) {
+    const { body, rows } = chunk('spool-replay', 25)
+    await failing.accept(body, rows)
+  }
+  await failing.close()
+  assert.equal(failing.stats().dropped_rows, 0, 'nothing is given up with a spool')
+  assert.equal(failing.stats().pending_rows, 100)
+  await first.close()
+
+  const second = await Spool.open({ dir: spoolDir, onError: quiet })
+  assert.equal(second.recovery.rows, 100)
+  const writer = new SpanWriter({
+    storage,
+    spool: second,
+    maxPendingRows: 30,
+    batchMaxRows: 20,
+    onError: quiet,
+  })
+  assert.equal(writer.stats().replayed_rows, 100)
+  await writer.flush()
+  assert.deepEqual(await counts('spool-replay'), { final: 100, raw: 100 })
+  await writer.close()
+  await second.close()
+
+  const third = await Spool.open({ dir: spoolDir, onError: quiet })
+  assert.equal(third.recovery.rows, 0, 'the watermark records what was stored')
+  await third.close()
+})

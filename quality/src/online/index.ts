@@ -1,0 +1,6 @@
+export { type BuildContext, buildEvaluator, specName } from './build'
+export { spanFilterSql } from './filter'
+export { EvaluationRuleRepository, type RuleState } from './rules'
+export { isSampled, sampleFraction } from './sampling'
+export * from './types'
+export { type OnlineEvaluationOptions, OnlineEvaluationWorker, type RunSummary, ruleStatus } from './worker'

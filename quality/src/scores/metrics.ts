@@ -1,0 +1,148 @@
+/**
+ * Mean score per metrics group, so quality sits beside cost and latency in `/metrics`.
+ *
+ * A score belongs to its trace: it counts in every group (model, provider, release, name) that
+ * one of the trace's matching spans falls in, once per group, in the bucket of the trace's first
+ * matching span. Span-level scores count for their whole trace too. Only `ok` numeric and boolean
+ * scores are averaged (booleans as 0/1, so the mean is a pass rate); failed evaluations and
+ * categorical scores are not.
+ */
+import type { Storage } from '@hindsight/collector/storage'
+import type { MetricsQuery, MetricsRow, SpanFilter } from '@hindsight/dashboards'
+import { z } from 'zod'
+import { chDateTime, count, final, float, queryRows } from '../db'
+import { invalid } from '../errors'
+import { scoreName } from './normalize'
+
+const GROUP_COLUMNS = { model: 'model', provider: 'provider', release: 'release', name: 'name' } as const
+const MODEL_KINDS = ['llm', 'embedding']
+// Spans are stored with DateTime64(6); bind with microseconds.
+const SPAN_TIME = "DateTime64(6, 'UTC')"
+
+export interface ScoreMeanRow {
+  group?: string
+  bucket?: string
+  score_mean: number | null
+  /** Scores averaged. */
+  score_n: number
+  /** Standard error of the mean (sample SD / √n); null below 2 scores. */
+  score_stderr: number | null
+}
+
+export type ScoreMeansQuery = MetricsQuery & { score: string }
+
+/**
+ * The same span conditions as the dashboards' metrics (`spanConditions`): any listed model,
+ * provider or release; exact name; status; model calls only unless `kind` says otherwise.
+ */
+function spanConditions(filter: SpanFilter | undefined): { sql: string[]; params: Record<string, unknown> } {
+  const sql: string[] = []
+  const params: Record<string, unknown> = {}
+  for (const key of ['model', 'provider', 'release'] as const) {
+    const values = filter?.[key]
+    if (values && values.length > 0) {
+      sql.push(`${key} IN {f_${key}:Array(String)}`)
+      params[`f_${key}`] = values
+    }
+  }
+  if (filter?.name) {
+    sql.push('name = {f_name:String}')
+    params.f_name = filter.name
+  }
+  if (filter?.status === 'error') sql.push("status = 'error'")
+  if (filter?.status === 'ok') sql.push("status != 'error'")
+  const kinds = filter?.kind ?? MODEL_KINDS
+  if (kinds !== 'all') {
+    sql.push('kind IN {f_kind:Array(String)}')
+    params.f_kind = kinds
+  }
+  return { sql, params }
+}
+
+function microText(date: Date): string {
+  return `${chDateTime(date)}000`
+}
+
+export async function getScoreMeans(
+  storage: Storage,
+  projectId: string,
+  q: ScoreMeansQuery,
+): Promise<ScoreMeanRow[]> {
+  const name = scoreName(q.score, 'score')
+  if (!(q.from.getTime() < q.to.getTime())) throw invalid('from: must be before to')
+  const interval = q.intervalSeconds
+  if (interval !== undefined && (!Number.isInteger(interval) || interval < 1)) {
+    throw invalid('interval: a whole number of seconds')
+  }
+  const filters = spanConditions(q.filter)
+  const group = q.groupBy ? GROUP_COLUMNS[q.groupBy] : "''"
+  const keys = [...(q.groupBy ? ['group_value'] : []), ...(interval !== undefined ? ['bucket_s'] : [])]
+  const sql = `
+    WITH matched AS (
+      SELECT trace_id, ${group} AS group_value, min(start_time) AS first_start
+      FROM ${final(storage, 'spans')}
+      WHERE project_id = {projectId:String}
+        AND start_time >= {from:${SPAN_TIME}} AND start_time < {to:${SPAN_TIME}}
+        ${filters.sql.map((c) => `AND ${c}`).join(' ')}
+      GROUP BY trace_id, group_value
+    ),
+    s AS (
+      SELECT trace_id, value
+      FROM ${final(storage, 'scores')}
+      WHERE project_id = {projectId:String} AND name = {score:String} AND status = 'ok'
+        AND data_type IN ('numeric', 'boolean')
+    )
+    SELECT
+      ${q.groupBy ? 'matched.group_value AS group_value,' : ''}
+      ${interval !== undefined ? 'intDiv(toUnixTimestamp(matched.first_start), {interval:UInt32}) * {interval:UInt32} AS bucket_s,' : ''}
+      avg(s.value) AS mean,
+      count() AS n,
+      stddevSamp(s.value) AS sd
+    FROM matched INNER JOIN s ON s.trace_id = matched.trace_id
+    ${keys.length > 0 ? `GROUP BY ${keys.join(', ')}` : ''}
+    ${keys.length === 0 ? 'HAVING n > 0' : ''}`
+  const rows = await queryRows(
+    storage,
+    sql,
+    {
+      projectId,
+      from: microText(q.from),
+      to: microText(q.to),
+      score: name,
+      ...(interval !== undefined ? { interval } : {}),
+      ...filters.params,
+    },
+    z.object({
+      group_value: z.string().optional(),
+      bucket_s: count.optional(),
+      mean: float,
+      n: count,
+      sd: float,
+    }),
+  )
+  return rows.map((r) => ({
+    ...(q.groupBy ? { group: r.group_value ?? '' } : {}),
+    ...(r.bucket_s !== undefined ? { bucket: new Date(r.bucket_s * 1000).toISOString() } : {}),
+    score_mean: r.mean,
+    score_n: r.n,
+    score_stderr: r.n >= 2 && r.sd !== null ? r.sd / Math.sqrt(r.n) : null,
+  }))
+}
+
+/** Adds `score_mean`, `score_n` and `score_stderr` to metrics rows, matched by group and bucket. */
+export function joinScoreMeans<R extends Pick<MetricsRow, 'group' | 'bucket'>>(
+  rows: R[],
+  means: ScoreMeanRow[],
+): (R & Omit<ScoreMeanRow, 'group' | 'bucket'>)[] {
+  const key = (r: { group?: string; bucket?: string }) => `${r.group ?? ''}\u0000${r.bucket ?? ''}`
+  const byKey = new Map(means.map((m) => [key(m), m]))
+  return rows.map((row) => {
+    const m = byKey.get(key(row))
+    return {
+      ...row,
+      score_mean: m?.score_mean ?? null,
+      score_n: m?.score_n ?? 0,
+      score_stderr: m?.score_stderr ?? null,
+    }
+  })
+}

@@ -1,0 +1,343 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import type { SpanRow } from '@hindsight/collector/canonical'
+import { getMetrics } from '@hindsight/dashboards'
+import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
+import { QualityError } from '../errors'
+import { type TestStorage, testStorage } from '../testing'
+import { getScoreMeans, joinScoreMeans } from './metrics'
+import { ScoreRepository } from './repository'
+
+let db: TestStorage
+let repo: ScoreRepository
+const P = 'project-q'
+const OTHER = 'project-other'
+const T0 = new Date('2025-03-10T00:00:00.000Z')
+const MIN = 60_000
+const trace = (k: number) => hexId(0xe000 + k, 32)
+
+before(async () => {
+  db = await testStorage('hs_quality_scores')
+  repo = new ScoreRepository(db.storage)
+})
+
+after(async () => {
+  await db.close()
+})
+
+async function rejects(work: Promise<unknown>, message: RegExp): Promise<void> {
+  await assert.rejects(work, (error: unknown) => {
+    assert.ok(QualityError.isInstance(error), String(error))
+    assert.equal(error.code, 'invalid_input')
+    assert.match(error.message, message)
+    return true
+  })
+}
+
+describe('writing scores', () => {
+  test('numeric, boolean and categorical; trace- and span-level; sources', async () => {
+    const stored = await repo.create(P, [
+      { traceId: trace(1).toUpperCase(), name: 'helpfulness', value: 0.75, source: 'api', comment: 'ok-ish' },
+      { traceId: trace(1), spanId: hexId(7, 16), name: 'is_correct', value: true, source: 'sdk' },
+      { traceId: trace(1), name: 'tone', value: 'friendly', source: 'annotation', author: 'ana' },
+      {
+        traceId: trace(1),
+        name: 'exact',
+        value: 0,
+        dataType: 'boolean',
+        source: 'evaluator',
+        evaluator: 'exact',
+      },
+    ])
+    assert.deepEqual(
+      stored.map((s) => [s.trace_id, s.span_id, s.name, s.value, s.string_value, s.data_type, s.source]),
+      [
+        [trace(1), '', 'helpfulness', 0.75, '', 'numeric', 'api'],
+        [trace(1), hexId(7, 16), 'is_correct', 1, 'true', 'boolean', 'sdk'],
+        [trace(1), '', 'tone', 0, 'friendly', 'categorical', 'annotation'],
+        [trace(1), '', 'exact', 0, 'false', 'boolean', 'evaluator'],
+      ],
+    )
+    const read = await repo.forTrace(P, trace(1))
+    assert.deepEqual(read.map((s) => s.name).sort(), ['exact', 'helpfulness', 'is_correct', 'tone'])
+    const tone = read.find((s) => s.name === 'tone')
+    assert.equal(tone?.author, 'ana')
+    assert.match(tone?.created_at ?? '', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+    assert.deepEqual(await repo.forTrace(OTHER, trace(1)), [], 'scoped by project')
+  })
+
+  test('the same id twice is one score (the newer one)', async () => {
+    await repo.create(P, [{ id: 'fixed-1', traceId: trace(2), name: 'n', value: 1, source: 'sdk' }])
+    await repo.create(P, [{ id: 'fixed-1', traceId: trace(2), name: 'n', value: 2, source: 'sdk' }])
+    const read = await repo.forTrace(P, trace(2))
+    assert.deepEqual(
+      read.map((s) => [s.id, s.value]),
+      [['fixed-1', 2]],
+    )
+  })
+
+  test('bad input names the field; one bad score rejects the batch', async () => {
+    await rejects(
+      repo.create(P, [{ traceId: 'xyz', name: 'n', value: 1, source: 'api' }]),
+      /^scores\.traceId: /,
+    )
+    await rejects(
+      repo.create(P, [
+        { traceId: trace(3), name: 'n', value: 1, source: 'api' },
+        { traceId: trace(3), name: 'n', value: Number.NaN, source: 'api' },
+      ]),
+      /^scores\.1\.value: a numeric score needs a finite number/,
+    )
+    await rejects(
+      repo.create(P, [{ traceId: trace(3), name: ' ', value: 1, source: 'api' }]),
+      /^scores\.name: /,
+    )
+    await rejects(
+      repo.create(P, [{ traceId: trace(3), spanId: 'nope', name: 'n', value: 1, source: 'api' }]),
+      /^scores\.spanId: /,
+    )
+    await rejects(
+      repo.create(P, [{ traceId: trace(3), name: 'n', value: 'maybe', dataType: 'boolean', source: 'api' }]),
+      /^scores\.value: a boolean score needs true or false/,
+    )
+    assert.deepEqual(await repo.forTrace(P, trace(3)), [], 'nothing of the rejected batch was stored')
+  })
+})
+
+describe('score configs', () => {
+  test('range, categories and type are enforced on write; upsert keeps the id', async () => {
+    const rating = await repo.upsertConfig(P, {
+      name: 'rating',
+      dataType: 'numeric',
+      minValue: 1,
+      maxValue: 5,
+      description: 'Stars',
+    })
+    assert.equal(rating.min_value, 1)
+    assert.equal(rating.max_value, 5)
+    const verdict = await repo.upsertConfig(P, {
+      name: 'verdict',
+      dataType: 'categorical',
+      categories: ['good', 'bad', 'unsure'],
+    })
+    await rejects(
+      repo.create(P, [{ traceId: trace(4), name: 'rating', value: 6, source: 'api' }]),
+      /above the maximum 5/,
+    )
+    await rejects(
+      repo.create(P, [{ traceId: trace(4), name: 'rating', value: 0, source: 'api' }]),
+      /below the minimum 1/,
+    )
+    await rejects(
+      repo.create(P, [{ traceId: trace(4), name: 'rating', value: 3, dataType: 'boolean', source: 'api' }]),
+      /configured as numeric, not boolean/,
+    )
+    await rejects(
+      repo.create(P, [{ traceId: trace(4), name: 'verdict', value: 'great', source: 'api' }]),
+      /'great' is not a category of score 'verdict' \(good, bad, unsure\)/,
+    )
+    const [r, v] = await repo.create(P, [
+      { traceId: trace(4), name: 'rating', value: 4, source: 'annotation' },
+      { traceId: trace(4), name: 'verdict', value: 'unsure', source: 'annotation' },
+    ])
+    assert.equal(r?.config_id, rating.id)
+    assert.deepEqual([v?.value, v?.string_value, v?.config_id], [2, 'unsure', verdict.id])
+
+    const widened = await repo.upsertConfig(P, {
+      name: 'rating',
+      dataType: 'numeric',
+      minValue: 0,
+      maxValue: 10,
+    })
+    assert.equal(widened.id, rating.id, 'replacing a config keeps its id')
+    assert.equal(widened.max_value, 10)
+    assert.deepEqual(
+      (await repo.listConfigs(P)).map((c) => c.name),
+      ['rating', 'verdict'],
+    )
+    assert.deepEqual(await repo.listConfigs(OTHER), [])
+  })
+
+  test('invalid configs are refused with the field named', async () => {
+    await rejects(
+      repo.upsertConfig(P, { name: 'x', dataType: 'numeric', minValue: 3, maxValue: 1 }),
+      /^minValue: /,
+    )
+    await rejects(repo.upsertConfig(P, { name: 'x', dataType: 'categorical' }), /^categories: /)
+    await rejects(
+      repo.upsertConfig(P, { name: 'x', dataType: 'categorical', categories: ['a', 'a'] }),
+      /unique/,
+    )
+    await rejects(
+      repo.upsertConfig(P, { name: 'x', dataType: 'boolean', maxValue: 1 }),
+      /^minValue: only numeric/,
+    )
+  })
+})
+
+describe('listing', () => {
+  test('filters and cursor paging, newest first, without gaps or repeats', async () => {
+    const L = 'project-list'
+    const inputs = Array.from({ length: 23 }, (_, i) => ({
+      traceId: trace(100 + (i % 3)),
+      name: i % 2 === 0 ? 'even' : 'odd',
+      value: i,
+      source: (i % 4 === 0 ? 'evaluator' : 'api') as 'evaluator' | 'api',
+      createdAt: new Date(T0.getTime() + i * 1000),
+    }))
+    await repo.create(L, inputs)
+    const seen: number[] = []
+    let cursor: string | undefined
+    let pages = 0
+    do {
+      const page = await repo.list(L, { limit: 5, ...(cursor ? { cursor } : {}) })
+      seen.push(...page.items.map((s) => s.value ?? -1))
+      cursor = page.next_cursor ?? undefined
+      pages += 1
+    } while (cursor && pages < 10)
+    assert.equal(pages, 5)
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 23 }, (_, i) => 22 - i),
+    )
+    const odd = await repo.list(L, { name: 'odd', traceId: trace(101) })
+    assert.deepEqual(
+      odd.items.map((s) => s.value),
+      [19, 13, 7, 1],
+    )
+    const evaluators = await repo.list(L, { source: 'evaluator' })
+    assert.deepEqual(
+      evaluators.items.map((s) => s.value),
+      [20, 16, 12, 8, 4, 0],
+    )
+    const window = await repo.list(L, {
+      from: new Date(T0.getTime() + 5000),
+      to: new Date(T0.getTime() + 8000),
+    })
+    assert.deepEqual(
+      window.items.map((s) => s.value),
+      [7, 6, 5],
+    )
+    await rejects(repo.list(L, { cursor: 'garbage' }), /^cursor: /)
+    await rejects(repo.list(L, { limit: 0 }), /^limit: /)
+  })
+})
+
+describe('mean score per metrics group', () => {
+  const M = 'project-metrics'
+  before(async () => {
+    // 10 traces: each a chain root + one model call. Traces 0-5 call gpt-4o (release v1), 6-9
+    // claude (release v2); trace 9 also calls gpt-4o. Spans k minutes after T0.
+    const rows: SpanRow[] = []
+    for (let k = 0; k < 10; k++) {
+      const start = new Date(T0.getTime() + k * MIN)
+      const root = span({
+        project_id: M,
+        trace_id: trace(200 + k),
+        start,
+        kind: 'chain',
+        model: '',
+        provider: '',
+      })
+      rows.push(root)
+      const model = k < 6 ? 'gpt-4o' : 'claude-sonnet-4'
+      rows.push(
+        span({
+          project_id: M,
+          trace_id: trace(200 + k),
+          parent_span_id: root.span_id,
+          start: new Date(start.getTime() + 5),
+          model,
+          provider: k < 6 ? 'openai' : 'anthropic',
+          release: k < 6 ? 'v1' : 'v2',
+        }),
+      )
+      if (k === 9) {
+        rows.push(
+          span({
+            project_id: M,
+            trace_id: trace(200 + k),
+            parent_span_id: root.span_id,
+            start: new Date(start.getTime() + 50),
+            model: 'gpt-4o',
+            release: 'v2',
+          }),
+        )
+      }
+    }
+    await insertSpans(db.storage, rows)
+    // helpfulness = k / 10 on every trace; a failed evaluation and a categorical score are ignored.
+    await repo.create(
+      M,
+      Array.from({ length: 10 }, (_, k) => ({
+        traceId: trace(200 + k),
+        name: 'helpfulness',
+        value: k / 10,
+        source: 'evaluator' as const,
+      })),
+    )
+    await repo.create(M, [
+      {
+        traceId: trace(200),
+        name: 'helpfulness',
+        value: null,
+        status: 'failed',
+        source: 'evaluator',
+        comment: 'timeout',
+      },
+      { traceId: trace(201), name: 'other', value: 'x', source: 'api' },
+    ])
+  })
+
+  const range = { from: T0, to: new Date(T0.getTime() + 60 * MIN) }
+
+  test('by model: a trace counts once in each group its calls fall in', async () => {
+    const rows = await getScoreMeans(db.storage, M, { ...range, groupBy: 'model', score: 'helpfulness' })
+    const byModel = Object.fromEntries(rows.map((r) => [r.group, r]))
+    // gpt-4o: traces 0..5 and 9 → (0+.1+.2+.3+.4+.5+.9)/7; claude: traces 6..9 → (.6+.7+.8+.9)/4
+    assert.equal(byModel['gpt-4o']?.score_n, 7)
+    assert.ok(Math.abs((byModel['gpt-4o']?.score_mean ?? 0) - 2.4 / 7) < 1e-12)
+    assert.equal(byModel['claude-sonnet-4']?.score_n, 4)
+    assert.ok(Math.abs((byModel['claude-sonnet-4']?.score_mean ?? 0) - 0.75) < 1e-12)
+    // sample SD of .6,.7,.8,.9 = 0.129099…; SE = SD / 2
+    assert.ok(Math.abs((byModel['claude-sonnet-4']?.score_stderr ?? 0) - Math.sqrt(0.05 / 3) / 2) < 1e-12)
+  })
+
+  test('ungrouped, filtered, bucketed, and joined onto getMetrics rows', async () => {
+    const [all] = await getScoreMeans(db.storage, M, { ...range, score: 'helpfulness' })
+    assert.equal(all?.score_n, 10)
+    assert.ok(Math.abs((all?.score_mean ?? 0) - 0.45) < 1e-12)
+    const v2 = await getScoreMeans(db.storage, M, {
+      ...range,
+      groupBy: 'release',
+      filter: { release: ['v2'] },
+      score: 'helpfulness',
+    })
+    assert.deepEqual(
+      v2.map((r) => [r.group, r.score_n]),
+      [['v2', 4]],
+    )
+    const query = { ...range, groupBy: 'model' as const, intervalSeconds: 300 }
+    const metrics = await getMetrics(db.storage, M, query)
+    const means = await getScoreMeans(db.storage, M, { ...query, score: 'helpfulness' })
+    const joined = joinScoreMeans(metrics, means)
+    assert.equal(joined.length, metrics.length)
+    for (const row of joined) {
+      // Five-minute buckets: traces 0-4 at 00:00, 5-9 at 00:05.
+      const expected =
+        row.bucket === '2025-03-10T00:00:00.000Z'
+          ? { 'gpt-4o': [0, 0.1, 0.2, 0.3, 0.4] }
+          : { 'gpt-4o': [0.5, 0.9], 'claude-sonnet-4': [0.6, 0.7, 0.8, 0.9] }
+      const values = (expected as Record<string, number[]>)[row.group ?? ''] ?? []
+      assert.equal(row.score_n, values.length, `${row.bucket} ${row.group}`)
+      const mean = values.reduce((a, b) => a + b, 0) / values.length
+      assert.ok(Math.abs((row.score_mean ?? 0) - mean) < 1e-12, `${row.bucket} ${row.group}`)
+    }
+    const none = await getScoreMeans(db.storage, M, { ...range, groupBy: 'model', score: 'no-such-score' })
+    assert.deepEqual(none, [])
+    assert.deepEqual(
+      joinScoreMeans(metrics, none).map((r) => [r.score_mean, r.score_n]),
+      metrics.map(() => [null, 0]),
+    )
+  })
+})

@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { type Attributes, type HrTime, SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api'
+import { TraceState } from '@opentelemetry/core'
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import {
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base'
+import { encodeTraceRequest } from './otlp-encode'
+
+/** The reference: the stock OTel serializer our exporter replaces. */
+function reference(spans: ReadableSpan[]): Buffer {
+  const bytes = ProtobufTraceSerializer.serializeRequest(spans)
+  assert.ok(bytes)
+  return Buffer.from(bytes)
+}
+
+function assertSameBytes(spans: ReadableSpan[]): void {
+  const ours = Buffer.from(encodeTraceRequest(spans))
+  const theirs = reference(spans)
+  assert.equal(ours.length, theirs.length, 'same length')
+  assert.ok(ours.equals(theirs), 'identical OTLP bytes')
+}
+
+const resource = resourceFromAttributes({ 'service.name': 'svc', 'service.version': '1.2.3', n: 3 })
+const scope = { name: '@hindsight/sdk', version: '0.1.0' }
+
+function span(overrides: Partial<ReadableSpan> & { traceFlags?: number } = {}): ReadableSpan {
+  const traceFlags = overrides.traceFlags ?? TraceFlags.SAMPLED
+  const base: ReadableSpan = {
+    name: 'chat gpt-4o',
+    kind: SpanKind.CLIENT,
+    spanContext: () => ({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags,
+    }),
+    parentSpanContext: undefined,
+    // 64-bit nanosecond times (the high word is non-zero), one with a carry.
+    startTime: [1_767_225_600, 999_999_999] as HrTime,
+    endTime: [1_767_225_601, 123_456_789] as HrTime,
+    status: { code: SpanStatusCode.UNSET },
+    attributes: {},
+    links: [],
+    events: [],
+    duration: [1, 123_456_790],
+    ended: true,
+    resource,
+    instrumentationScope: scope,
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
+  }
+  return { ...base, ...overrides }
+}
+
+const long = 'lorem ipsum '.repeat(2000)
+const attributes: Attributes = {
+  'gen_ai.operation.name': 'chat',
+  'gen_ai.request.temperature': 0.2,
+  'gen_ai.request.max_tokens': 200,
+  'gen_ai.usage.input_tokens': 0,
+  negative: -42,
+  big: 2 ** 40 + 7,
+  bigNegative: -(2 ** 40),
+  huge: 2 ** 70,
+  nan: Number.NaN,
+  flag: true,
+  off: false,
+  empty: '',
+  unicode: 'héllo wörld — 日本語 🙂',
+  shortUnicode: 'é',
+  medium: 'x'.repeat(130),
+  mediumUnicode: 'ü'.repeat(100),
+  'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: long }] }]),
+  strings: ['stop', 'length'],
+  numbers: [1, 2.5, -3],
+  bools: [true, false],
+  sparse: ['a', null, 'b'] as string[],
+  [`k${'e'.repeat(200)}y`]: 'long key',
+}
+
+describe('encodeTraceRequest', () => {
+  test('writes exactly the bytes of the OTel protobuf serializer for spans with every field', () => {
+    const full = span({
+      attributes,
+      parentSpanContext: {
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        spanId: '00f067aa0ba902b7',
+        traceFlags: TraceFlags.SAMPLED,
+        isRemote: true,
+      },
+      status: { code: SpanStatusCode.ERROR, message: 'Rate limit — retry later' },
+      events: [
+        {
+          name: 'exception',
+          time: [1_767_225_600, 500] as HrTime,
+          attributes: { 'exception.type': 'RateLimitError', 'exception.message': long },
+        },
+        { name: 'no attributes', time: [1_767_225_600, 600] as HrTime, droppedAttributesCount: 2 },
+      ],
+      links: [
+        {
+          context: {
+            traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+            spanId: '00f067aa0ba902b8',
+            traceFlags: TraceFlags.NONE,
+            isRemote: true,
+            traceState: new TraceState('vendor=value,other=x'),
+          },
+          attributes: { reason: 'retry' },
+          droppedAttributesCount: 1,
+        },
+        {
+          context: { traceId: '4bf92f3577b34da6a3ce929d0e0e4737', spanId: '00f067aa0ba902b9', traceFlags: 1 },
+        },
+      ],
+      droppedAttributesCount: 3,
+      droppedEventsCount: 4,
+      droppedLinksCount: 5,
+    })
+    assertSameBytes([full])
+    assertSameBytes([full, span(), span({ kind: SpanKind.INTERNAL, name: 'tool lookup' })])
+  })
+
+  test('covers trace state, unsampled flags, local parents, bytes and key/value list values', () => {
+    const other = span({
+      spanContext: () => ({
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        spanId: 'b7ad6b7169203332',
+        traceFlags: TraceFlags.NONE,
+        traceState: new TraceState('a=b'),
+      }),
+      parentSpanContext: {
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        spanId: 'b7ad6b7169203331',
+        traceFlags: 1,
+      },
+      kind: SpanKind.SERVER,
+      attributes: {
+        bytes: new Uint8Array([0, 1, 2, 255]) as unknown as string,
+        nested: { a: 'b', n: 1, list: ['x'] } as unknown as string,
+      },
+    })
+    assertSameBytes([other])
+  })
+
+  test('groups spans by resource and scope like the serializer, with schema URLs and scope attributes', () => {
+    const second = resourceFromAttributes(
+      { 'service.name': 'host' },
+      { schemaUrl: 'https://opentelemetry.io/schemas/1.30.0' },
+    )
+    const hostScope = {
+      name: 'host-instrumentation',
+      version: '',
+      schemaUrl: 'https://example.com/schema',
+      attributes: { 'scope.attr': 'v' },
+    } as ReadableSpan['instrumentationScope']
+    const spans = [
+      span(),
+      span({ resource: second }),
+      span({ instrumentationScope: hostScope }),
+      span({ resource: second, instrumentationScope: hostScope, name: 'é'.repeat(300) }),
+      span({ name: 'last' }),
+    ]
+    assertSameBytes(spans)
+    // Cached resource and scope encodings are reused, not stale.
+    assertSameBytes(spans.slice().reverse())
+  })
+
+  test('encodes many large spans (buffer growth) identically', () => {
+    const spans = Array.from({ length: 300 }, (_, i) =>
+      span({ attributes: { ...attributes, i, 'gen_ai.output.messages': `${long}${i}` } }),
+    )
+    assertSameBytes(spans)
+    assertSameBytes([])
+  })
+
+  test('matches for spans made by the real SDK', async () => {
+    const exporter = new InMemorySpanExporter()
+    const provider = new BasicTracerProvider({
+      resource,
+      sampler: new AlwaysOnSampler(),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    })
+    const tracer = provider.getTracer('@hindsight/sdk', '0.1.0')
+    const parent = tracer.startSpan('agent')
+    parent.setAttributes(attributes)
+    parent.addEvent('event', { k: 'v' })
+    parent.recordException(new Error('boom'))
+    parent.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' })
+    parent.end()
+    const child = tracer.startSpan('child', {
+      kind: SpanKind.CLIENT,
+      links: [{ context: parent.spanContext() }],
+    })
+    child.end()
+    await provider.forceFlush()
+    const spans = exporter.getFinishedSpans()
+    assert.equal(spans.length, 2)
+    assertSameBytes(spans)
+    await provider.shutdown()
+  })
+})
