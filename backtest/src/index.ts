@@ -35,6 +35,16 @@ export {
 } from './cohort'
 export { type LatencyDistribution, loadLatencyDistribution, projectLatency } from './latency'
 export { candidatePrice, fromNano, priceCalls, toNano } from './pricing'
+export { type ReplayMetric, replayMetrics } from './replay/report'
+export { type ChatRequest, NoContentError, type RecordedCall, toChatRequest } from './replay/request'
+export {
+  loadReplayCalls,
+  type ReplayOptions,
+  type ReplayRun,
+  type ReplayStatus,
+  runReplay,
+} from './replay/runner'
+export { type ReplayCallRecord, ReplayCallStore, type ReplayResult } from './replay/store'
 export {
   type BacktestReport,
   type MetricName,

@@ -1,6 +1,8 @@
 /**
  * Test helpers: OTLP requests built with protobufjs from the collector's own proto, and in
- * OTLP/JSON. Used by the collector's tests; not exported from the package index.
+ * OTLP/JSON, and canonical rows. Used by the collector's tests and exported as
+ * `@hindsight/collector/testing` (the one canonical-row builder the other packages' tests extend);
+ * not exported from the package index, never used at runtime.
  */
 import { randomBytes } from 'node:crypto'
 import type { SpanRow } from './canonical'
@@ -97,7 +99,7 @@ export function otlpProtobuf(request: TestRequest): Buffer {
 
 let rowSequence = 0
 
-/** A canonical row with unique ids, for writer tests. */
+/** A canonical row with unique ids, for writer tests; every field can be overridden. */
 export function testRow(over: Partial<SpanRow> = {}): SpanRow {
   rowSequence += 1
   const n = rowSequence

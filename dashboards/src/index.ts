@@ -1,5 +1,6 @@
 export { getFilterValues, hasSpans } from './filter-values'
 export { getMetrics, getOverview } from './metrics'
+export { chTime, count, decimal, float, queryRows } from './query'
 export { chooseInterval } from './time'
 export { getTrace, listTraces } from './traces'
 export * from './types'

@@ -4,6 +4,7 @@
  */
 import type { SpanRow } from '@hindsight/collector/canonical'
 import type { Storage } from '@hindsight/collector/storage'
+import { testRow } from '@hindsight/collector/testing'
 
 /** Overrides for {@link span}; `start` and `durationMs` derive start_time, end_time and duration_ms. */
 export type SpanInit = Partial<Omit<SpanRow, 'start_time' | 'end_time' | 'duration_ms'>> & {
@@ -25,50 +26,27 @@ export function clickHouseText(date: Date, extraMicros = 0): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}${String(extraMicros).padStart(3, '0')}`
 }
 
-/** A canonical LLM span with sensible defaults; every field can be overridden. */
+/** A canonical LLM span (the collector's `testRow`, no usage or cost); every field can be overridden. */
 export function span(init: SpanInit): SpanRow {
   sequence += 1
   const { start, durationMs = 100, ...rest } = init
-  return {
+  return testRow({
     project_id: 'project-a',
     trace_id: hexId(sequence, 32),
     span_id: hexId(sequence, 16),
-    parent_span_id: '',
     name: 'chat',
-    kind: 'llm',
-    service_name: 'svc',
-    environment: 'test',
-    release: '',
-    route: '',
-    operation: 'chat',
-    provider: 'openai',
-    model: 'gpt-4o',
-    request_model: 'gpt-4o',
     input_tokens: 0,
     output_tokens: 0,
-    cache_read_tokens: 0,
-    cache_write_tokens: 0,
-    reasoning_tokens: 0,
     cost_usd: null,
     price_version: '',
-    pricing_note: '',
     start_time: clickHouseText(start),
     end_time: clickHouseText(new Date(start.getTime() + durationMs)),
     duration_ms: durationMs,
-    ttft_ms: null,
-    status: 'ok',
-    status_message: '',
-    error_type: '',
-    user_id: '',
-    session_id: '',
-    input: '',
-    output: '',
     attributes: {},
-    resource_attributes: {},
     scope_name: '@hindsight/sdk',
     ingested_at: clickHouseText(new Date()).slice(0, 23),
     ...rest,
-  }
+  })
 }
 
 /** Inserts rows as the collector does (JSONEachRow into `spans`). */

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type { SpanRow } from '@hindsight/collector/canonical'
 import { GEN_AI } from '@hindsight/collector/conventions'
 import type { Storage } from '@hindsight/collector/storage'
+import { testRow } from '@hindsight/collector/testing'
 
 /** Small seeded PRNG (mulberry32): same sequence every run. */
 function prng(seed: number): () => number {
@@ -86,45 +87,37 @@ export function seedRows(o: SeedOptions): Seeded {
   let errorTraceId = ''
   const ingested = chTime(now).slice(0, 23)
 
-  const base = (traceId: string, parent: string, name: string, start: number, duration: number): SpanRow => ({
-    project_id: o.projectId,
-    trace_id: traceId,
-    span_id: hex(8),
-    parent_span_id: parent,
-    name,
-    kind: 'chain',
-    service_name: 'support-bot',
-    environment: 'production',
-    release: rand() < 0.5 ? 'v1.4.0' : 'v1.5.0',
-    route: '/api/answer',
-    operation: '',
-    provider: '',
-    model: '',
-    request_model: '',
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_read_tokens: 0,
-    cache_write_tokens: 0,
-    reasoning_tokens: 0,
-    cost_usd: null,
-    price_version: '',
-    pricing_note: '',
-    start_time: chTime(start),
-    end_time: chTime(start + duration),
-    duration_ms: duration,
-    ttft_ms: null,
-    status: 'ok',
-    status_message: '',
-    error_type: '',
-    user_id: `user-${1 + Math.floor(rand() * 12)}`,
-    session_id: `session-${1 + Math.floor(rand() * 20)}`,
-    input: '',
-    output: '',
-    attributes: {},
-    resource_attributes: { 'service.name': 'support-bot' },
-    scope_name: '@hindsight/sdk',
-    ingested_at: ingested,
-  })
+  // The collector's canonical test row, as a chain span of this seed's service (no usage or cost).
+  const base = (traceId: string, parent: string, name: string, start: number, duration: number): SpanRow =>
+    testRow({
+      project_id: o.projectId,
+      trace_id: traceId,
+      span_id: hex(8),
+      parent_span_id: parent,
+      name,
+      kind: 'chain',
+      service_name: 'support-bot',
+      environment: 'production',
+      release: rand() < 0.5 ? 'v1.4.0' : 'v1.5.0',
+      route: '/api/answer',
+      operation: '',
+      provider: '',
+      model: '',
+      request_model: '',
+      input_tokens: 0,
+      output_tokens: 0,
+      cost_usd: null,
+      price_version: '',
+      start_time: chTime(start),
+      end_time: chTime(start + duration),
+      duration_ms: duration,
+      user_id: `user-${1 + Math.floor(rand() * 12)}`,
+      session_id: `session-${1 + Math.floor(rand() * 20)}`,
+      attributes: {},
+      resource_attributes: { 'service.name': 'support-bot' },
+      scope_name: '@hindsight/sdk',
+      ingested_at: ingested,
+    })
 
   const llm = (
     traceId: string,

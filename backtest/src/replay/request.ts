@@ -68,7 +68,8 @@ function text(parts: Part[]): string {
     .join('\n')
 }
 
-const stringify = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value ?? null))
+const stringify = (value: unknown): string =>
+  typeof value === 'string' ? value : JSON.stringify(value ?? null)
 
 /** The recorded messages (GenAI parts) as Chat Completions messages. */
 export function toChatMessages(input: unknown): ChatMessage[] {
@@ -78,7 +79,11 @@ export function toChatMessages(input: unknown): ChatMessage[] {
     const parts = asParts(message.parts)
     if (role === 'tool') {
       for (const p of parts.filter((x) => x.type === 'tool_call_response')) {
-        out.push({ role: 'tool', tool_call_id: typeof p.id === 'string' ? p.id : '', content: stringify(p.response) })
+        out.push({
+          role: 'tool',
+          tool_call_id: typeof p.id === 'string' ? p.id : '',
+          content: stringify(p.response),
+        })
       }
     } else if (role === 'assistant') {
       const calls = parts

@@ -1,7 +1,7 @@
 import { GEN_AI } from '../attributes'
 import type { Hindsight } from '../hindsight'
 import { asNumber, asRecord, asString, isRecord, type UnknownRecord } from '../narrow'
-import { ApiCall } from '../openai/api-call'
+import { ApiCall, chatCallStart, inputContent, streamErrorCode } from '../openai/api-call'
 import { stopSequences } from '../openai/chat-call'
 import type { LooseAttributes } from '../record-span'
 import {
@@ -29,11 +29,7 @@ function requestAttributes(params: UnknownRecord, provider: string, stream: bool
 function contentAttributes(params: UnknownRecord): Record<string, unknown> {
   const { system, input } = toInputMessages(params.system, params.messages)
   const tools = toToolDefinitions(params.tools)
-  return {
-    [GEN_AI.inputMessages]: input,
-    [GEN_AI.systemInstructions]: system.length > 0 ? system : undefined,
-    [GEN_AI.toolDefinitions]: tools.length > 0 ? tools : undefined,
-  }
+  return inputContent(system, input, tools)
 }
 
 /** One `messages.create` call (also behind `messages.stream()` and `messages.parse()`). */
@@ -41,14 +37,7 @@ export class MessagesCall extends ApiCall {
   readonly #accumulator = new MessageAccumulator()
 
   private constructor(hindsight: Hindsight, params: UnknownRecord, provider: string) {
-    const model = asString(params.model)
-    const stream = params.stream === true
-    super(hindsight, {
-      spanName: model ? `chat ${model}` : 'chat',
-      attributes: requestAttributes(params, provider, stream),
-      stream,
-      content: () => contentAttributes(params),
-    })
+    super(hindsight, chatCallStart(params, provider, requestAttributes, contentAttributes))
   }
 
   /** Starts the span as a child of the active context. May throw. */
@@ -89,11 +78,11 @@ export class MessagesCall extends ApiCall {
    * error type (`overloaded_error`, `api_error`) says more than the class name.
    */
   protected override errorType(error: unknown): string {
-    if (isRecord(error) && error.status === undefined && error.constructor?.name === 'APIError') {
-      const type = asString(error.type) ?? asString(asRecord(asRecord(error.error)?.error)?.type)
-      if (type) return type
-    }
-    return super.errorType(error)
+    const type = streamErrorCode(
+      error,
+      (e) => asString(e.type) ?? asString(asRecord(asRecord(e.error)?.error)?.type),
+    )
+    return type ?? super.errorType(error)
   }
 
   protected recordChunk(chunk: unknown): void {

@@ -3,6 +3,7 @@ import { asArray, asNumber, asRecord, asString, isRecord, type UnknownRecord } f
 import type { GenAIMessage, MessagePart } from '../openai/messages'
 import { toolArguments } from '../openai/messages'
 import type { LooseAttributes } from '../record-span'
+import { toParts } from '../shared/parts'
 
 /**
  * Conversion of Anthropic Messages payloads to the GenAI conventions: content blocks to "parts"
@@ -93,15 +94,7 @@ export function blockPart(block: unknown): MessagePart | undefined {
   }
 }
 
-function parts(content: unknown): MessagePart[] {
-  if (typeof content === 'string') return [{ type: 'text', content }]
-  const out: MessagePart[] = []
-  for (const block of asArray(content)) {
-    const part = blockPart(block)
-    if (part) out.push(part)
-  }
-  return out
-}
+const parts = (content: unknown): MessagePart[] => toParts(content, blockPart)
 
 /**
  * The request's `system` as system instructions and its `messages` as input messages. A user

@@ -1,7 +1,7 @@
 import { type Context, context, type Exception, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { COMMON, GEN_AI } from '../attributes'
 import type { Hindsight } from '../hindsight'
-import { isRecord } from '../narrow'
+import { asString, isRecord, type UnknownRecord } from '../narrow'
 import { errorType, type LooseAttributes, SpanRecorder } from '../record-span'
 import { observeIterator, type StreamEnd, type StreamObserver } from './stream'
 
@@ -48,6 +48,54 @@ export interface CallStart {
   stream: boolean
   /** Content attributes (JSON-encoded here); called only when content capture is on. */
   content?: () => Record<string, unknown>
+}
+
+/**
+ * The start of a chat call (Chat Completions, Responses, Anthropic Messages): span `chat <model>`,
+ * a stream only when `stream: true` was asked for, and the wrapper's own request and content
+ * attributes.
+ */
+export function chatCallStart(
+  params: UnknownRecord,
+  provider: string,
+  requestAttributes: (params: UnknownRecord, provider: string, stream: boolean) => LooseAttributes,
+  contentAttributes: (params: UnknownRecord) => Record<string, unknown>,
+): CallStart {
+  const model = asString(params.model)
+  const stream = params.stream === true
+  return {
+    spanName: model ? `chat ${model}` : 'chat',
+    attributes: requestAttributes(params, provider, stream),
+    stream,
+    content: () => contentAttributes(params),
+  }
+}
+
+/** The input content attributes of a chat call; empty system instructions and tools are left out. */
+export function inputContent(
+  system: readonly unknown[],
+  input: unknown,
+  tools: readonly unknown[],
+): Record<string, unknown> {
+  return {
+    [GEN_AI.inputMessages]: input,
+    [GEN_AI.systemInstructions]: system.length > 0 ? system : undefined,
+    [GEN_AI.toolDefinitions]: tools.length > 0 ? tools : undefined,
+  }
+}
+
+/**
+ * An `error` event mid-stream reaches the caller as a bare `APIError` without HTTP status; the
+ * API's error code in it (read by `code`) says more than the class name. Undefined otherwise.
+ */
+export function streamErrorCode(
+  error: unknown,
+  code: (error: UnknownRecord) => string | undefined,
+): string | undefined {
+  if (isRecord(error) && error.status === undefined && error.constructor?.name === 'APIError') {
+    return code(error) || undefined
+  }
+  return undefined
 }
 
 export abstract class ApiCall {

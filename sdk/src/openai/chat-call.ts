@@ -2,7 +2,7 @@ import { GEN_AI, OPENAI } from '../attributes'
 import type { Hindsight } from '../hindsight'
 import { asArray, asNumber, asRecord, asString, isRecord, type UnknownRecord } from '../narrow'
 import type { LooseAttributes } from '../record-span'
-import { ApiCall } from './api-call'
+import { ApiCall, chatCallStart, inputContent } from './api-call'
 import { completionOutputMessages, toInputMessages, toToolDefinitions } from './messages'
 import { StreamAccumulator } from './stream'
 
@@ -44,11 +44,7 @@ function requestAttributes(params: UnknownRecord, provider: string, stream: bool
 function contentAttributes(params: UnknownRecord): Record<string, unknown> {
   const { system, input } = toInputMessages(params.messages)
   const tools = toToolDefinitions(params.tools)
-  return {
-    [GEN_AI.inputMessages]: input,
-    [GEN_AI.systemInstructions]: system.length > 0 ? system : undefined,
-    [GEN_AI.toolDefinitions]: tools.length > 0 ? tools : undefined,
-  }
+  return inputContent(system, input, tools)
 }
 
 /** One `chat.completions.create` call: its span, and the observation of its completion or stream. */
@@ -56,14 +52,7 @@ export class ChatCall extends ApiCall {
   readonly #accumulator = new StreamAccumulator()
 
   private constructor(hindsight: Hindsight, params: UnknownRecord, provider: string) {
-    const model = asString(params.model)
-    const stream = params.stream === true
-    super(hindsight, {
-      spanName: model ? `chat ${model}` : 'chat',
-      attributes: requestAttributes(params, provider, stream),
-      stream,
-      content: () => contentAttributes(params),
-    })
+    super(hindsight, chatCallStart(params, provider, requestAttributes, contentAttributes))
   }
 
   /** Starts the span as a child of the active context (a user's own span, if any). May throw. */

@@ -1,4 +1,5 @@
 import { asArray, asRecord, asString, isRecord, type UnknownRecord } from '../narrow'
+import { dataUrlMimeType, toParts, toText } from '../shared/parts'
 
 /**
  * Conversion of OpenAI Chat Completions payloads to the GenAI "parts" message format
@@ -38,11 +39,6 @@ export function toolArguments(raw: string): unknown {
   }
 }
 
-function dataUrlMimeType(url: string): string | undefined {
-  const match = /^data:([^;,]+)[;,]/.exec(url)
-  return match?.[1]
-}
-
 /** One item of a content array. Inline (base64) media is left out: it would bloat every span. */
 function contentPart(part: unknown): MessagePart | undefined {
   if (typeof part === 'string') return { type: 'text', content: part }
@@ -71,23 +67,10 @@ function contentPart(part: unknown): MessagePart | undefined {
   }
 }
 
-function contentParts(content: unknown): MessagePart[] {
-  if (typeof content === 'string') return [{ type: 'text', content }]
-  const parts: MessagePart[] = []
-  for (const item of asArray(content)) {
-    const part = contentPart(item)
-    if (part) parts.push(part)
-  }
-  return parts
-}
+const contentParts = (content: unknown): MessagePart[] => toParts(content, contentPart)
 
 /** Text of a message or tool result, joined; tool results are strings or arrays of text parts. */
-function contentText(content: unknown): string {
-  if (typeof content === 'string') return content
-  return contentParts(content)
-    .map((part) => (part.type === 'text' && typeof part.content === 'string' ? part.content : ''))
-    .join('')
-}
+const contentText = (content: unknown): string => toText(content, contentPart)
 
 function toolCallParts(toolCalls: unknown): MessagePart[] {
   const parts: MessagePart[] = []

@@ -2,7 +2,7 @@ import { GEN_AI, OPENAI } from '../attributes'
 import type { Hindsight } from '../hindsight'
 import { asArray, asNumber, asRecord, asString, isRecord, type UnknownRecord } from '../narrow'
 import type { LooseAttributes } from '../record-span'
-import { ApiCall } from './api-call'
+import { ApiCall, chatCallStart, inputContent, streamErrorCode } from './api-call'
 import {
   responseFinishReason,
   responseOutputMessages,
@@ -43,11 +43,7 @@ function requestAttributes(params: UnknownRecord, provider: string, stream: bool
 function contentAttributes(params: UnknownRecord): Record<string, unknown> {
   const { system, input } = toResponsesInput(params.input, params.instructions)
   const tools = toResponsesToolDefinitions(params.tools)
-  return {
-    [GEN_AI.inputMessages]: input,
-    [GEN_AI.systemInstructions]: system.length > 0 ? system : undefined,
-    [GEN_AI.toolDefinitions]: tools.length > 0 ? tools : undefined,
-  }
+  return inputContent(system, input, tools)
 }
 
 /**
@@ -146,14 +142,7 @@ export class ResponsesCall extends ApiCall {
   readonly #accumulator = new ResponseAccumulator()
 
   private constructor(hindsight: Hindsight, params: UnknownRecord, provider: string) {
-    const model = asString(params.model)
-    const stream = params.stream === true
-    super(hindsight, {
-      spanName: model ? `chat ${model}` : 'chat',
-      attributes: requestAttributes(params, provider, stream),
-      stream,
-      content: () => contentAttributes(params),
-    })
+    super(hindsight, chatCallStart(params, provider, requestAttributes, contentAttributes))
   }
 
   /** Starts the span as a child of the active context. May throw. */
@@ -191,11 +180,7 @@ export class ResponsesCall extends ApiCall {
    * (`server_error`) is what v5 and v6 report for the same event (see `recordChunk`).
    */
   protected override errorType(error: unknown): string {
-    if (isRecord(error) && error.status === undefined && error.constructor?.name === 'APIError') {
-      const code = asString(error.code)
-      if (code) return code
-    }
-    return super.errorType(error)
+    return streamErrorCode(error, (e) => asString(e.code)) ?? super.errorType(error)
   }
 
   protected recordChunk(chunk: unknown): void {

@@ -1,4 +1,5 @@
 import { asArray, asRecord, asString, isRecord, type UnknownRecord } from '../narrow'
+import { dataUrlMimeType, toParts, toText } from '../shared/parts'
 import { type GenAIMessage, type MessagePart, toolArguments } from './messages'
 
 /**
@@ -6,10 +7,6 @@ import { type GenAIMessage, type MessagePart, toolArguments } from './messages'
  * "parts" message format. Responses have no per-choice finish reason, so one is derived from the
  * response's status and output, with the values of the GenAI output-message schema.
  */
-
-function dataUrlMimeType(url: string): string | undefined {
-  return /^data:([^;,]+)[;,]/.exec(url)?.[1]
-}
 
 /** One content part of a message item. Inline (base64) media is left out: it would bloat every span. */
 function contentPart(part: unknown): MessagePart | undefined {
@@ -45,22 +42,9 @@ function contentPart(part: unknown): MessagePart | undefined {
   }
 }
 
-function contentParts(content: unknown): MessagePart[] {
-  if (typeof content === 'string') return [{ type: 'text', content }]
-  const parts: MessagePart[] = []
-  for (const item of asArray(content)) {
-    const part = contentPart(item)
-    if (part) parts.push(part)
-  }
-  return parts
-}
+const contentParts = (content: unknown): MessagePart[] => toParts(content, contentPart)
 
-function contentText(content: unknown): string {
-  if (typeof content === 'string') return content
-  return contentParts(content)
-    .map((part) => (part.type === 'text' && typeof part.content === 'string' ? part.content : ''))
-    .join('')
-}
+const contentText = (content: unknown): string => toText(content, contentPart)
 
 function reasoningText(item: UnknownRecord): string {
   return [...asArray(item.summary), ...asArray(item.content)]

@@ -9,6 +9,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useRouter, useSearchParams } from 'next/navigation'
 import { type FormEvent, useCallback, useEffect, useMemo, useState } from 'react'
+import { DeleteButton } from '../../../components/delete-button'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
 import { formatCount, formatDateTime, parseTimestamp } from '../../../lib/format'
@@ -145,17 +146,10 @@ function Queues({ projectId }: { projectId: string }) {
                   </td>
                   <td className="small">{q.score_names.join(', ')}</td>
                   <td className="num">
-                    <button
-                      type="button"
-                      className="btn ghost"
-                      onClick={() => {
-                        if (window.confirm(`Delete queue "${q.name}"? Its scores stay.`)) {
-                          deleteQueue.mutate({ projectId, queueId: q.id })
-                        }
-                      }}
-                    >
-                      Delete
-                    </button>
+                    <DeleteButton
+                      confirm={`Delete queue "${q.name}"? Its scores stay.`}
+                      onDelete={() => deleteQueue.mutate({ projectId, queueId: q.id })}
+                    />
                   </td>
                 </tr>
               ))}

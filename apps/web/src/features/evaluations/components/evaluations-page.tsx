@@ -6,6 +6,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
+import { DeleteButton } from '../../../components/delete-button'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
 import { formatCount } from '../../../lib/format'
@@ -170,17 +171,10 @@ function Evaluations({ projectId }: { projectId: string }) {
                     >
                       {rule.enabled ? 'Pause' : 'Resume'}
                     </button>
-                    <button
-                      type="button"
-                      className="btn ghost"
-                      onClick={() => {
-                        if (window.confirm(`Delete rule "${rule.name}"? Its scores stay.`)) {
-                          remove.mutate({ projectId, ruleId: rule.id })
-                        }
-                      }}
-                    >
-                      Delete
-                    </button>
+                    <DeleteButton
+                      confirm={`Delete rule "${rule.name}"? Its scores stay.`}
+                      onDelete={() => remove.mutate({ projectId, ruleId: rule.id })}
+                    />
                   </td>
                 </tr>
               ))}

@@ -206,13 +206,18 @@ export function Header() {
         className="btn"
         onClick={refresh}
         disabled={view.range === null}
+        // "Now" and the local time zone are read separately by the server render and the browser.
+        suppressHydrationWarning
         title={
           view.range === null
             ? 'An absolute range does not move'
             : `Data as of ${formatDateTime(range.to.getTime(), view.tz)} ${timeZoneLabel(view.tz)}; click to refresh`
         }
       >
-        ↻ <span className="muted">as of {formatDateTime(range.to.getTime(), view.tz).slice(11)}</span>
+        ↻{' '}
+        <span className="muted" suppressHydrationWarning>
+          as of {formatDateTime(range.to.getTime(), view.tz).slice(11)}
+        </span>
       </button>
     </header>
   )

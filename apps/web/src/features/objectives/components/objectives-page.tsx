@@ -17,6 +17,7 @@ import {
   XAxis,
   YAxis,
 } from 'recharts'
+import { DeleteButton } from '../../../components/delete-button'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
 import { formatBucketTick, formatCount, formatMs, formatPercent, formatUsd } from '../../../lib/format'
@@ -136,16 +137,10 @@ function Objectives({ projectId }: { projectId: string }) {
                 budget left{' '}
                 {s.error_budget_remaining === null ? '—' : formatPercent(s.error_budget_remaining)}
               </span>
-              <button
-                type="button"
-                className="btn ghost"
-                onClick={() => {
-                  if (window.confirm(`Delete objective "${o.name}"?`))
-                    remove.mutate({ projectId, objectiveId: o.id })
-                }}
-              >
-                Delete
-              </button>
+              <DeleteButton
+                confirm={`Delete objective "${o.name}"?`}
+                onDelete={() => remove.mutate({ projectId, objectiveId: o.id })}
+              />
             </header>
             {s.open_alert ? (
               <div className="note error" data-testid="objective-alert">

@@ -207,11 +207,70 @@ function useBucketSelection(points: Array<{ t: number }>, step: number, nav: Cha
   }
 }
 
-const LATENCY_LINES = [
-  { key: 'p50', color: '#12b886' },
-  { key: 'p95', color: '#f59f00' },
-  { key: 'p99', color: '#fa5252' },
-] as const
+interface SeriesLine<P> {
+  key: Exclude<keyof P, 't'>
+  name: string
+  color: string
+}
+
+/** A line per series key over time buckets, with the drag-to-zoom selection (latency, tokens). */
+function SeriesLineChart<P extends { t: number }>({
+  series,
+  tz,
+  points,
+  lines,
+  selection,
+  formatAxis,
+  formatValue,
+  axisWidth,
+}: {
+  series: OverviewSeries
+  tz: TimeZoneMode
+  points: P[]
+  lines: readonly SeriesLine<P>[]
+  selection: ReturnType<typeof useBucketSelection>
+  formatAxis: (value: number) => string
+  formatValue: (value: number) => string
+  axisWidth: number
+}) {
+  return (
+    <ResponsiveContainer width="100%" height="100%">
+      <LineChart data={points} margin={{ top: 8, right: 8, bottom: 0, left: 0 }} {...selection.handlers}>
+        <CartesianGrid stroke="var(--grid)" vertical={false} />
+        <XAxis dataKey="t" tickFormatter={tick(series, tz)} {...axisProps} minTickGap={24} />
+        <YAxis tickFormatter={(v: number) => formatAxis(v)} {...axisProps} width={axisWidth} />
+        <Tooltip
+          {...tooltipStyle}
+          labelFormatter={tooltipLabel(series, tz)}
+          formatter={(value) => (typeof value === 'number' ? formatValue(value) : '—')}
+        />
+        <Legend wrapperStyle={{ fontSize: 11 }} itemSorter={null} />
+        {lines.map((line) => (
+          <Line
+            key={String(line.key)}
+            name={line.name}
+            dataKey={(p: P) => p[line.key]}
+            type="linear"
+            stroke={line.color}
+            strokeWidth={1.5}
+            dot={points.length < 40 ? { r: 2 } : false}
+            connectNulls={false}
+            isAnimationActive={false}
+          />
+        ))}
+        {selection.area ? (
+          <ReferenceArea x1={selection.area.x1} x2={selection.area.x2} fillOpacity={0.15} />
+        ) : null}
+      </LineChart>
+    </ResponsiveContainer>
+  )
+}
+
+const LATENCY_LINES: readonly SeriesLine<LatencyPoint>[] = [
+  { key: 'p50', name: 'p50', color: '#12b886' },
+  { key: 'p95', name: 'p95', color: '#f59f00' },
+  { key: 'p99', name: 'p99', color: '#fa5252' },
+]
 
 export function LatencyChart({
   series,
@@ -226,48 +285,25 @@ export function LatencyChart({
   const empty = !hasAny(series.latency, (p) => [p.p50, p.p95, p.p99])
   return (
     <ChartFrame title="Latency" testId="chart-latency" hint="p50 / p95 / p99 · drag to zoom" empty={empty}>
-      <ResponsiveContainer width="100%" height="100%">
-        <LineChart
-          data={series.latency}
-          margin={{ top: 8, right: 8, bottom: 0, left: 0 }}
-          {...selection.handlers}
-        >
-          <CartesianGrid stroke="var(--grid)" vertical={false} />
-          <XAxis dataKey="t" tickFormatter={tick(series, tz)} {...axisProps} minTickGap={24} />
-          <YAxis tickFormatter={(v: number) => formatMs(v)} {...axisProps} width={64} />
-          <Tooltip
-            {...tooltipStyle}
-            labelFormatter={tooltipLabel(series, tz)}
-            formatter={(value) => (typeof value === 'number' ? formatMs(value) : '—')}
-          />
-          <Legend wrapperStyle={{ fontSize: 11 }} itemSorter={null} />
-          {LATENCY_LINES.map((line) => (
-            <Line
-              key={line.key}
-              name={line.key}
-              dataKey={(p: LatencyPoint) => p[line.key]}
-              type="linear"
-              stroke={line.color}
-              strokeWidth={1.5}
-              dot={series.latency.length < 40 ? { r: 2 } : false}
-              connectNulls={false}
-              isAnimationActive={false}
-            />
-          ))}
-          {selection.area ? (
-            <ReferenceArea x1={selection.area.x1} x2={selection.area.x2} fillOpacity={0.15} />
-          ) : null}
-        </LineChart>
-      </ResponsiveContainer>
+      <SeriesLineChart
+        series={series}
+        tz={tz}
+        points={series.latency}
+        lines={LATENCY_LINES}
+        selection={selection}
+        formatAxis={formatMs}
+        formatValue={formatMs}
+        axisWidth={64}
+      />
     </ChartFrame>
   )
 }
 
-const TOKEN_LINES = [
+const TOKEN_LINES: readonly SeriesLine<TokenPoint>[] = [
   { key: 'input', name: 'input', color: '#4f7cff' },
   { key: 'output', name: 'output', color: '#e64980' },
   { key: 'cache_read', name: 'cache read', color: '#12b886' },
-] as const
+]
 
 export function TokensChart({
   series,
@@ -287,39 +323,16 @@ export function TokensChart({
       hint="input (incl. cache read) / output / cache read · drag to zoom"
       empty={empty}
     >
-      <ResponsiveContainer width="100%" height="100%">
-        <LineChart
-          data={series.tokens}
-          margin={{ top: 8, right: 8, bottom: 0, left: 0 }}
-          {...selection.handlers}
-        >
-          <CartesianGrid stroke="var(--grid)" vertical={false} />
-          <XAxis dataKey="t" tickFormatter={tick(series, tz)} {...axisProps} minTickGap={24} />
-          <YAxis tickFormatter={(v: number) => formatTokens(v)} {...axisProps} width={56} />
-          <Tooltip
-            {...tooltipStyle}
-            labelFormatter={tooltipLabel(series, tz)}
-            formatter={(value) => (typeof value === 'number' ? `${formatTokens(value)} tokens` : '—')}
-          />
-          <Legend wrapperStyle={{ fontSize: 11 }} itemSorter={null} />
-          {TOKEN_LINES.map((line) => (
-            <Line
-              key={line.key}
-              name={line.name}
-              dataKey={(p: TokenPoint) => p[line.key]}
-              type="linear"
-              stroke={line.color}
-              strokeWidth={1.5}
-              dot={series.tokens.length < 40 ? { r: 2 } : false}
-              connectNulls={false}
-              isAnimationActive={false}
-            />
-          ))}
-          {selection.area ? (
-            <ReferenceArea x1={selection.area.x1} x2={selection.area.x2} fillOpacity={0.15} />
-          ) : null}
-        </LineChart>
-      </ResponsiveContainer>
+      <SeriesLineChart
+        series={series}
+        tz={tz}
+        points={series.tokens}
+        lines={TOKEN_LINES}
+        selection={selection}
+        formatAxis={formatTokens}
+        formatValue={(value) => `${formatTokens(value)} tokens`}
+        axisWidth={56}
+      />
     </ChartFrame>
   )
 }

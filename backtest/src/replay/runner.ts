@@ -1,0 +1,253 @@
+/**
+ * Replay: every recorded LLM call of a frozen cohort is re-issued to the candidate through the
+ * SDK-instrumented OpenAI client, inside `withAttributes({ metadata: { backtest_id, arm } })`, so
+ * the candidate's spans reach the collector tagged with the back-test and arm. Concurrency and a
+ * rate limit come from the candidate spec; the run stops before spending past `budget_usd`; each
+ * finished call is recorded in `replay_calls`, so a crashed run resumes without re-spending.
+ */
+import { computeCostUsd, PRICE_TABLE, type PriceTable } from '@hindsight/collector'
+import type { Storage } from '@hindsight/collector/storage'
+import { init, withAttributes, wrapOpenAI } from '@hindsight/sdk'
+import OpenAI from 'openai'
+import type {
+  ChatCompletion,
+  ChatCompletionCreateParamsNonStreaming,
+} from 'openai/resources/chat/completions'
+import { chTime } from '../calls'
+import type { CandidateSpec } from '../candidate'
+import type { Cohort } from '../cohort'
+import { candidatePrice } from '../pricing'
+import { BacktestInputError } from '../whatif'
+import { NoContentError, type RecordedCall, toChatRequest } from './request'
+import { type ReplayCallRecord, ReplayCallStore, type ReplayResult } from './store'
+
+export type ReplayStatus = 'done' | 'stopped_budget' | 'aborted'
+
+export interface ReplayOptions {
+  projectId: string
+  backtestId: string
+  cohort: Cohort
+  candidate: CandidateSpec
+  /** The candidate endpoint's key. @default OPENAI_API_KEY */
+  apiKey?: string
+  /** Send the candidate spans here (`init({ endpoint })`); without it the process's current `init()` applies. */
+  collector?: { endpoint: string; apiKey?: string }
+  priceTable?: PriceTable
+  /** Stop issuing new calls (in-flight calls finish and are recorded): a stopped or crashing runner. */
+  signal?: AbortSignal
+  /** After each call is recorded: done (including resumed) of total. */
+  onProgress?: (done: number, total: number) => void
+}
+
+export interface ReplayRun {
+  status: ReplayStatus
+  total: number
+  /** Calls done before this run (resumed) and by it. */
+  resumed: number
+  issued: number
+  failed: number
+  spent_usd: number
+  records: ReplayCallRecord[]
+  messages: string[]
+}
+
+/** The cohort's recorded LLM calls, in start order. */
+export async function loadReplayCalls(
+  storage: Storage,
+  projectId: string,
+  cohort: Cohort,
+): Promise<RecordedCall[]> {
+  const db = storage.database
+  const result = await storage.client.query({
+    query: `
+      SELECT trace_id, span_id, toUnixTimestamp64Milli(start_time) AS start_ms, provider, model, input,
+             attributes['gen_ai.system_instructions'] AS system, attributes['gen_ai.tool.definitions'] AS tools,
+             mapFilter((k, v) -> startsWith(k, 'gen_ai.request.') AND k != 'gen_ai.request.model', attributes) AS parameters,
+             duration_ms, ttft_ms, output_tokens, lengthUTF8(output) AS output_chars, toFloat64(cost_usd) AS cost_usd
+      FROM ${db}.spans FINAL
+      WHERE project_id = {projectId:String} AND kind = 'llm'
+        AND start_time >= {from:DateTime64(6, 'UTC')} AND start_time < {to:DateTime64(6, 'UTC')}
+        AND trace_id IN (SELECT trace_id FROM ${db}.cohort_traces
+                         WHERE project_id = {projectId:String} AND cohort_id = {cohortId:String})
+      ORDER BY start_time, span_id`,
+    query_params: {
+      projectId,
+      cohortId: cohort.id,
+      from: chTime(new Date(cohort.filter.from)),
+      to: chTime(new Date(cohort.filter.to)),
+    },
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  })
+  const rows = (await result.json()) as Array<
+    Omit<RecordedCall, 'parameters'> & { parameters: Record<string, string> }
+  >
+  return rows.map((r) => ({
+    ...r,
+    start_ms: Number(r.start_ms),
+    output_tokens: Number(r.output_tokens),
+    output_chars: Number(r.output_chars),
+    parameters: parseParameters(r.parameters),
+  }))
+}
+
+function parseParameters(attributes: Record<string, string>): RecordedCall['parameters'] {
+  const out: RecordedCall['parameters'] = {}
+  for (const [key, raw] of Object.entries(attributes)) {
+    const name = key.slice('gen_ai.request.'.length)
+    if (name === 'stream' || name === 'encoding_formats') continue
+    if (name === 'stop_sequences') {
+      try {
+        const list = JSON.parse(raw) as unknown
+        if (Array.isArray(list)) out[name] = list.map(String)
+      } catch {}
+      continue
+    }
+    const n = Number(raw)
+    out[name] = raw !== '' && Number.isFinite(n) ? n : raw
+  }
+  return out
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Replay the cohort (or resume a run with the same `backtestId`). */
+export async function runReplay(storage: Storage, o: ReplayOptions): Promise<ReplayRun> {
+  const candidate = o.candidate
+  if (candidate.api !== 'openai') {
+    throw new BacktestInputError(
+      `replay through the ${candidate.api} API is not built yet: use an OpenAI-compatible candidate (api 'openai', base_url)`,
+    )
+  }
+  const table = o.priceTable ?? PRICE_TABLE
+  const price = candidatePrice(candidate, table, new Date(o.cohort.filter.to), null)
+  if (!price && candidate.budget_usd !== undefined) {
+    throw new BacktestInputError(
+      `no price for ${candidate.provider}/${candidate.model}: a budget cap needs one (give candidate.price)`,
+    )
+  }
+  if (o.collector)
+    init({ endpoint: o.collector.endpoint, apiKey: o.collector.apiKey, serviceName: 'hindsight-backtest' })
+  const client = wrapOpenAI(
+    new OpenAI({
+      baseURL: candidate.base_url,
+      apiKey: o.apiKey ?? process.env.OPENAI_API_KEY ?? 'unset',
+      maxRetries: 1,
+    }),
+  )
+  const store = new ReplayCallStore(storage)
+  const calls = await loadReplayCalls(storage, o.projectId, o.cohort)
+  const previous = await store.list(o.projectId, o.backtestId)
+  const done = new Map(previous.map((r) => [`${r.trace_id}/${r.span_id}`, r]))
+  const records: ReplayCallRecord[] = calls.flatMap((c) => done.get(`${c.trace_id}/${c.span_id}`) ?? [])
+  const queue = calls.filter((c) => !done.has(`${c.trace_id}/${c.span_id}`))
+  const run: ReplayRun = {
+    status: 'done',
+    total: calls.length,
+    resumed: records.length,
+    issued: 0,
+    failed: 0,
+    spent_usd: records.reduce((s, r) => s + (r.result.cost_usd ?? 0), 0),
+    records,
+    messages: [],
+  }
+  const interval = candidate.rate_limit_rpm ? 60_000 / candidate.rate_limit_rpm : 0
+  let nextSlot = 0
+  let next = 0
+
+  const replayOne = async (call: RecordedCall): Promise<void> => {
+    const baseline = {
+      duration_ms: call.duration_ms,
+      ttft_ms: call.ttft_ms,
+      output_tokens: call.output_tokens,
+      output_chars: call.output_chars,
+      cost_usd: call.cost_usd,
+    }
+    const empty = { model: candidate.model, duration_ms: 0, ttft_ms: null, input_tokens: 0, output_tokens: 0 }
+    let result: ReplayResult
+    try {
+      const request = toChatRequest(call, candidate) as unknown as ChatCompletionCreateParamsNonStreaming
+      const started = performance.now()
+      const response: ChatCompletion = await withAttributes(
+        {
+          tags: ['backtest'],
+          metadata: {
+            backtest_id: o.backtestId,
+            arm: 'candidate',
+            replay_of: `${call.trace_id}/${call.span_id}`,
+          },
+        },
+        () => client.chat.completions.create(request),
+      )
+      const duration = performance.now() - started
+      const usage = response.usage
+      const tokens = {
+        input_tokens: usage?.prompt_tokens ?? 0,
+        output_tokens: usage?.completion_tokens ?? 0,
+        cache_read_tokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
+        cache_write_tokens: 0,
+      }
+      const text = response.choices[0]?.message.content ?? ''
+      result = {
+        ok: true,
+        error: null,
+        model: response.model || candidate.model,
+        duration_ms: duration,
+        ttft_ms: null,
+        input_tokens: tokens.input_tokens,
+        output_tokens: tokens.output_tokens,
+        output_chars: [...text].length,
+        cost_usd: price ? Number(computeCostUsd(tokens, price.entry)) : null,
+        baseline,
+      }
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      if (!(error instanceof NoContentError)) run.failed++
+      result = { ok: false, error: message, ...empty, output_chars: 0, cost_usd: null, baseline }
+    }
+    const record: ReplayCallRecord = {
+      trace_id: call.trace_id,
+      span_id: call.span_id,
+      status: result.ok ? 'done' : 'failed',
+      result,
+    }
+    await store.save(o.projectId, o.backtestId, record)
+    run.records.push(record)
+    run.spent_usd += result.cost_usd ?? 0
+    o.onProgress?.(run.records.length, run.total)
+  }
+
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      if (o.signal?.aborted) {
+        run.status = 'aborted'
+        return
+      }
+      if (candidate.budget_usd !== undefined && run.spent_usd >= candidate.budget_usd) {
+        run.status = 'stopped_budget'
+        return
+      }
+      const call = queue[next++]
+      if (!call) return
+      if (interval > 0) {
+        const now = performance.now()
+        const slot = Math.max(now, nextSlot)
+        nextSlot = slot + interval
+        if (slot > now) await sleep(slot - now)
+      }
+      run.issued++
+      await replayOne(call)
+    }
+  }
+  await Promise.all(
+    Array.from({ length: Math.min(candidate.concurrency, Math.max(1, queue.length)) }, worker),
+  )
+  if (run.status === 'stopped_budget') {
+    run.messages.push(
+      `Stopped at the budget cap: $${run.spent_usd.toFixed(6)} spent of $${candidate.budget_usd}; ${run.total - run.records.length} calls not replayed (partial results).`,
+    )
+  }
+  const noContent = run.records.filter((r) => r.result.error?.includes('no recorded messages')).length
+  if (noContent > 0) run.messages.push(`${noContent} calls have no recorded messages and were not replayed.`)
+  return run
+}
