@@ -66,3 +66,16 @@ export const ERROR_RESPONSES = {
     content: { 'application/json': { schema: ErrorSchema } },
   },
 }
+
+/** `{id}` path parameter of the CRUD routes. */
+export const IdParam = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) })
+
+/** The 404 a route documents when `{id}` is not in the caller's project. */
+export function notFoundResponse(description: string) {
+  return { 404: { description, content: { 'application/json': { schema: ErrorSchema } } } }
+}
+
+/** A JSON response entry for a route's `responses`. */
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { 'application/json': { schema } } }
+}

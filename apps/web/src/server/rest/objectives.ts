@@ -6,7 +6,7 @@
 import { ObjectiveRepository, objectiveStatus, QualityError } from '@hindsight/quality'
 import { createRoute, z } from '@hono/zod-openapi'
 import { BEARER, type PublicApiApp, type PublicApiDeps } from './context'
-import { ERROR_RESPONSES, ErrorSchema, errorBody } from './errors'
+import { ERROR_RESPONSES, errorBody, IdParam, jsonResponse, notFoundResponse } from './errors'
 
 const list = z.array(z.string()).optional()
 const FilterSchema = z
@@ -126,17 +126,8 @@ const StatusSchema = z
   })
   .openapi('ObjectiveStatus')
 
-const IdParam = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) })
-const NOT_FOUND = {
-  404: {
-    description: 'No such objective in this project.',
-    content: { 'application/json': { schema: ErrorSchema } },
-  },
-}
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-})
+const NOT_FOUND = notFoundResponse('No such objective in this project.')
+const json = jsonResponse
 
 const routes = {
   list: createRoute({
