@@ -35,7 +35,7 @@ export {
 } from './cohort'
 export { type LatencyDistribution, loadLatencyDistribution, projectLatency } from './latency'
 export { candidatePrice, fromNano, priceCalls, toNano } from './pricing'
-export { type ReplayMetric, replayMetrics } from './replay/report'
+export { type ReplayMetric, type ReplayReportOptions, replayMetrics, replayReport } from './replay/report'
 export { type ChatRequest, NoContentError, type RecordedCall, toChatRequest } from './replay/request'
 export {
   loadReplayCalls,
@@ -51,6 +51,7 @@ export {
   type MetricRow,
   type ObjectiveCheck,
   REPORT_SCHEMA_VERSION,
+  type ReplaySummary,
   type ReportFormat,
   renderReport,
   reportToCsv,
@@ -68,6 +69,7 @@ export {
 export * as stats from './stats'
 export {
   BACKTEST_MODES,
+  BACKTEST_STATUSES,
   type BacktestMode,
   type BacktestRecord,
   type BacktestRequest,

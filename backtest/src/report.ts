@@ -16,12 +16,17 @@ export type MetricName =
   | 'cache_hit_rate'
   | 'cached_input_share'
   | 'quality'
+  // Replay (measured, paired per call):
+  | 'latency_ms'
+  | 'ttft_ms'
+  | 'output_tokens'
+  | 'output_chars'
 
 /** One metric, baseline vs candidate. Intervals are 95%; `ci_low`/`ci_high` bound the delta. */
 export interface MetricRow {
   name: MetricName
   label: string
-  unit: 'usd' | 'ms' | 'rate' | 'score'
+  unit: 'usd' | 'ms' | 'rate' | 'score' | 'tokens' | 'chars'
   better: 'lower' | 'higher'
   baseline: number | null
   candidate: number | null
@@ -71,9 +76,30 @@ export interface ObjectiveCheck {
   n_needed: number | null
 }
 
+/** What a replay did: calls issued to the candidate, spend, and the paired metrics. */
+export interface ReplaySummary {
+  /** `done`, or `stopped_budget` (partial results) / `aborted`. */
+  status: 'done' | 'stopped_budget' | 'aborted'
+  total: number
+  resumed: number
+  issued: number
+  failed: number
+  /** Calls answered by the candidate and compared with their recording. */
+  paired_calls: number
+  spent_usd: number
+  budget_usd: number | null
+  base_url: string | null
+}
+
+/**
+ * One report shape for both modes. A replay report (`mode: 'replay'`) has measured (not
+ * projected) metrics, `caching.enabled` false, and the `replay` section.
+ */
 export interface BacktestReport {
   schema_version: typeof REPORT_SCHEMA_VERSION
-  mode: 'what_if'
+  mode: 'what_if' | 'replay'
+  /** Replay only. */
+  replay?: ReplaySummary
   generated_at: string
   project_id: string
   backtest_id: string | null
@@ -141,7 +167,8 @@ export interface BacktestReport {
     } | null
   }
   latency: {
-    projection: true
+    /** True in what-if mode; false in replay mode (measured). */
+    projection: boolean
     method: string
     source: { model: string; calls: number; from: string; to: string } | null
     note: string | null
@@ -401,11 +428,27 @@ function mdEscape(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('\n', ' ')
 }
 
+function modeLabel(report: BacktestReport): string {
+  return report.mode === 'replay' ? 'replay' : 'what-if'
+}
+
+function latencyLead(report: BacktestReport): string {
+  return report.latency.projection ? 'Latency is a projection:' : 'Latency is measured:'
+}
+
+function replayLine(r: ReplaySummary): string {
+  return (
+    `Replay ${r.status === 'stopped_budget' ? 'stopped at the budget cap (partial results)' : r.status}: ` +
+    `${r.paired_calls} paired calls of ${r.total} (${r.issued} issued by this run, ${r.resumed} resumed, ${r.failed} failed), ` +
+    `$${fmt(r.spent_usd)} spent${r.budget_usd !== null ? ` of a $${fmt(r.budget_usd)} budget` : ''}.`
+  )
+}
+
 /** The report as Markdown (tables for metrics and objectives). */
 export function reportToMarkdown(report: BacktestReport): string {
   const c = report.candidate
   const out: string[] = []
-  out.push(`# Back-test (what-if): ${mdEscape(c.name ?? `${c.provider}/${c.model}`)}`)
+  out.push(`# Back-test (${modeLabel(report)}): ${mdEscape(c.name ?? `${c.provider}/${c.model}`)}`)
   out.push('')
   out.push(`**Verdict: ${report.verdict.result.toUpperCase()}** — ${mdEscape(report.verdict.summary)}`)
   out.push('')
@@ -425,6 +468,10 @@ export function reportToMarkdown(report: BacktestReport): string {
     `Cost of the cohort: baseline $${report.totals.baseline_cost_usd}, candidate $${report.totals.candidate_cost_usd} ` +
       `(savings $${report.totals.savings_usd}) over ${report.totals.priced_calls} priced calls.`,
   )
+  if (report.replay) {
+    out.push('')
+    out.push(mdEscape(replayLine(report.replay)))
+  }
   out.push('')
   out.push(
     '| metric | baseline | candidate | delta | 95% CI | ratio [95% CI] | p (adj.) | n | clusters | MDE |',
@@ -462,7 +509,7 @@ export function reportToMarkdown(report: BacktestReport): string {
   }
   out.push('')
   out.push(
-    `Latency is a projection: ${report.latency.method}${report.latency.note ? ` ${report.latency.note}` : ''}`,
+    `${latencyLead(report)} ${report.latency.method}${report.latency.note ? ` ${report.latency.note}` : ''}`,
   )
   if (report.messages.length > 0) {
     out.push('')
@@ -502,7 +549,7 @@ export function reportToHtml(report: BacktestReport): string {
 <html lang="en"><head><meta charset="utf-8"><title>Back-test ${html(c.provider)}/${html(c.model)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:70rem}table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:right}td:first-child,th:first-child{text-align:left}.verdict{font-size:1.2rem}</style>
 </head><body>
-<h1>Back-test (what-if): ${html(c.name ?? `${c.provider}/${c.model}`)}</h1>
+<h1>Back-test (${modeLabel(report)}): ${html(c.name ?? `${c.provider}/${c.model}`)}</h1>
 <p class="verdict"><strong>Verdict: ${report.verdict.result.toUpperCase()}</strong> — ${html(report.verdict.summary)}</p>
 <p>Cohort <code>${html(report.cohort.id)}</code>: ${report.cohort.traces} traces, ${report.cohort.calls} calls, ${html(report.cohort.filter.from)} → ${html(report.cohort.filter.to)}.
 Cost: baseline $${report.totals.baseline_cost_usd}, candidate $${report.totals.candidate_cost_usd}, savings $${report.totals.savings_usd}.</p>
@@ -510,7 +557,8 @@ Cost: baseline $${report.totals.baseline_cost_usd}, candidate $${report.totals.c
 <tbody>${rows}</tbody></table>
 <p>${html(report.correction.statement)}</p>
 ${checks ? `<table><thead><tr><th>objective</th><th>threshold</th><th>value</th><th>95% CI</th><th>result</th><th>reason</th></tr></thead><tbody>${checks}</tbody></table>` : ''}
-<p>Latency is a projection: ${html(report.latency.method)}</p>
+${report.replay ? `<p>${html(replayLine(report.replay))}</p>` : ''}
+<p>${latencyLead(report)} ${html(report.latency.method)}</p>
 ${report.messages.length ? `<ul>${report.messages.map((m) => `<li>${html(m)}</li>`).join('')}</ul>` : ''}
 <h2>Assumptions</h2><ul>${report.assumptions.map((a) => `<li>${html(a)}</li>`).join('')}</ul>
 </body></html>

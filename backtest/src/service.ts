@@ -9,6 +9,9 @@ import { PRICE_TABLE, type PriceTable } from '@hindsight/collector'
 import type { Storage } from '@hindsight/collector/storage'
 import { CACHE_RULES, type CacheRules } from './caching/rules'
 import { type Cohort, createCohort, getCohort } from './cohort'
+import { candidatePrice } from './pricing'
+import { replayReport } from './replay/report'
+import { loadReplayCalls, runReplay } from './replay/runner'
 import type { BacktestReport } from './report'
 import {
   type BacktestRecord,
@@ -29,7 +32,14 @@ export interface BacktestServiceOptions {
   cacheRules?: CacheRules
   /** Clock (tests). */
   now?: () => Date
+  /** Replay: the candidate endpoint's key. @default process.env.OPENAI_API_KEY */
+  replayApiKey?: string
+  /** Replay: send the candidate spans to this collector (else the process's SDK `init` applies). */
+  replayCollector?: { endpoint: string; apiKey?: string }
 }
+
+/** Statuses a run ends in with a report. */
+const FINISHED_WITH_REPORT = new Set(['done', 'stopped_budget'])
 
 export class BacktestService {
   readonly store: BacktestStore
@@ -55,12 +65,29 @@ export class BacktestService {
   /** Parse and check a request; throws ZodError, BacktestInputError or NotImplementedError. */
   validate(input: BacktestRequestInput | unknown): BacktestRequest {
     const request = backtestRequestSchema.parse(input)
-    if (request.mode !== 'what_if') {
+    if (request.mode === 'ab') {
       throw new NotImplementedError(
-        `mode '${request.mode}' is not built yet: ${request.mode === 'replay' ? 'replaying recorded calls against the candidate' : 'live A/B comparison of two releases'} comes in the next slice; use mode 'what_if' (instant, no calls)`,
+        "mode 'ab' is not built yet: live A/B comparison of two releases comes in a later slice; use mode 'what_if' (instant, no calls) or 'replay'",
       )
     }
     const at = 'filter' in request.cohort ? new Date(request.cohort.filter.to) : this.now()
+    if (request.mode === 'replay') {
+      const c = request.candidate
+      if (c.api !== 'openai')
+        throw new BacktestInputError(
+          `candidate.api: replay through the ${c.api} API is not built yet; use an OpenAI-compatible candidate (api 'openai' with base_url)`,
+        )
+      if (!c.base_url)
+        throw new BacktestInputError(
+          'candidate.base_url: replay needs the base URL of an OpenAI-compatible endpoint (e.g. https://api.openai.com/v1)',
+        )
+      const table = this.options.priceTable ?? PRICE_TABLE
+      if (c.budget_usd !== undefined && !candidatePrice(c, table, at, null))
+        throw new BacktestInputError(
+          `candidate.price: no price for ${c.provider}/${c.model}; a budget cap needs one (give candidate.price in USD per 1M tokens)`,
+        )
+      return request
+    }
     checkCandidate(
       request.candidate,
       this.options.priceTable ?? PRICE_TABLE,
@@ -125,7 +152,8 @@ export class BacktestService {
       if (poll) clearInterval(poll)
     }
     const done = await this.store.get(projectId, record.id)
-    if (done?.status !== 'done') throw new BacktestInputError(done?.message ?? 'the back-test did not finish')
+    if (!done || !FINISHED_WITH_REPORT.has(done.status))
+      throw new BacktestInputError(done?.message ?? 'the back-test did not finish')
     const report = await this.store.report(projectId, record.id)
     if (!report) throw new Error(`back-test ${record.id} finished without a report`)
     onProgress?.(1, 'done')
@@ -155,6 +183,10 @@ export class BacktestService {
         progress: 0.05,
         message: `cohort of ${cohort.trace_count} traces frozen`,
       })
+      if (request.mode === 'replay') {
+        await this.executeReplay(record, cohort, update)
+        return
+      }
       let lastSaved = 0
       const report = await runWhatIf(this.storage, {
         projectId: record.project_id,
@@ -182,6 +214,59 @@ export class BacktestService {
       if (!(error instanceof BacktestInputError)) console.error(`[backtest] ${record.id} failed:`, error)
       await update({ status: 'failed', message }).catch(() => {})
     }
+  }
+
+  private async executeReplay(
+    record: BacktestRecord,
+    cohort: Cohort,
+    update: (patch: Partial<BacktestRecord>, report?: BacktestReport | null) => Promise<void>,
+  ): Promise<void> {
+    const request = record.request
+    let lastSaved = 0
+    let saving: Promise<void> = Promise.resolve()
+    const run = await runReplay(this.storage, {
+      projectId: record.project_id,
+      backtestId: record.id,
+      cohort,
+      candidate: request.candidate,
+      apiKey: this.options.replayApiKey,
+      collector: this.options.replayCollector,
+      priceTable: this.options.priceTable,
+      onProgress: (done, total) => {
+        // progress = calls done / total, persisted at most every 2% (and at the end).
+        const fraction = total > 0 ? done / total : 1
+        const overall = 0.05 + 0.9 * fraction
+        if (overall - lastSaved >= 0.02 || done === total) {
+          lastSaved = overall
+          saving = saving
+            .then(() => update({ progress: overall, message: `replayed ${done} of ${total} calls` }))
+            .catch(() => {})
+        }
+      },
+    })
+    await saving
+    const calls = await loadReplayCalls(this.storage, record.project_id, cohort)
+    const report = replayReport({
+      projectId: record.project_id,
+      backtestId: record.id,
+      cohort,
+      candidate: request.candidate,
+      objectives: request.objectives,
+      run,
+      calls,
+      priceTableVersion: (this.options.priceTable ?? PRICE_TABLE).version,
+      now: this.now(),
+    })
+    if (run.status === 'aborted') {
+      await update({ status: 'failed', message: 'the replay was aborted' }, report)
+      return
+    }
+    const status = run.status === 'stopped_budget' ? 'stopped_budget' : 'done'
+    const summary =
+      status === 'stopped_budget'
+        ? `${run.messages[0] ?? 'stopped at the budget cap'} ${report.verdict.summary}`
+        : report.verdict.summary
+    await update({ status, progress: status === 'done' ? 1 : record.progress, message: summary }, report)
   }
 }
 

@@ -10,7 +10,9 @@ import type { BacktestReport } from './report'
 
 export const BACKTEST_MODES = ['what_if', 'replay', 'ab'] as const
 export type BacktestMode = (typeof BACKTEST_MODES)[number]
-export type BacktestStatus = 'queued' | 'running' | 'done' | 'failed'
+export const BACKTEST_STATUSES = ['queued', 'running', 'done', 'stopped_budget', 'failed'] as const
+/** `stopped_budget`: a replay stopped at its budget cap; it has a report of the partial results. */
+export type BacktestStatus = (typeof BACKTEST_STATUSES)[number]
 
 /** What a caller asks for: a cohort (an existing frozen one, or a filter and sample), a candidate, objectives. */
 export const backtestRequestSchema = z
@@ -56,7 +58,7 @@ const rowSchema = z.object({
   project_id: z.string(),
   cohort_id: z.string(),
   mode: z.enum(BACKTEST_MODES),
-  status: z.enum(['queued', 'running', 'done', 'failed']),
+  status: z.enum(BACKTEST_STATUSES),
   progress: z.number(),
   message: z.string(),
   request: z.string(),

@@ -318,7 +318,7 @@ describe('runWhatIf', () => {
 })
 
 describe('BacktestService', () => {
-  test('runs in the background, records progress and the report; replay and A/B answer "not built yet"', async () => {
+  test('runs in the background, records progress and the report; A/B is "not built yet", replay needs an OpenAI-compatible base_url', async () => {
     const service = new BacktestService(storage)
     const record = await service.start(P, {
       cohort: { filter: FILTER, sample: { size: 20, seed: 'svc' } },
@@ -341,11 +341,37 @@ describe('BacktestService', () => {
     assert.throws(
       () =>
         service.validate({
-          mode: 'replay',
+          mode: 'ab',
           cohort: { filter: FILTER },
           candidate: { provider: 'openai', model: 'gpt-4o' },
         }),
       (e: unknown) => e instanceof NotImplementedError && /not built yet/.test(e.message),
+    )
+    assert.throws(
+      () =>
+        service.validate({
+          mode: 'replay',
+          cohort: { filter: FILTER },
+          candidate: { provider: 'openai', model: 'gpt-4o' },
+        }),
+      (e: unknown) => e instanceof BacktestInputError && /base_url/.test(e.message),
+    )
+    assert.throws(
+      () =>
+        service.validate({
+          mode: 'replay',
+          cohort: { filter: FILTER },
+          candidate: { provider: 'anthropic', model: 'claude-sonnet-4-5', api: 'anthropic' },
+        }),
+      (e: unknown) => e instanceof BacktestInputError && /OpenAI-compatible/.test(e.message),
+    )
+    assert.equal(
+      service.validate({
+        mode: 'replay',
+        cohort: { filter: FILTER },
+        candidate: { provider: 'openai', model: 'gpt-4o', base_url: 'http://127.0.0.1:9/v1' },
+      }).mode,
+      'replay',
     )
     await assert.rejects(
       service.start(P, { cohort: { id: 'coh_missing' }, candidate: { provider: 'openai', model: 'gpt-4o' } }),

@@ -127,63 +127,104 @@ const positive = (name: string) => (value: string) => {
   if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a number > 0, got '${value}'`)
   return n
 }
-program
+const backtest = program
   .command('backtest')
-  .description('back-test architectures on recorded traffic (what-if now; replay and A/B next)')
-  .command('what-if')
-  .description(
-    're-price recorded calls under another model, simulate prompt caching and project latency (no model calls)',
-  )
-  .requiredOption(
-    '--candidate-model <model>',
-    'the model to evaluate, e.g. gpt-4.1-mini or claude-sonnet-4-5',
-  )
-  .option(
-    '--candidate-provider <provider>',
-    'openai, anthropic, gcp.gemini, deepseek… (default: from the model name)',
-  )
-  .option('--from <iso>', 'start of the recorded traffic (default: 7 days before --to)')
-  .option('--to <iso>', 'end of the recorded traffic (default: now)')
-  .option('--route <route>', 'only calls of this route (repeat or comma-separate)', collect)
-  .option(
-    '--model <model>',
-    'only calls of this model — the ones the candidate replaces (repeat or comma-separate)',
-    collect,
-  )
-  .option('--release <release>', 'only calls of this release (repeat or comma-separate)', collect)
-  .option('--caching <on|off>', 'simulate prompt caching with the provider rules', 'off')
-  .option('--cache-ttl <5m|1h>', "Anthropic's cache lifetime", '5m')
-  .option('--system-file <path>', 'replace the system prompt with this file')
-  .option('--sample <traces>', 'a seeded sample of this many traces', nonNegativeInt('--sample'))
-  .option('--seed <seed>', 'sample seed (same seed, same traces)')
-  .option('--stratify <model|route|day>', 'keep each stratum’s share in the sample')
-  .option(
-    '--max-cost-ratio <ratio>',
-    'objective: candidate cost per call ≤ ratio × baseline',
-    positive('--max-cost-ratio'),
-  )
-  .option('--max-cost-usd <usd>', 'objective: candidate cost per call ≤ this', positive('--max-cost-usd'))
-  .option(
-    '--max-p95-ms <ms>',
-    'objective: candidate latency p95 ≤ this (projected)',
-    positive('--max-p95-ms'),
-  )
-  .option(
-    '--max-p50-ms <ms>',
-    'objective: candidate latency p50 ≤ this (projected)',
-    positive('--max-p50-ms'),
-  )
-  .option('--format <json|md|html|csv>', 'report format', 'md')
-  .option('--resamples <n>', 'bootstrap resamples (default 10000)', nonNegativeInt('--resamples'))
-  .option('--direct', 'open the storage in this process instead of asking the running server')
-  .option('--project <id>', 'project id (needed with --direct; else picks the key from credentials.json)')
-  .option('--url <url>', 'base URL of the running Hindsight (default: from HINDSIGHT_HOST / HINDSIGHT_PORT)')
-  .option('--no-progress', 'no progress bar')
+  .description('back-test architectures on recorded traffic: instant what-if, or replay with real calls')
+
+/** The cohort, candidate, objective and output options `what-if` and `replay` share. */
+const withBacktestOptions = (command: Command): Command =>
+  command
+    .requiredOption(
+      '--candidate-model <model>',
+      'the model to evaluate, e.g. gpt-4.1-mini or claude-sonnet-4-5',
+    )
+    .option(
+      '--candidate-provider <provider>',
+      'openai, anthropic, gcp.gemini, deepseek… (default: from the model name)',
+    )
+    .option('--from <iso>', 'start of the recorded traffic (default: 7 days before --to)')
+    .option('--to <iso>', 'end of the recorded traffic (default: now)')
+    .option('--route <route>', 'only calls of this route (repeat or comma-separate)', collect)
+    .option(
+      '--model <model>',
+      'only calls of this model — the ones the candidate replaces (repeat or comma-separate)',
+      collect,
+    )
+    .option('--release <release>', 'only calls of this release (repeat or comma-separate)', collect)
+    .option('--caching <on|off>', 'simulate prompt caching with the provider rules', 'off')
+    .option('--cache-ttl <5m|1h>', "Anthropic's cache lifetime", '5m')
+    .option('--system-file <path>', 'replace the system prompt with this file')
+    .option('--sample <traces>', 'a seeded sample of this many traces', nonNegativeInt('--sample'))
+    .option('--seed <seed>', 'sample seed (same seed, same traces)')
+    .option('--stratify <model|route|day>', 'keep each stratum’s share in the sample')
+    .option(
+      '--max-cost-ratio <ratio>',
+      'objective: candidate cost per call ≤ ratio × baseline',
+      positive('--max-cost-ratio'),
+    )
+    .option('--max-cost-usd <usd>', 'objective: candidate cost per call ≤ this', positive('--max-cost-usd'))
+    .option(
+      '--max-p95-ms <ms>',
+      'objective: candidate latency p95 ≤ this (projected)',
+      positive('--max-p95-ms'),
+    )
+    .option(
+      '--max-p50-ms <ms>',
+      'objective: candidate latency p50 ≤ this (projected)',
+      positive('--max-p50-ms'),
+    )
+    .option('--format <json|md|html|csv>', 'report format', 'md')
+    .option('--resamples <n>', 'bootstrap resamples (default 10000)', nonNegativeInt('--resamples'))
+    .option('--direct', 'open the storage in this process instead of asking the running server')
+    .option('--project <id>', 'project id (needed with --direct; else picks the key from credentials.json)')
+    .option(
+      '--url <url>',
+      'base URL of the running Hindsight (default: from HINDSIGHT_HOST / HINDSIGHT_PORT)',
+    )
+    .option('--no-progress', 'no progress bar')
+
+withBacktestOptions(
+  backtest
+    .command('what-if')
+    .description(
+      're-price recorded calls under another model, simulate prompt caching and project latency (no model calls)',
+    ),
+)
   .addHelpText('after', envHelp())
   .action(async (options: Record<string, unknown>) => {
     const cfg = config()
     const { backtestWhatIfCommand, parseWhatIfOptions } = await import('./commands/backtest')
     await backtestWhatIfCommand(cfg, parseWhatIfOptions(options))
+  })
+
+withBacktestOptions(
+  backtest
+    .command('replay')
+    .description(
+      're-issue the recorded calls against an OpenAI-compatible candidate (real calls, resumable, budget-capped) and compare paired results',
+    ),
+)
+  .requiredOption(
+    '--base-url <url>',
+    "the candidate's OpenAI-compatible base URL, e.g. https://api.openai.com/v1",
+  )
+  .option('--budget <usd>', 'stop when the candidate has cost this many dollars', positive('--budget'))
+  .option('--concurrency <n>', 'calls in flight at once (1–256)', positive('--concurrency'))
+  .option(
+    '--price-input <usd>',
+    'candidate input price per 1M tokens, when the model is not in the price table',
+    positive('--price-input'),
+  )
+  .option(
+    '--price-output <usd>',
+    'candidate output price per 1M tokens, when the model is not in the price table',
+    positive('--price-output'),
+  )
+  .addHelpText('after', envHelp())
+  .action(async (options: Record<string, unknown>) => {
+    const cfg = config()
+    const { backtestReplayCommand, parseReplayOptions } = await import('./commands/backtest')
+    await backtestReplayCommand(cfg, parseReplayOptions(options))
   })
 
 try {

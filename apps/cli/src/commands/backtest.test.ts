@@ -7,15 +7,25 @@ import { rmSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
 import type { SpanRow } from '@hindsight/collector/canonical'
 import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
+import { type FakeOpenAI, startFakeOpenAI } from '@hindsight/sdk/testing'
 import { type AllInOne, startAllInOne } from '../all-in-one'
 import { tempDataDir, testConfig } from '../test-support'
-import { inferProvider, parseWhatIfOptions, whatIf, whatIfRequest } from './backtest'
+import {
+  inferProvider,
+  parseReplayOptions,
+  parseWhatIfOptions,
+  replay,
+  replayRequest,
+  whatIf,
+  whatIfRequest,
+} from './backtest'
 
 const API_KEY = 'hs_backtest_cli_key_0123456789'
 // Recent traffic: the all-in-one server applies data retention to old spans.
 const T0 = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 2 * 86_400_000)
 const dataDir = tempDataDir('backtest')
 let app: AllInOne
+let fake: FakeOpenAI
 
 function fixture(projectId: string): SpanRow[] {
   const rows: SpanRow[] = []
@@ -33,10 +43,31 @@ function fixture(projectId: string): SpanRow[] {
       }),
     )
   }
+  // For replay: 6 calls on route /r with recorded messages.
+  for (let k = 0; k < 6; k++) {
+    rows.push(
+      span({
+        project_id: projectId,
+        trace_id: hexId(0xc100 + k, 32),
+        start: new Date(T0.getTime() + k * 60_000 + 30_000),
+        durationMs: 900,
+        model: 'gpt-4o',
+        route: '/r',
+        input_tokens: 100,
+        output_tokens: 50,
+        cost_usd: '0.001000000',
+        input: JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: `question ${k}` }] }]),
+        output: `answer ${k}`,
+      }),
+    )
+  }
   return rows
 }
 
 before(async () => {
+  fake = await startFakeOpenAI({
+    reply: { content: 'candidate answer', usage: { prompt_tokens: 12, completion_tokens: 8 } },
+  })
   app = await startAllInOne(
     testConfig(dataDir, {
       HINDSIGHT_INIT_PROJECT: 'BacktestCli',
@@ -49,6 +80,7 @@ before(async () => {
 })
 
 after(async () => {
+  await fake?.close()
   await app?.close()
   rmSync(dataDir, { recursive: true, force: true })
 })
@@ -119,5 +151,73 @@ describe('backtest what-if (CLI)', () => {
     })
     assert.equal((request.cohort as { filter: { from: string } }).filter.from, '2026-05-04T00:00:00.000Z')
     assert.throws(() => whatIfRequest({ ...options, from: 'last week' }), /--from must be an ISO 8601 time/)
+  })
+})
+
+describe('backtest replay (CLI)', () => {
+  test('replays the recorded calls against --base-url through the running server, with a budget', async () => {
+    const config = testConfig(dataDir, { HINDSIGHT_API_KEY: API_KEY, CLICKHOUSE_DATABASE: 'hs_cli_backtest' })
+    const before = fake.requests.length
+    const { report, output } = await replay(config, {
+      ...base,
+      url: app.webUrl,
+      route: ['/r'],
+      candidateModel: 'cand-model',
+      baseUrl: fake.baseURL,
+      priceInput: 1000,
+      priceOutput: 1000,
+      concurrency: 2,
+      format: 'md',
+    })
+    assert.equal(report.mode, 'replay')
+    assert.equal(report.replay?.paired_calls, 6)
+    const sent = fake.requests.slice(before)
+    assert.equal(sent.length, 6)
+    for (const body of sent) assert.equal(body.model, 'cand-model')
+    assert.equal(report.metrics.find((m) => m.name === 'cost_per_call_usd')?.n, 6)
+    assert.match(output, /# Back-test \(replay\)/)
+
+    const capped = await replay(config, {
+      ...base,
+      url: app.webUrl,
+      route: ['/r'],
+      candidateModel: 'cand-model',
+      baseUrl: fake.baseURL,
+      priceInput: 1000,
+      priceOutput: 1000,
+      concurrency: 1,
+      budget: 0.03,
+      format: 'json',
+    })
+    assert.equal(capped.report.replay?.status, 'stopped_budget')
+    assert.equal(capped.report.replay?.paired_calls, 2) // $0.02, $0.04 ≥ $0.03: stop
+  })
+
+  test('options: --base-url required, budget and concurrency checked, request built', () => {
+    assert.throws(() => parseReplayOptions({ candidateModel: 'x' }), /--base-url is required/)
+    assert.throws(
+      () => parseReplayOptions({ candidateModel: 'x', baseUrl: 'http://h/v1', concurrency: 0 }),
+      /--concurrency must be an integer/,
+    )
+    const options = parseReplayOptions({
+      candidateModel: 'llama-3',
+      baseUrl: 'http://localhost:8000/v1',
+      budget: 2,
+      concurrency: 4,
+      format: 'json',
+    })
+    const request = replayRequest(options, new Date('2026-05-11T00:00:00Z'))
+    assert.equal(request.mode, 'replay')
+    assert.deepEqual(request.candidate, {
+      provider: 'openai',
+      model: 'llama-3',
+      caching: 'off',
+      cache_ttl: '5m',
+      prompt: {},
+      base_url: 'http://localhost:8000/v1',
+      budget_usd: 2,
+      concurrency: 4,
+    })
+    assert.throws(() => replayRequest({ ...options, baseUrl: 'ftp://x' }), /--base-url must be an http/)
   })
 })

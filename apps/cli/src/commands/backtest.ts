@@ -1,6 +1,7 @@
 /**
  * `hindsight backtest what-if`: "what if these calls had gone to model B (with caching)?" on
- * recorded traffic. By default it asks the running Hindsight (REST API, the project of the key);
+ * recorded traffic. `hindsight backtest replay`: re-issue the recorded calls to model B behind an
+ * OpenAI-compatible `--base-url` and compare the measured answers, call by call. By default it asks the running Hindsight (REST API, the project of the key);
  * `--direct` opens the storage in this process instead (only when no server holds the embedded
  * data directory). The report is printed as JSON, Markdown, HTML or CSV; progress goes to stderr.
  */
@@ -46,6 +47,18 @@ export interface WhatIfCommandOptions {
   url?: string
   /** Show a progress bar on stderr. @default process.stderr.isTTY */
   progress?: boolean
+}
+
+export interface ReplayCommandOptions extends WhatIfCommandOptions {
+  /** The candidate's OpenAI-compatible endpoint (the key comes from the server's OPENAI_API_KEY). */
+  baseUrl: string
+  /** Stop before spending more than this (USD). */
+  budget?: number
+  /** Requests in flight at once. */
+  concurrency?: number
+  /** Candidate price in USD per 1M tokens (input, output), for models the price table does not know. */
+  priceInput?: number
+  priceOutput?: number
 }
 
 const WEEK_MS = 7 * 86_400_000
@@ -99,11 +112,33 @@ export function whatIfRequest(o: WhatIfCommandOptions, now = new Date()): Backte
   }
 }
 
-function progressBar(enabled: boolean) {
+/** The replay request the options describe (the API's body). */
+export function replayRequest(o: ReplayCommandOptions, now = new Date()): BacktestRequestInput {
+  const base = whatIfRequest(o, now)
+  if (!/^https?:\/\//.test(o.baseUrl))
+    throw new Error('--base-url must be an http(s) URL such as http://localhost:8000/v1')
+  if ((o.priceInput === undefined) !== (o.priceOutput === undefined))
+    throw new Error('--price-input and --price-output go together (USD per 1M tokens)')
+  return {
+    ...base,
+    mode: 'replay',
+    candidate: {
+      ...base.candidate,
+      base_url: o.baseUrl,
+      ...(o.budget !== undefined ? { budget_usd: o.budget } : {}),
+      ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+      ...(o.priceInput !== undefined && o.priceOutput !== undefined
+        ? { price: { input: o.priceInput, output: o.priceOutput } }
+        : {}),
+    },
+  }
+}
+
+function progressBar(enabled: boolean, label = 'what-if') {
   if (!enabled) return { update: (_f: number, _step: string) => {}, stop: () => {} }
   const bar = new cliProgress.SingleBar(
     { stream: process.stderr, hideCursor: true, clearOnComplete: true },
-    { format: 'what-if [{bar}] {percentage}% | {step}', barCompleteChar: '█', barIncompleteChar: '░' },
+    { format: `${label} [{bar}] {percentage}% | {step}`, barCompleteChar: '█', barIncompleteChar: '░' },
   )
   bar.start(100, 0, { step: 'starting' })
   return {
@@ -183,7 +218,7 @@ async function viaRest(
     const record = JSON.parse(polled.text) as ApiRecord
     bar.update(record.progress, record.message)
     if (record.status === 'failed') throw new Error(`the back-test failed: ${record.message}`)
-    if (record.status === 'done') break
+    if (record.status === 'done' || record.status === 'stopped_budget') break
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
   const report = await call('GET', `/backtests/${id}/report`)
@@ -225,6 +260,27 @@ export async function whatIf(
   } finally {
     bar.stop()
   }
+}
+
+/** Run the replay and return the rendered report (the command prints it). */
+export async function replay(
+  config: Config,
+  o: ReplayCommandOptions,
+): Promise<{ report: BacktestReport; output: string }> {
+  const request = replayRequest(o)
+  const bar = progressBar(o.progress ?? Boolean(process.stderr.isTTY), 'replay')
+  try {
+    const report = o.direct ? await direct(config, o, request, bar) : await viaRest(config, o, request, bar)
+    return { report, output: renderReport(report, o.format) }
+  } finally {
+    bar.stop()
+  }
+}
+
+export async function backtestReplayCommand(config: Config, o: ReplayCommandOptions): Promise<void> {
+  const { report, output } = await replay(config, o)
+  process.stdout.write(output)
+  if (report.verdict.result === 'fail') process.exitCode = 3
 }
 
 export async function backtestWhatIfCommand(config: Config, o: WhatIfCommandOptions): Promise<void> {
@@ -269,5 +325,25 @@ export function parseWhatIfOptions(raw: Record<string, unknown>): WhatIfCommandO
     project: text(raw.project),
     url: text(raw.url),
     progress: raw.progress === false ? false : undefined,
+  }
+}
+
+/** Commander's parsed options for `backtest replay` (what-if's, plus --base-url, --budget, --concurrency). */
+export function parseReplayOptions(raw: Record<string, unknown>): ReplayCommandOptions {
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
+  if (typeof raw.baseUrl !== 'string' || raw.baseUrl === '')
+    throw new Error('--base-url is required: the OpenAI-compatible endpoint of the candidate')
+  const concurrency = num(raw.concurrency)
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256))
+    throw new Error('--concurrency must be an integer from 1 to 256')
+  const budget = num(raw.budget)
+  if (budget !== undefined && budget <= 0) throw new Error('--budget must be a positive number of USD')
+  return {
+    ...parseWhatIfOptions(raw),
+    baseUrl: raw.baseUrl,
+    budget,
+    concurrency,
+    priceInput: num(raw.priceInput),
+    priceOutput: num(raw.priceOutput),
   }
 }

@@ -1,9 +1,10 @@
 /**
- * Back-tests over the public API: start a what-if on a cohort of recorded traffic, poll its
- * status and progress, fetch the report (JSON, or Markdown, HTML or CSV renderings of it).
- * Replay and live A/B are specified but not built yet: they answer 501 with a message.
+ * Back-tests over the public API: start a what-if or a replay on a cohort of recorded traffic,
+ * poll its status and progress, fetch the report (JSON, or Markdown, HTML or CSV renderings of it).
+ * Live A/B is specified but not built yet: it answers 501 with a message.
  */
 import {
+  BACKTEST_STATUSES,
   BacktestInputError,
   type BacktestRecord,
   backtestRequestSchema,
@@ -43,8 +44,11 @@ const BacktestSchema = z
   .object({
     id: z.string(),
     mode: z.enum(['what_if', 'replay', 'ab']),
-    status: z.enum(['queued', 'running', 'done', 'failed']),
-    progress: z.number().openapi({ description: '0–1.' }),
+    status: z.enum(BACKTEST_STATUSES).openapi({
+      description:
+        '`stopped_budget`: a replay stopped at its budget cap (the report has the partial results).',
+    }),
+    progress: z.number().openapi({ description: '0–1 (replay: calls done / total).' }),
     message: z.string().openapi({ description: 'The current step, the verdict summary, or why it failed.' }),
     cohort_id: z.string().openapi({ description: "The frozen cohort ('' until it is frozen)." }),
     created_at: z.string().openapi({ format: 'date-time' }),
@@ -60,7 +64,7 @@ const MetricSchema = z
   .object({
     name: z.string(),
     label: z.string(),
-    unit: z.enum(['usd', 'ms', 'rate', 'score']),
+    unit: z.enum(['usd', 'ms', 'rate', 'score', 'tokens', 'chars']),
     baseline: z.number().nullable(),
     candidate: z.number().nullable(),
     delta: z.number().nullable().openapi({ description: 'candidate − baseline' }),
@@ -76,7 +80,7 @@ const MetricSchema = z
     mde: z.number().nullable().openapi({ description: 'Minimum detectable delta (80% power, α = 0.05).' }),
     n_needed: z.number().nullable(),
     method: z.string(),
-    projection: z.boolean(),
+    projection: z.boolean().openapi({ description: 'A projection (what-if latency), not a measurement.' }),
   })
   .passthrough()
   .openapi('BacktestMetric')
@@ -84,7 +88,21 @@ const MetricSchema = z
 const ReportSchema = z
   .object({
     schema_version: z.number().int(),
-    mode: z.literal('what_if'),
+    mode: z.enum(['what_if', 'replay']),
+    replay: z
+      .object({
+        status: z.enum(['done', 'stopped_budget', 'aborted']),
+        total: z.number().int(),
+        resumed: z.number().int(),
+        issued: z.number().int(),
+        failed: z.number().int(),
+        paired_calls: z.number().int(),
+        spent_usd: z.number(),
+        budget_usd: z.number().nullable(),
+        base_url: z.string().nullable(),
+      })
+      .optional()
+      .openapi({ description: 'Replay only: calls issued to the candidate, spend, paired calls.' }),
     metrics: z.array(MetricSchema),
     verdict: z.object({
       result: z.enum(['pass', 'fail', 'inconclusive']),
@@ -104,8 +122,10 @@ const createRouteDef = createRoute({
   description:
     'Freezes the cohort (a filter and optional seeded sample, or an existing cohort id) and runs the ' +
     "candidate against it. Mode `what_if` (instant, no model calls): re-prices the recorded usage at the candidate's " +
-    'prices, simulates prompt caching with the provider rules and projects latency. Modes `replay` and `ab` answer 501 ' +
-    'until built. Poll `GET /backtests/{id}` until `status` is `done`, then fetch the report.',
+    'prices, simulates prompt caching with the provider rules and projects latency. Mode `replay` re-issues every ' +
+    "recorded LLM call to the candidate's OpenAI-compatible `base_url` (Anthropic candidates are refused with 400) with " +
+    '`concurrency`, `rate_limit_rpm` and a `budget_usd` cap, and reports paired per-call deltas. Mode `ab` answers 501 ' +
+    'until built. Poll `GET /backtests/{id}` until `status` is `done` (or `stopped_budget`), then fetch the report.',
   security: [BEARER],
   request: { body: { required: true, content: { 'application/json': { schema: backtestRequestSchema } } } },
   responses: {
@@ -232,7 +252,7 @@ export function registerBacktestRoutes(app: PublicApiApp, deps: PublicApiDeps): 
         { error: { code: 'not_found' as const, message: `no back-test ${id} in this project` } },
         404,
       )
-    if (record.status !== 'done') {
+    if (record.status !== 'done' && record.status !== 'stopped_budget') {
       const message =
         record.status === 'failed'
           ? `back-test ${id} failed: ${record.message}`

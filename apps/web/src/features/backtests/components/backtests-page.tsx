@@ -212,14 +212,16 @@ function Backtests({ projectId }: { projectId: string }) {
   )
 }
 
+const FINISHED: ReadonlySet<string> = new Set(['done', 'failed', 'stopped_budget'])
+
 function BacktestRun({ projectId, id }: { projectId: string; id: string }) {
   const trpc = useTRPC()
   const status = useQuery({
     ...trpc.backtests.get.queryOptions({ projectId, id }),
-    refetchInterval: (q) =>
-      q.state.data && (q.state.data.status === 'done' || q.state.data.status === 'failed') ? false : 500,
+    refetchInterval: (q) => (q.state.data && FINISHED.has(q.state.data.status) ? false : 500),
   })
-  const done = status.data?.status === 'done'
+  // A replay stopped at its budget cap still has a (partial, labelled) report.
+  const done = status.data?.status === 'done' || status.data?.status === 'stopped_budget'
   const report = useQuery({ ...trpc.backtests.report.queryOptions({ projectId, id }), enabled: done })
   if (status.isPending) return <Loading label="Loading the back-test…" />
   if (status.isError) return <ErrorState error={status.error} onRetry={() => void status.refetch()} />
@@ -327,8 +329,9 @@ function ReportView({ report }: { report: BacktestReport }) {
           </ul>
         ) : null}
         <p className="muted small">
-          Latency is a projection: {report.latency.method}{' '}
-          {report.caching.enabled ? report.caching.token_counts : ''} {report.correction.statement}
+          {report.latency.projection ? 'Latency is a projection' : 'Latency is measured'}:{' '}
+          {report.latency.method} {report.caching.enabled ? report.caching.token_counts : ''}{' '}
+          {report.correction.statement}
         </p>
       </div>
     </section>
