@@ -2,10 +2,13 @@
  * Shared set-up of the browser tests: the production build they need, and Debian's Chromium launched
  * the way this closed-network machine requires (no background networking, no sandbox as root).
  */
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type Browser, chromium } from 'playwright-core'
+import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { startWebServer, type WebServer, type WebServerOptions } from '../src/server/index'
 
 export const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const RESULTS = join(WEB_DIR, 'test-results')
@@ -24,7 +27,7 @@ export function browserTestSkip(label: string): false | string {
   return reason
 }
 
-export function launchChromium(): Promise<Browser> {
+function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -38,4 +41,65 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   })
+}
+
+/**
+ * The storage, web server and browser every browser test runs against: a fresh embedded engine in a
+ * temp dir (migrated, one project repository), the production server on a free port, and Chromium.
+ * Create it, seed through `storage`/`projects`, then `start()`; `close()` tears everything down.
+ */
+export class BrowserHarness {
+  readonly pageErrors: string[] = []
+  #server: WebServer | undefined
+  #browser: Browser | undefined
+
+  private constructor(
+    readonly dir: string,
+    readonly storage: Storage,
+    readonly projects: ProjectRepository,
+  ) {}
+
+  static async create(name: string): Promise<BrowserHarness> {
+    const dir = mkdtempSync(join(tmpdir(), `hs-web-${name}-`))
+    const storage = await createStorage({ dataDir: dir, database: `hs_web_${name.replaceAll('-', '_')}` })
+    await migrate(storage)
+    return new BrowserHarness(dir, storage, new ProjectRepository(storage, 0))
+  }
+
+  get server(): WebServer {
+    if (!this.#server) throw new Error('BrowserHarness.start() has not run')
+    return this.#server
+  }
+
+  get browser(): Browser {
+    if (!this.#browser) throw new Error('BrowserHarness.start() has not run')
+    return this.#browser
+  }
+
+  async start(options: Pick<WebServerOptions, 'knownKeys'> = {}): Promise<void> {
+    this.#server = await startWebServer({
+      storage: this.storage,
+      projects: this.projects,
+      port: 0,
+      otlpEndpoint: 'http://127.0.0.1:4318',
+      ...options,
+    })
+    this.#browser = await launchChromium()
+    mkdirSync(RESULTS, { recursive: true })
+  }
+
+  /** A new page at `path`, its uncaught errors collected in `pageErrors`. */
+  async open(path: string, viewport = { width: 1440, height: 1000 }): Promise<Page> {
+    const page = await this.browser.newPage({ viewport })
+    page.on('pageerror', (error) => this.pageErrors.push(`${path}: ${error.message}`))
+    await page.goto(`${this.server.url}${path}`, { waitUntil: 'domcontentloaded' })
+    return page
+  }
+
+  async close(): Promise<void> {
+    await this.#browser?.close()
+    await this.#server?.close()
+    await this.storage.close()
+    rmSync(this.dir, { recursive: true, force: true })
+  }
 }

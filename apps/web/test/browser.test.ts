@@ -4,14 +4,10 @@
  * Needs a prior `next build` (`pnpm test` builds first).
  */
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
-import type { Browser, Page } from 'playwright-core'
-import { startWebServer, type WebServer } from '../src/server/index'
-import { browserTestSkip, launchChromium, RESULTS } from './browser-support'
+import type { Page } from 'playwright-core'
+import { BrowserHarness, browserTestSkip, RESULTS } from './browser-support'
 import { expectedTotals, insertRows, type Seeded, seedRows } from './seed'
 
 const skip = browserTestSkip('BROWSER TESTS')
@@ -19,48 +15,27 @@ const skip = browserTestSkip('BROWSER TESTS')
 const KEY = 'hs_browser_test_key_abcdefghijklmnop'
 const EMPTY_KEY = 'hs_browser_empty_key_qrstuvwxyz012345'
 
-let dir: string
-let storage: Storage
-let server: WebServer
-let browser: Browser
 let projectId: string
 let emptyProjectId: string
 let seeded: Seeded
-const pageErrors: string[] = []
 
-async function open(path: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
-  page.on('pageerror', (error) => pageErrors.push(`${path}: ${error.message}`))
-  await page.goto(`${server.url}${path}`, { waitUntil: 'domcontentloaded' })
-  return page
-}
+const open = (path: string): Promise<Page> => h.open(path)
+
+let h: BrowserHarness
 
 describe('dashboard in Chromium', { skip }, () => {
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'hs-web-browser-'))
-    storage = await createStorage({ dataDir: dir, database: 'hs_web_browser_test' })
-    await migrate(storage)
-    const projects = new ProjectRepository(storage, 0)
+    h = await BrowserHarness.create('browser-test')
+    const { projects, storage } = h
     projectId = (await projects.ensure('support-bot', KEY)).project.id
     emptyProjectId = (await projects.ensure('brand-new', EMPTY_KEY)).project.id
     seeded = seedRows({ projectId, traces: 60 })
     await insertRows(storage, seeded.rows)
-    server = await startWebServer({
-      storage,
-      projects,
-      port: 0,
-      otlpEndpoint: 'http://127.0.0.1:4318',
-      knownKeys: { [projectId]: KEY, [emptyProjectId]: EMPTY_KEY },
-    })
-    browser = await launchChromium()
-    mkdirSync(RESULTS, { recursive: true })
+    await h.start({ knownKeys: { [projectId]: KEY, [emptyProjectId]: EMPTY_KEY } })
   })
 
   after(async () => {
-    await browser?.close()
-    await server?.close()
-    await storage?.close()
-    if (dir) rmSync(dir, { recursive: true, force: true })
+    await h?.close()
   })
 
   test('overview shows real KPIs, charts and the model breakdown', async () => {
@@ -158,6 +133,6 @@ describe('dashboard in Chromium', { skip }, () => {
   })
 
   test('no page threw in the browser', () => {
-    assert.deepEqual(pageErrors, [])
+    assert.deepEqual(h.pageErrors, [])
   })
 })

@@ -5,53 +5,34 @@
  * evaluations and objectives pages. Skipped, loudly, without a `next build`.
  */
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
 import { ScoreRepository } from '@hindsight/quality'
-import type { Browser, Page } from 'playwright-core'
-import { browserTestSkip, launchChromium, RESULTS } from '../../../test/browser-support'
+import type { Page } from 'playwright-core'
+import { BrowserHarness, browserTestSkip, RESULTS } from '../../../test/browser-support'
 import { insertRows, seedRows } from '../../../test/seed'
-import { startWebServer, type WebServer } from '../../server/index'
 
 const skip = browserTestSkip('ANNOTATION BROWSER TESTS')
 
 const KEY = 'hs_annotation_browser_key_0123456789'
 
-let dir: string
-let storage: Storage
-let server: WebServer
-let browser: Browser
 let projectId: string
-const pageErrors: string[] = []
 
-async function open(path: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
-  page.on('pageerror', (error) => pageErrors.push(`${path}: ${error.message}`))
-  await page.goto(`${server.url}${path}`, { waitUntil: 'domcontentloaded' })
-  return page
-}
+const open = (path: string): Promise<Page> => h.open(path)
+
+let h: BrowserHarness
 
 describe('annotation, evaluations and objectives in Chromium', { skip }, () => {
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'hs-web-annotation-'))
-    storage = await createStorage({ dataDir: dir, database: 'hs_web_annotation_browser' })
-    await migrate(storage)
-    const projects = new ProjectRepository(storage, 0)
+    h = await BrowserHarness.create('annotation-browser')
+    const { projects, storage } = h
     projectId = (await projects.ensure('annotate', KEY)).project.id
     await insertRows(storage, seedRows({ projectId, traces: 5 }).rows)
-    server = await startWebServer({ storage, projects, port: 0, otlpEndpoint: 'http://127.0.0.1:4318' })
-    browser = await launchChromium()
-    mkdirSync(RESULTS, { recursive: true })
+    await h.start()
   })
 
   after(async () => {
-    await browser?.close()
-    await server?.close()
-    await storage?.close()
-    if (dir) rmSync(dir, { recursive: true, force: true })
+    await h?.close()
   })
 
   test('create a score config and a queue, annotate two traces by keyboard, scores are stored', async () => {
@@ -129,7 +110,7 @@ describe('annotation, evaluations and objectives in Chromium', { skip }, () => {
     await page.waitForURL((url) => !url.search.includes('queue='))
     await row.waitFor()
 
-    const scores = await new ScoreRepository(storage).list(projectId, { source: 'annotation' })
+    const scores = await new ScoreRepository(h.storage).list(projectId, { source: 'annotation' })
     const got = scores.items.map((s) => `${s.trace_id} ${s.name}=${s.string_value}`).sort()
     assert.deepEqual(
       got,
@@ -181,6 +162,6 @@ describe('annotation, evaluations and objectives in Chromium', { skip }, () => {
     await objectives.screenshot({ path: join(RESULTS, 'objectives.png'), fullPage: true })
     assert.equal(await objectives.getByTestId('nav-objectives').getAttribute('class'), 'nav-link active')
     await objectives.close()
-    assert.deepEqual(pageErrors, [])
+    assert.deepEqual(h.pageErrors, [])
   })
 })

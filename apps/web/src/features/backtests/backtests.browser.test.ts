@@ -5,51 +5,32 @@
  * Needs a prior `next build` (`pnpm test` builds first); skipped, loudly, without one.
  */
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
-import type { Browser } from 'playwright-core'
-import { browserTestSkip, launchChromium, RESULTS } from '../../../test/browser-support'
+import { BrowserHarness, browserTestSkip, RESULTS } from '../../../test/browser-support'
 import { insertRows, seedRows } from '../../../test/seed'
-import { startWebServer, type WebServer } from '../../server/index'
 
-let dir: string
-let storage: Storage
-let server: WebServer
-let browser: Browser
 let projectId: string
-const pageErrors: string[] = []
 
 const skip = browserTestSkip('BACK-TEST BROWSER TESTS')
 
+let h: BrowserHarness
+
 describe('back-tests page in Chromium', { skip }, () => {
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'hs-web-backtests-'))
-    storage = await createStorage({ dataDir: dir, database: 'hs_web_backtests_browser' })
-    await migrate(storage)
-    const projects = new ProjectRepository(storage, 0)
+    h = await BrowserHarness.create('backtests-browser')
+    const { projects, storage } = h
     projectId = (await projects.ensure('backtests', 'hs_backtests_browser_key_0123456789')).project.id
     await insertRows(storage, seedRows({ projectId, traces: 200 }).rows)
-    server = await startWebServer({ storage, projects, port: 0, otlpEndpoint: 'http://127.0.0.1:4318' })
-    browser = await launchChromium()
-    mkdirSync(RESULTS, { recursive: true })
+    await h.start()
   })
 
   after(async () => {
-    await browser?.close()
-    await server?.close()
-    await storage?.close()
-    if (dir) rmSync(dir, { recursive: true, force: true })
+    await h?.close()
   })
 
   test('a what-if from the form: progress, then the report with verdict, intervals and chart', async () => {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1100 } })
-    page.on('pageerror', (error) => pageErrors.push(error.message))
-    await page.goto(`${server.url}/backtests?project=${projectId}&range=24h`, {
-      waitUntil: 'domcontentloaded',
-    })
+    const page = await h.open(`/backtests?project=${projectId}&range=24h`, { width: 1440, height: 1100 })
     const form = page.getByTestId('backtest-form')
     await form.waitFor({ timeout: 30_000 })
     await form.locator('select[name="baseline"]').selectOption('gpt-4o', { timeout: 30_000 })
@@ -72,6 +53,6 @@ describe('back-tests page in Chromium', { skip }, () => {
     // The run is listed, and the nav link leads here.
     assert.ok(await page.getByText('anthropic/claude-sonnet-4 + caching').first().isVisible())
     assert.match((await page.getByTestId('nav-backtests').getAttribute('class')) ?? '', /active/)
-    assert.deepEqual(pageErrors, [])
+    assert.deepEqual(h.pageErrors, [])
   })
 })

@@ -5,55 +5,36 @@
  * Needs a prior `next build` (`pnpm test` builds first); skipped, loudly, without one.
  */
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
 import { ScoreRepository } from '@hindsight/quality'
-import type { Browser, Page } from 'playwright-core'
-import { browserTestSkip, launchChromium, RESULTS } from '../../../test/browser-support'
+import type { Page } from 'playwright-core'
+import { BrowserHarness, browserTestSkip, RESULTS } from '../../../test/browser-support'
 import { insertRows, type Seeded, seedRows } from '../../../test/seed'
-import { startWebServer, type WebServer } from '../../server/index'
 
 const skip = browserTestSkip('DATASET BROWSER TESTS')
 
 const KEY = 'hs_datasets_browser_key_0123456789'
 
-let dir: string
-let storage: Storage
-let server: WebServer
-let browser: Browser
 let projectId: string
 let seeded: Seeded
-const pageErrors: string[] = []
 
-async function open(path: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
-  page.on('pageerror', (error) => pageErrors.push(`${path}: ${error.message}`))
-  await page.goto(`${server.url}${path}`, { waitUntil: 'domcontentloaded' })
-  return page
-}
+const open = (path: string): Promise<Page> => h.open(path)
+
+let h: BrowserHarness
 
 describe('datasets and scores in Chromium', { skip }, () => {
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'hs-web-datasets-'))
-    storage = await createStorage({ dataDir: dir, database: 'hs_web_datasets_browser' })
-    await migrate(storage)
-    const projects = new ProjectRepository(storage, 0)
+    h = await BrowserHarness.create('datasets-browser')
+    const { projects, storage } = h
     projectId = (await projects.ensure('quality', KEY)).project.id
     seeded = seedRows({ projectId, traces: 8 })
     await insertRows(storage, seeded.rows)
-    server = await startWebServer({ storage, projects, port: 0, otlpEndpoint: 'http://127.0.0.1:4318' })
-    browser = await launchChromium()
-    mkdirSync(RESULTS, { recursive: true })
+    await h.start()
   })
 
   after(async () => {
-    await browser?.close()
-    await server?.close()
-    await storage?.close()
-    if (dir) rmSync(dir, { recursive: true, force: true })
+    await h?.close()
   })
 
   test('three clicks from the trace list to a dataset; a second round adds to it; versions on the datasets page', async () => {
@@ -115,7 +96,7 @@ describe('datasets and scores in Chromium', { skip }, () => {
     const traceId = seeded.traceIds[0] ?? ''
     const llm = seeded.rows.find((r) => r.trace_id === traceId && r.kind === 'llm')
     assert.ok(llm)
-    await new ScoreRepository(storage).create(projectId, [
+    await new ScoreRepository(h.storage).create(projectId, [
       { traceId, name: 'helpfulness', value: 0.8, source: 'annotation', comment: 'clear answer' },
       { traceId, name: 'tone', value: 'professional', source: 'evaluator', evaluator: 'tone' },
       { traceId, spanId: llm.span_id, name: 'valid_json', value: false, source: 'evaluator' },
@@ -139,6 +120,6 @@ describe('datasets and scores in Chromium', { skip }, () => {
   })
 
   test('no page threw in the browser', () => {
-    assert.deepEqual(pageErrors, [])
+    assert.deepEqual(h.pageErrors, [])
   })
 })
