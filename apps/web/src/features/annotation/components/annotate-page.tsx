@@ -12,6 +12,7 @@ import { type FormEvent, useCallback, useEffect, useMemo, useState } from 'react
 import { DeleteButton } from '../../../components/delete-button'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
+import { splitList, UseCaseFilterFields, useCaseFilterFromForm } from '../../../components/use-case-filter'
 import { formatCount, formatDateTime, parseTimestamp } from '../../../lib/format'
 import { useTRPC } from '../../../lib/trpc'
 import { useView } from '../../../lib/use-view'
@@ -26,12 +27,6 @@ function Annotate({ projectId }: { projectId: string }) {
   const queueId = params.get('queue')
   return queueId ? <Annotator projectId={projectId} queueId={queueId} /> : <Queues projectId={projectId} />
 }
-
-const splitList = (text: string) =>
-  text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
 
 function Queues({ projectId }: { projectId: string }) {
   const trpc = useTRPC()
@@ -80,19 +75,12 @@ function Queues({ projectId }: { projectId: string }) {
     event.preventDefault()
     const form = event.currentTarget
     const data = new FormData(form)
-    const route = splitList(String(data.get('route') ?? ''))
-    const name = splitList(String(data.get('spanName') ?? ''))
-    const model = splitList(String(data.get('model') ?? ''))
     const datasetId = String(data.get('dataset') ?? '')
     createQueue.mutate(
       {
         projectId,
         name: String(data.get('name') ?? ''),
-        filter: {
-          ...(route.length ? { route } : {}),
-          ...(name.length ? { name } : {}),
-          ...(model.length ? { model } : {}),
-        },
+        filter: useCaseFilterFromForm(data),
         scoreNames: data.getAll('score').map(String),
         ...(datasetId ? { datasetId } : {}),
       },
@@ -247,18 +235,7 @@ function Queues({ projectId }: { projectId: string }) {
               <span className="field-label">Name</span>
               <input name="name" required data-testid="queue-name" placeholder="support answers" />
             </label>
-            <label className="field">
-              <span className="field-label">Route</span>
-              <input name="route" data-testid="queue-route" placeholder="/api/answer" />
-            </label>
-            <label className="field">
-              <span className="field-label">Span name</span>
-              <input name="spanName" placeholder="any" />
-            </label>
-            <label className="field">
-              <span className="field-label">Model</span>
-              <input name="model" placeholder="any" />
-            </label>
+            <UseCaseFilterFields routeTestId="queue-route" routePlaceholder="/api/answer" />
             <label className="field">
               <span className="field-label">Dataset</span>
               <select name="dataset" data-testid="queue-dataset" defaultValue="">

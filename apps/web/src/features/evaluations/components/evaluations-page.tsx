@@ -9,6 +9,7 @@ import { type FormEvent, useState } from 'react'
 import { DeleteButton } from '../../../components/delete-button'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
+import { UseCaseFilterFields, useCaseFilterFromForm } from '../../../components/use-case-filter'
 import { formatCount } from '../../../lib/format'
 import { useTRPC } from '../../../lib/trpc'
 
@@ -24,12 +25,6 @@ const BUILTINS = [
   ['citation_present', 'citation present', null],
   ['citations_resolvable', 'citations resolvable', null],
 ] as const
-
-const splitList = (text: string) =>
-  text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
 
 function describeEvaluator(e: Record<string, unknown>): string {
   if (e.type === 'builtin') return String(e.name ?? e.evaluator)
@@ -56,18 +51,11 @@ function Evaluations({ projectId }: { projectId: string }) {
     event.preventDefault()
     const form = event.currentTarget
     const data = new FormData(form)
-    const route = splitList(String(data.get('route') ?? ''))
-    const name = splitList(String(data.get('spanName') ?? ''))
-    const model = splitList(String(data.get('model') ?? ''))
     create.mutate(
       {
         projectId,
         name: String(data.get('name') ?? ''),
-        filter: {
-          ...(route.length ? { route } : {}),
-          ...(name.length ? { name } : {}),
-          ...(model.length ? { model } : {}),
-        },
+        filter: useCaseFilterFromForm(data),
         samplingRate: Number(data.get('sampling') ?? 100) / 100,
         evaluators: [
           {
@@ -194,18 +182,7 @@ function Evaluations({ projectId }: { projectId: string }) {
             <span className="field-label">Name</span>
             <input name="name" required data-testid="rule-name" placeholder="answers are JSON" />
           </label>
-          <label className="field">
-            <span className="field-label">Route</span>
-            <input name="route" placeholder="any" />
-          </label>
-          <label className="field">
-            <span className="field-label">Span name</span>
-            <input name="spanName" placeholder="any" />
-          </label>
-          <label className="field">
-            <span className="field-label">Model</span>
-            <input name="model" placeholder="any" />
-          </label>
+          <UseCaseFilterFields />
           <label className="field">
             <span className="field-label">Sampling %</span>
             <input name="sampling" type="number" min={0} max={100} step="any" defaultValue={100} required />

@@ -20,6 +20,7 @@ import {
 import { DeleteButton } from '../../../components/delete-button'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
+import { UseCaseFilterFields, useCaseFilterFromForm } from '../../../components/use-case-filter'
 import { formatBucketTick, formatCount, formatMs, formatPercent, formatUsd } from '../../../lib/format'
 import { useTRPC } from '../../../lib/trpc'
 import { useView } from '../../../lib/use-view'
@@ -44,12 +45,6 @@ function formatMeasure(kind: Kind, value: number | null): string {
   return formatUsd(value)
 }
 
-const splitList = (text: string) =>
-  text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-
 function Objectives({ projectId }: { projectId: string }) {
   const trpc = useTRPC()
   const client = useQueryClient()
@@ -68,15 +63,13 @@ function Objectives({ projectId }: { projectId: string }) {
     const form = event.currentTarget
     const data = new FormData(form)
     const text = (k: string) => String(data.get(k) ?? '').trim()
-    const route = splitList(text('route'))
-    const name = splitList(text('spanName'))
     create.mutate(
       {
         projectId,
         name: text('name'),
         kind,
         threshold: Number(text('threshold')),
-        filter: { ...(route.length ? { route } : {}), ...(name.length ? { name } : {}) },
+        filter: useCaseFilterFromForm(data),
         ...(kind === 'latency' && text('percentile') ? { percentile: Number(text('percentile')) } : {}),
         ...(kind === 'min_mean_score' ? { scoreName: text('scoreName') } : {}),
         ...(text('target') ? { target: Number(text('target')) / 100 } : {}),
@@ -259,14 +252,7 @@ function Objectives({ projectId }: { projectId: string }) {
               />
             </label>
           ) : null}
-          <label className="field">
-            <span className="field-label">Route</span>
-            <input name="route" data-testid="objective-route" placeholder="any" />
-          </label>
-          <label className="field">
-            <span className="field-label">Span name</span>
-            <input name="spanName" placeholder="any" />
-          </label>
+          <UseCaseFilterFields model={false} routeTestId="objective-route" />
           <label className="field">
             <span className="field-label">Period (days)</span>
             <input name="periodDays" type="number" min={1} max={90} placeholder="7" />
