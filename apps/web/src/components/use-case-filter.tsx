@@ -17,7 +17,7 @@ export const splitList = (text: string) =>
     .filter(Boolean)
 
 /** The filter typed into {@link UseCaseFilterFields}, without empty keys. */
-export function useCaseFilterFromForm(data: FormData): UseCaseFilter {
+export function readUseCaseFilter(data: FormData): UseCaseFilter {
   const filter: UseCaseFilter = {}
   for (const [key, field] of [
     ['route', 'route'],

@@ -12,7 +12,7 @@ import { type FormEvent, useCallback, useEffect, useMemo, useState } from 'react
 import { DeleteButton } from '../../../components/delete-button'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
-import { splitList, UseCaseFilterFields, useCaseFilterFromForm } from '../../../components/use-case-filter'
+import { readUseCaseFilter, splitList, UseCaseFilterFields } from '../../../components/use-case-filter'
 import { formatCount, formatDateTime, parseTimestamp } from '../../../lib/format'
 import { useTRPC } from '../../../lib/trpc'
 import { useView } from '../../../lib/use-view'
@@ -80,7 +80,7 @@ function Queues({ projectId }: { projectId: string }) {
       {
         projectId,
         name: String(data.get('name') ?? ''),
-        filter: useCaseFilterFromForm(data),
+        filter: readUseCaseFilter(data),
         scoreNames: data.getAll('score').map(String),
         ...(datasetId ? { datasetId } : {}),
       },

@@ -9,7 +9,7 @@ import { type FormEvent, useState } from 'react'
 import { DeleteButton } from '../../../components/delete-button'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
-import { UseCaseFilterFields, useCaseFilterFromForm } from '../../../components/use-case-filter'
+import { readUseCaseFilter, UseCaseFilterFields } from '../../../components/use-case-filter'
 import { formatCount } from '../../../lib/format'
 import { useTRPC } from '../../../lib/trpc'
 
@@ -55,7 +55,7 @@ function Evaluations({ projectId }: { projectId: string }) {
       {
         projectId,
         name: String(data.get('name') ?? ''),
-        filter: useCaseFilterFromForm(data),
+        filter: readUseCaseFilter(data),
         samplingRate: Number(data.get('sampling') ?? 100) / 100,
         evaluators: [
           {

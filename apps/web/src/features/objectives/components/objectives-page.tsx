@@ -20,7 +20,7 @@ import {
 import { DeleteButton } from '../../../components/delete-button'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
-import { UseCaseFilterFields, useCaseFilterFromForm } from '../../../components/use-case-filter'
+import { readUseCaseFilter, UseCaseFilterFields } from '../../../components/use-case-filter'
 import { formatBucketTick, formatCount, formatMs, formatPercent, formatUsd } from '../../../lib/format'
 import { useTRPC } from '../../../lib/trpc'
 import { useView } from '../../../lib/use-view'
@@ -69,7 +69,7 @@ function Objectives({ projectId }: { projectId: string }) {
         name: text('name'),
         kind,
         threshold: Number(text('threshold')),
-        filter: useCaseFilterFromForm(data),
+        filter: readUseCaseFilter(data),
         ...(kind === 'latency' && text('percentile') ? { percentile: Number(text('percentile')) } : {}),
         ...(kind === 'min_mean_score' ? { scoreName: text('scoreName') } : {}),
         ...(text('target') ? { target: Number(text('target')) / 100 } : {}),
