@@ -8,6 +8,14 @@ export { QualityError, type QualityErrorCode } from './errors'
 export * from './evaluators'
 export * from './objectives'
 export * from './online'
-export { getScoreMeans, joinScoreMeans, type ScoreMeanRow, type ScoreMeansQuery } from './scores/metrics'
-export { MAX_LIST_LIMIT, MAX_SCORES_PER_WRITE, ScoreRepository } from './scores/repository'
+export {
+  getScoreMeans,
+  getScoreMeansByName,
+  joinScoreMeans,
+  type ScoreMeanRow,
+  type ScoreMeansByNameQuery,
+  type ScoreMeansQuery,
+  type ScoreNameMeanRow,
+} from './scores/metrics'
+export { DELETED_STATUS, MAX_LIST_LIMIT, MAX_SCORES_PER_WRITE, ScoreRepository } from './scores/repository'
 export * from './scores/types'

@@ -307,6 +307,20 @@ export const MIGRATIONS: Migration[] = [
       ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY (project_id, backtest_id, trace_id, span_id)`,
     ],
   },
+  {
+    version: 9,
+    name: 'annotation queue skips (quality)',
+    statements: [
+      // quality/src/annotation: a trace someone skipped in a queue; the queue's next item passes it.
+      `CREATE TABLE IF NOT EXISTS {db}.annotation_skips (
+        project_id String,
+        queue_id String,
+        trace_id String,
+        author String,
+        created_at DateTime64(3, 'UTC')
+      ) ENGINE = ReplacingMergeTree(created_at) ORDER BY (project_id, queue_id, trace_id)`,
+    ],
+  },
 ]
 
 /** Apply every migration not yet recorded. Safe to call on every start. */

@@ -131,3 +131,50 @@ test('a dataset queue lists the dataset source traces and links scores to the it
     .catch((e) => e)
   assert.match(String(missing), /queue\.datasetId: no dataset nope/)
 })
+
+test('next serves the first trace neither annotated nor skipped; skip passes a trace for everyone', async () => {
+  const queues = new AnnotationQueueRepository(db.storage)
+  const queue = await queues.create(P, {
+    name: 'next and skip',
+    filter: { route: ['/chat'] },
+    scoreNames: ['stars'],
+  })
+  const first = await queues.next(P, queue.id)
+  assert.equal(first.item?.trace_id, trace(0))
+  assert.deepEqual(first.target?.input, { question: 'q0' })
+  assert.deepEqual(
+    first.target?.configs.map((c) => c.name),
+    ['stars'],
+  )
+  assert.deepEqual([first.total, first.annotated, first.skipped, first.remaining], [3, 0, 0, 3])
+
+  await queues.annotate(P, queue.id, trace(0), [{ name: 'stars', value: 4 }])
+  const skipped = await queues.skip(P, queue.id, trace(1), { author: 'ana' })
+  assert.equal(skipped.skipped, true)
+  const after = await queues.next(P, queue.id)
+  assert.equal(after.item?.trace_id, trace(2))
+  assert.deepEqual([after.total, after.annotated, after.skipped, after.remaining], [3, 1, 1, 1])
+  const listed = await queues.items(P, queue.id)
+  assert.deepEqual(
+    listed.items.map((i) => [i.trace_id, i.annotated, i.skipped]),
+    [
+      [trace(0), true, false],
+      [trace(1), false, true],
+      [trace(2), false, false],
+    ],
+  )
+
+  // A skip is per queue; a trace outside the queue cannot be skipped.
+  const other = await queues.create(P, { name: 'other', filter: { route: ['/chat'] }, scoreNames: ['stars'] })
+  assert.equal((await queues.next(P, other.id)).item?.trace_id, trace(0))
+  await assert.rejects(queues.skip(P, queue.id, trace(3)), /not in this annotation queue/)
+
+  // A skipped trace can still be scored; then the queue is done.
+  await queues.annotate(P, queue.id, trace(1), [{ name: 'stars', value: 2 }])
+  await queues.annotate(P, queue.id, trace(2), [{ name: 'stars', value: 5 }])
+  const done = await queues.next(P, queue.id)
+  assert.deepEqual(
+    [done.item, done.target, done.remaining, done.annotated, done.skipped],
+    [null, null, 0, 3, 0],
+  )
+})

@@ -16,7 +16,9 @@ import { NOT_EVALUATOR_SPAN, spanFilterSql } from '../online/filter'
 import { ScoreRepository } from '../scores/repository'
 import type { Score } from '../scores/types'
 import {
+  type AnnotationItem,
   type AnnotationItems,
+  type AnnotationNext,
   type AnnotationQueue,
   type AnnotationQueueDefinition,
   type AnnotationQueueInput,
@@ -168,7 +170,7 @@ export class AnnotationQueueRepository {
           itemOfTrace.set(item.source_trace_id, item.id)
         }
       }
-      if (itemOfTrace.size === 0) return { items: [], total: 0, annotated: 0 }
+      if (itemOfTrace.size === 0) return { items: [], total: 0, annotated: 0, skipped: 0 }
       params.traceIds = [...itemOfTrace.keys()]
       scope = 'trace_id IN {traceIds:Array(String)}'
     } else {
@@ -187,15 +189,79 @@ export class AnnotationQueueRepository {
       params,
       z.object({ trace_id: z.string(), name: z.string(), first_start: chTime }),
     )
-    const done = await this.annotatedTraces(projectId, queueId)
+    const [done, skips] = await Promise.all([
+      this.annotatedTraces(projectId, queueId),
+      this.skippedTraces(projectId, queueId),
+    ])
     const items = traces.map((t) => ({
       trace_id: t.trace_id,
       name: t.name,
       start_time: t.first_start,
       annotated: done.has(t.trace_id),
       dataset_item_id: itemOfTrace.get(t.trace_id) ?? null,
+      skipped: skips.has(t.trace_id),
     }))
-    return { items, total: items.length, annotated: items.filter((i) => i.annotated).length }
+    return {
+      items,
+      total: items.length,
+      annotated: items.filter((i) => i.annotated).length,
+      skipped: items.filter((i) => i.skipped && !i.annotated).length,
+    }
+  }
+
+  /**
+   * The queue's next trace to score: the first (newest first) neither annotated nor skipped, with
+   * what the annotator sees of it; `item: null` once every trace is done or skipped.
+   */
+  async next(projectId: string, queueId: string, options: { now?: Date } = {}): Promise<AnnotationNext> {
+    const all = await this.items(projectId, queueId, { limit: MAX_QUEUE_ITEMS, ...options })
+    const open = all.items.filter((i) => !i.annotated && !i.skipped)
+    const item = open[0] ?? null
+    return {
+      item,
+      target: item ? await this.target(projectId, queueId, item.trace_id) : null,
+      total: all.total,
+      annotated: all.annotated,
+      skipped: all.skipped,
+      remaining: open.length,
+    }
+  }
+
+  /**
+   * Marks a trace of the queue skipped, so `next` passes it (for every annotator of the queue);
+   * scoring it later still works. A trace not in the queue is `QualityError('not_found')`.
+   */
+  async skip(
+    projectId: string,
+    queueId: string,
+    traceId: string,
+    options: { author?: string; now?: Date } = {},
+  ): Promise<AnnotationItem> {
+    const id = checkTraceId(traceId, 'traceId')
+    const all = await this.items(projectId, queueId, { limit: MAX_QUEUE_ITEMS, ...options })
+    const item = all.items.find((i) => i.trace_id === id)
+    if (!item) throw new QualityError('not_found', `trace ${id} is not in this annotation queue`)
+    await insertRows(this.storage, 'annotation_skips', [
+      {
+        project_id: projectId,
+        queue_id: queueId,
+        trace_id: id,
+        author: (options.author ?? '').slice(0, 200),
+        created_at: chDateTime(new Date()),
+      },
+    ])
+    return { ...item, skipped: true }
+  }
+
+  private async skippedTraces(projectId: string, queueId: string): Promise<Set<string>> {
+    const rows = await queryRows(
+      this.storage,
+      `SELECT DISTINCT trace_id FROM ${this.storage.database}.annotation_skips
+       WHERE project_id = {projectId:String} AND queue_id = {queueId:String}`,
+      { projectId, queueId },
+      z.object({ trace_id: z.string() }),
+    )
+    return new Set(rows.map((r) => r.trace_id))
   }
 
   private async annotatedTraces(projectId: string, queueId: string): Promise<Set<string>> {

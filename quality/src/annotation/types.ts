@@ -45,6 +45,8 @@ export interface AnnotationItem {
   annotated: boolean
   /** Dataset queues: the item made from this trace. */
   dataset_item_id: string | null
+  /** Someone skipped it in this queue (`skip`); `next` passes it. */
+  skipped: boolean
 }
 
 export interface AnnotationItems {
@@ -52,6 +54,21 @@ export interface AnnotationItems {
   /** Traces of the queue (at most the limit). */
   total: number
   annotated: number
+  /** Skipped and not annotated. */
+  skipped: number
+}
+
+/** The queue's next trace to score, as the REST API serves it. */
+export interface AnnotationNext {
+  /** The first trace of the queue (newest first) neither annotated nor skipped; null when done. */
+  item: AnnotationItem | null
+  /** What the annotator sees of it. */
+  target: AnnotationTarget | null
+  total: number
+  annotated: number
+  skipped: number
+  /** Neither annotated nor skipped (this item included). */
+  remaining: number
 }
 
 /** What the annotator sees of one trace. */

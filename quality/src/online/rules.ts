@@ -57,8 +57,30 @@ export interface RuleState {
   lastError: string
 }
 
+interface Issue {
+  code: string
+  path: PropertyKey[]
+  message: string
+  errors?: Issue[][]
+}
+
+/**
+ * One `path: message` per problem. A failed union (a rubric is a name or an object) would only say
+ * "Invalid input": the branch the caller meant — the one failing below its root — is described.
+ */
+function flatten(issue: Issue, prefix: PropertyKey[]): { path: PropertyKey[]; message: string }[] {
+  if (issue.code === 'invalid_union' && issue.errors && issue.errors.length > 0) {
+    const branch = issue.errors.find((b) => b.some((i) => i.path.length > 0)) ?? issue.errors[0] ?? []
+    if (branch.length > 0) return branch.flatMap((i) => flatten(i, [...prefix, ...issue.path]))
+  }
+  return [{ path: [...prefix, ...issue.path], message: issue.message }]
+}
+
 function issues(error: z.ZodError, root: string): string {
-  return error.issues.map((i) => `${[root, ...i.path.map(String)].join('.')}: ${i.message}`).join('; ')
+  return (error.issues as readonly Issue[])
+    .flatMap((i) => flatten(i, []))
+    .map((i) => `${[root, ...i.path.map(String)].join('.')}: ${i.message}`)
+    .join('; ')
 }
 
 function toRule(row: z.output<typeof ruleRow>): EvaluationRule {

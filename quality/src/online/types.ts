@@ -60,7 +60,11 @@ const BuiltinSpecSchema = z
 const RubricSchema = z
   .object({
     name: scoreName,
-    prompt: z.string().min(1).max(20_000),
+    prompt: z
+      .string()
+      .min(1)
+      .max(20_000)
+      .refine((p) => /\{\{\s*output\s*\}\}/.test(p), 'must contain {{output}} (the answer being judged)'),
     scale: z.discriminatedUnion('type', [
       z.object({ type: z.literal('numeric'), min: z.number(), max: z.number() }),
       z.object({ type: z.literal('boolean') }),
@@ -86,7 +90,10 @@ const JudgeSpecSchema = z
         /** Name of the environment variable holding the key (keys are never stored). */
         apiKeyEnv: z
           .string()
-          .regex(/^[A-Z_][A-Z0-9_]*$/)
+          .regex(
+            /^[A-Z_][A-Z0-9_]{0,127}$/,
+            'the name of an environment variable of the server holding the key (e.g. OPENAI_API_KEY), not the key itself',
+          )
           .optional(),
         priceProvider: z.string().max(100).optional(),
       })

@@ -68,7 +68,43 @@ export async function getScoreMeans(
   projectId: string,
   q: ScoreMeansQuery,
 ): Promise<ScoreMeanRow[]> {
-  const name = scoreName(q.score, 'score')
+  const { score, ...rest } = q
+  const rows = await meanRows(storage, projectId, rest, [scoreName(score, 'score')])
+  return rows.map(({ name: _name, ...row }) => row)
+}
+
+/** One score name's mean in one group and bucket. */
+export interface ScoreNameMeanRow extends ScoreMeanRow {
+  name: string
+}
+
+export type ScoreMeansByNameQuery = MetricsQuery & {
+  /** Only these names. @default every name with an averageable score */
+  names?: string[]
+}
+
+/**
+ * {@link getScoreMeans} for every score name at once (one query): a row per group, bucket and
+ * name, by name within a group. Without `groupBy` it lists the names scored on the range's traces
+ * with their counts — what a score picker offers.
+ */
+export async function getScoreMeansByName(
+  storage: Storage,
+  projectId: string,
+  q: ScoreMeansByNameQuery,
+): Promise<ScoreNameMeanRow[]> {
+  const { names, ...rest } = q
+  const checked = names?.map((n, i) => scoreName(n, `names.${i}`))
+  if (checked && checked.length === 0) return []
+  return meanRows(storage, projectId, rest, checked ?? null)
+}
+
+async function meanRows(
+  storage: Storage,
+  projectId: string,
+  q: MetricsQuery,
+  names: string[] | null,
+): Promise<ScoreNameMeanRow[]> {
   if (!(q.from.getTime() < q.to.getTime())) throw invalid('from: must be before to')
   const interval = q.intervalSeconds
   if (interval !== undefined && (!Number.isInteger(interval) || interval < 1)) {
@@ -76,7 +112,11 @@ export async function getScoreMeans(
   }
   const filters = spanConditions(q.filter)
   const group = q.groupBy ? GROUP_COLUMNS[q.groupBy] : "''"
-  const keys = [...(q.groupBy ? ['group_value'] : []), ...(interval !== undefined ? ['bucket_s'] : [])]
+  const keys = [
+    ...(q.groupBy ? ['group_value'] : []),
+    ...(interval !== undefined ? ['bucket_s'] : []),
+    'score_name',
+  ]
   const sql = `
     WITH matched AS (
       SELECT trace_id, ${group} AS group_value, min(start_time) AS first_start
@@ -87,20 +127,22 @@ export async function getScoreMeans(
       GROUP BY trace_id, group_value
     ),
     s AS (
-      SELECT trace_id, value
+      SELECT trace_id, name, value
       FROM ${final(storage, 'scores')}
-      WHERE project_id = {projectId:String} AND name = {score:String} AND status = 'ok'
+      WHERE project_id = {projectId:String} AND status = 'ok'
+        ${names ? 'AND name IN {names:Array(String)}' : ''}
         AND data_type IN ('numeric', 'boolean')
     )
     SELECT
       ${q.groupBy ? 'matched.group_value AS group_value,' : ''}
       ${interval !== undefined ? 'intDiv(toUnixTimestamp(matched.first_start), {interval:UInt32}) * {interval:UInt32} AS bucket_s,' : ''}
+      toString(s.name) AS score_name,
       avg(s.value) AS mean,
       count() AS n,
       stddevSamp(s.value) AS sd
     FROM matched INNER JOIN s ON s.trace_id = matched.trace_id
-    ${keys.length > 0 ? `GROUP BY ${keys.join(', ')}` : ''}
-    ${keys.length === 0 ? 'HAVING n > 0' : ''}`
+    GROUP BY ${keys.join(', ')}
+    ORDER BY ${keys.join(', ')}`
   const rows = await queryRows(
     storage,
     sql,
@@ -108,13 +150,14 @@ export async function getScoreMeans(
       projectId,
       from: microText(q.from),
       to: microText(q.to),
-      score: name,
+      ...(names ? { names } : {}),
       ...(interval !== undefined ? { interval } : {}),
       ...filters.params,
     },
     z.object({
       group_value: z.string().optional(),
       bucket_s: count.optional(),
+      score_name: z.string(),
       mean: float,
       n: count,
       sd: float,
@@ -123,6 +166,7 @@ export async function getScoreMeans(
   return rows.map((r) => ({
     ...(q.groupBy ? { group: r.group_value ?? '' } : {}),
     ...(r.bucket_s !== undefined ? { bucket: new Date(r.bucket_s * 1000).toISOString() } : {}),
+    name: r.score_name,
     score_mean: r.mean,
     score_n: r.n,
     score_stderr: r.n >= 2 && r.sd !== null ? r.sd / Math.sqrt(r.n) : null,

@@ -25,44 +25,50 @@ export const MAX_SCORES_PER_WRITE = 1000
 export const MAX_LIST_LIMIT = 1000
 const DEFAULT_LIST_LIMIT = 100
 
+/**
+ * A deleted score is a tombstone: a newer row under the same `(project_id, id)` key with status
+ * `deleted` and empty trace, span, name and metadata, so FINAL reads that select by trace, name or
+ * queue never see it, and the ones that do not (the list) exclude the status.
+ */
+export const DELETED_STATUS = 'deleted'
+const NOT_DELETED = `status != '${DELETED_STATUS}'`
+
 const SCORE_COLUMNS = `id, trace_id, span_id, name, value, string_value, data_type, source, status, comment,
   author, evaluator, config_id, dataset_id, dataset_item_id, dataset_version, eval_model,
   eval_input_tokens, eval_output_tokens, toString(eval_cost_usd) AS eval_cost_text, eval_latency_ms,
   metadata, created_at`
 
-const scoreRow = z
-  .object({
-    id: z.string(),
-    trace_id: z.string(),
-    span_id: z.string(),
-    name: z.string(),
-    value: z.number(),
-    string_value: z.string(),
-    data_type: z.enum(SCORE_DATA_TYPES),
-    source: z.enum(SCORE_SOURCES),
-    status: z.enum(SCORE_STATUSES),
-    comment: z.string(),
-    author: z.string(),
-    evaluator: z.string(),
-    config_id: z.string(),
-    dataset_id: z.string(),
-    dataset_item_id: z.string(),
-    dataset_version: count,
-    eval_model: z.string(),
-    eval_input_tokens: count,
-    eval_output_tokens: count,
-    eval_cost_text: decimal,
-    eval_latency_ms: float,
-    metadata: z.record(z.string(), z.string()),
-    created_at: chTime,
-  })
-  .transform(
-    ({ eval_cost_text, ...r }): Score => ({
-      ...r,
-      value: r.status === 'failed' ? null : r.value,
-      eval_cost_usd: eval_cost_text,
-    }),
-  )
+const scoreColumns = z.object({
+  id: z.string(),
+  trace_id: z.string(),
+  span_id: z.string(),
+  name: z.string(),
+  value: z.number(),
+  string_value: z.string(),
+  data_type: z.enum(SCORE_DATA_TYPES),
+  source: z.enum(SCORE_SOURCES),
+  status: z.enum(SCORE_STATUSES),
+  comment: z.string(),
+  author: z.string(),
+  evaluator: z.string(),
+  config_id: z.string(),
+  dataset_id: z.string(),
+  dataset_item_id: z.string(),
+  dataset_version: count,
+  eval_model: z.string(),
+  eval_input_tokens: count,
+  eval_output_tokens: count,
+  eval_cost_text: decimal,
+  eval_latency_ms: float,
+  metadata: z.record(z.string(), z.string()),
+  created_at: chTime,
+})
+
+function toScore({ eval_cost_text, ...r }: z.output<typeof scoreColumns>): Score {
+  return { ...r, value: r.status === 'failed' ? null : r.value, eval_cost_usd: eval_cost_text }
+}
+
+const scoreRow = scoreColumns.transform(toScore)
 
 const configRow = z.object({
   id: z.string(),
@@ -164,7 +170,7 @@ export class ScoreRepository {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
       throw invalid(`limit: a whole number from 1 to ${MAX_LIST_LIMIT}`)
     }
-    const conditions = ['project_id = {projectId:String}']
+    const conditions = ['project_id = {projectId:String}', NOT_DELETED]
     const params: Record<string, unknown> = { projectId, limit: limit + 1 }
     if (q.traceId !== undefined) {
       conditions.push('trace_id = {traceId:String}')
@@ -213,12 +219,67 @@ export class ScoreRepository {
     }
   }
 
+  /**
+   * Deletes a score of the project (a correction is a re-sent score with the same `id`). The row is
+   * replaced by a tombstone (see {@link DELETED_STATUS}) written with a later `updated_at`, so reads
+   * with FINAL, means and objectives drop it at once and merges drop the old row. Re-sending the id
+   * afterwards stores the score again. Unknown (or already deleted) id: `QualityError('not_found')`.
+   */
+  async delete(projectId: string, id: string): Promise<Score> {
+    if (typeof id !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(id)) {
+      throw new QualityError('not_found', `no score ${String(id).slice(0, 140)}`)
+    }
+    const rows = await queryRows(
+      this.storage,
+      `SELECT ${SCORE_COLUMNS}, toUnixTimestamp64Milli(updated_at) AS updated_ms
+       FROM ${final(this.storage, 'scores')}
+       WHERE project_id = {projectId:String} AND id = {id:String} AND ${NOT_DELETED}`,
+      { projectId, id },
+      scoreColumns
+        .extend({ updated_ms: count })
+        .transform(({ updated_ms, ...r }) => ({ updated_ms, score: toScore(r) })),
+    )
+    const current = rows[0]
+    if (!current) throw new QualityError('not_found', `no score ${id}`)
+    const { updated_ms, score } = current
+    await insertRows(this.storage, 'scores', [
+      {
+        project_id: projectId,
+        id,
+        trace_id: '',
+        span_id: '',
+        name: '',
+        value: 0,
+        string_value: '',
+        data_type: score.data_type,
+        source: score.source,
+        status: DELETED_STATUS,
+        comment: '',
+        author: '',
+        evaluator: '',
+        config_id: '',
+        dataset_id: '',
+        dataset_item_id: '',
+        dataset_version: 0,
+        eval_model: '',
+        eval_input_tokens: 0,
+        eval_output_tokens: 0,
+        eval_cost_usd: null,
+        eval_latency_ms: null,
+        metadata: {},
+        created_at: chDateTime(new Date(score.created_at)),
+        updated_at: chDateTime(new Date(Math.max(Date.now(), updated_ms + 1))),
+      },
+    ])
+    return score
+  }
+
   /** Every score of one trace (trace-level and span-level), oldest first. */
   async forTrace(projectId: string, traceId: string): Promise<Score[]> {
     return queryRows(
       this.storage,
       `SELECT ${SCORE_COLUMNS} FROM ${final(this.storage, 'scores')}
-       WHERE project_id = {projectId:String} AND trace_id = {traceId:String}
+       WHERE project_id = {projectId:String} AND trace_id = {traceId:String} AND ${NOT_DELETED}
        ORDER BY created_at, id`,
       { projectId, traceId: checkTraceId(traceId, 'traceId') },
       scoreRow,

@@ -5,7 +5,7 @@ import { getMetrics } from '@hindsight/dashboards'
 import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
 import { QualityError } from '../errors'
 import { type TestStorage, testStorage } from '../testing'
-import { getScoreMeans, joinScoreMeans } from './metrics'
+import { getScoreMeans, getScoreMeansByName, joinScoreMeans } from './metrics'
 import { ScoreRepository } from './repository'
 
 let db: TestStorage
@@ -339,5 +339,92 @@ describe('mean score per metrics group', () => {
       joinScoreMeans(metrics, none).map((r) => [r.score_mean, r.score_n]),
       metrics.map(() => [null, 0]),
     )
+  })
+
+  test('every score name at once: per group, per name, and the names with their counts', async () => {
+    // A boolean score on traces 0-3 (all gpt-4o): pass rate 3/4.
+    await repo.create(
+      M,
+      [true, true, false, true].map((value, k) => ({
+        traceId: trace(200 + k),
+        name: 'correct',
+        value,
+        source: 'api' as const,
+      })),
+    )
+    const rows = await getScoreMeansByName(db.storage, M, { ...range, groupBy: 'model' })
+    assert.deepEqual(
+      rows.map((r) => [r.group, r.name, r.score_n, Math.round((r.score_mean ?? 0) * 1e9) / 1e9]),
+      [
+        ['claude-sonnet-4', 'helpfulness', 4, 0.75],
+        ['gpt-4o', 'correct', 4, 0.75],
+        ['gpt-4o', 'helpfulness', 7, Math.round((2.4 / 7) * 1e9) / 1e9],
+      ],
+    )
+    // The same figures as the one-name read for each name.
+    const single = await getScoreMeans(db.storage, M, { ...range, groupBy: 'model', score: 'helpfulness' })
+    for (const one of single) {
+      const many = rows.find((r) => r.group === one.group && r.name === 'helpfulness')
+      assert.deepEqual(many && { ...many, name: undefined }, { ...one, name: undefined })
+    }
+    const names = await getScoreMeansByName(db.storage, M, range)
+    assert.deepEqual(
+      names.map((r) => [r.name, r.score_n]),
+      [
+        ['correct', 4],
+        ['helpfulness', 10],
+      ],
+    )
+    const onlyCorrect = await getScoreMeansByName(db.storage, M, {
+      ...range,
+      groupBy: 'release',
+      names: ['correct'],
+    })
+    assert.deepEqual(
+      onlyCorrect.map((r) => [r.group, r.name, r.score_n]),
+      [['v1', 'correct', 4]],
+    )
+    assert.deepEqual(await getScoreMeansByName(db.storage, M, { ...range, names: [] }), [])
+  })
+
+  test('a deleted score leaves the list, the trace and the means; re-sending its id restores it', async () => {
+    const target = trace(209)
+    const [stored] = (await repo.list(M, { traceId: target, name: 'helpfulness' })).items
+    assert.ok(stored)
+    const notFound = (error: unknown) => QualityError.isInstance(error) && error.code === 'not_found'
+    // Another project cannot delete it.
+    await assert.rejects(repo.delete(OTHER, stored.id), notFound)
+    assert.equal((await repo.forTrace(M, target)).filter((s) => s.name === 'helpfulness').length, 1)
+
+    const deleted = await repo.delete(M, stored.id)
+    assert.equal(deleted.id, stored.id)
+    assert.equal(deleted.value, 0.9)
+    assert.deepEqual(
+      (await repo.forTrace(M, target)).map((s) => s.name),
+      [],
+    )
+    const listed = await repo.list(M, { limit: 1000 })
+    assert.ok(!listed.items.some((s) => s.id === stored.id))
+    assert.ok(listed.items.length > 0)
+    // helpfulness was k/10 on traces 0..9: without trace 9, n = 9 and the mean (4.5 - 0.9) / 9.
+    const [all] = await getScoreMeans(db.storage, M, { ...range, score: 'helpfulness' })
+    assert.equal(all?.score_n, 9)
+    assert.ok(Math.abs((all?.score_mean ?? 0) - 0.4) < 1e-12)
+    const byModel = await getScoreMeans(db.storage, M, { ...range, groupBy: 'model', score: 'helpfulness' })
+    assert.deepEqual(
+      byModel.map((r) => [r.group, r.score_n]),
+      [
+        ['claude-sonnet-4', 3],
+        ['gpt-4o', 6],
+      ],
+    )
+    await assert.rejects(repo.delete(M, stored.id), notFound)
+    await assert.rejects(repo.delete(M, 'no-such-score'), notFound)
+
+    // A correction: the same id sent again is stored again (here with a new value).
+    await repo.create(M, [{ id: stored.id, traceId: target, name: 'helpfulness', value: 0.5, source: 'api' }])
+    const [restored] = await getScoreMeans(db.storage, M, { ...range, score: 'helpfulness' })
+    assert.equal(restored?.score_n, 10)
+    assert.ok(Math.abs((restored?.score_mean ?? 0) - 4.1 / 10) < 1e-12)
   })
 })

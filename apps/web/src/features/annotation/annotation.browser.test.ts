@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { ScoreRepository } from '@hindsight/quality'
+import { AnnotationQueueRepository, ScoreRepository } from '@hindsight/quality'
 import type { Page } from 'playwright-core'
 import { BrowserHarness, browserTestSkip, RESULTS } from '../../../test/browser-support'
 import { insertRows, seedRows } from '../../../test/seed'
@@ -104,6 +104,16 @@ describe('annotation, evaluations and objectives in Chromium', { skip }, () => {
     await page.getByText(/Trace 3 of 5 · 2 annotated/).waitFor({ timeout: 15_000 })
     await page.keyboard.press('s')
     await page.getByText(/Trace 4 of 5/).waitFor()
+    // The skip is recorded for the queue: its next item (REST `next`) passes trace 3.
+    const queueId = new URL(page.url()).searchParams.get('queue') ?? ''
+    const queues = new AnnotationQueueRepository(h.storage)
+    let next = await queues.next(projectId, queueId)
+    for (let i = 0; i < 50 && next.skipped === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      next = await queues.next(projectId, queueId)
+    }
+    assert.deepEqual([next.annotated, next.skipped, next.remaining], [2, 1, 2])
+    assert.equal(next.item?.trace_id, (await queues.items(projectId, queueId)).items[3]?.trace_id)
 
     // Esc leaves to the queue list.
     await page.keyboard.press('Escape')

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import { registerAnnotationRoutes } from './annotation'
 import { registerBacktestRoutes } from './backtests'
 import type { PublicApiDeps, PublicApiEnv } from './context'
 import { registerDatasetRoutes } from './datasets'
@@ -71,6 +72,7 @@ export function createPublicApi(deps: PublicApiDeps): OpenAPIHono<PublicApiEnv> 
   registerBacktestRoutes(app, deps)
   registerEvaluationRuleRoutes(app, deps)
   registerObjectiveRoutes(app, deps)
+  registerAnnotationRoutes(app, deps)
 
   // A catch-all route, not only notFound(): once mounted, the parent app's notFound would answer.
   const notFound = (c: Context) => errorResponse(c, 'not_found', `no endpoint ${c.req.method} ${c.req.path}`)

@@ -224,6 +224,50 @@ describe('GET /metrics?score=', () => {
   })
 })
 
+describe('DELETE /scores/{id}', () => {
+  test('project-scoped; the score leaves the list, the trace and /metrics means; the id can be sent again', async () => {
+    const created = await call('POST', '/scores', {
+      id: 'wrong-score-1',
+      traceId: trace(4),
+      name: 'helpfulness',
+      value: 1,
+    })
+    assert.equal(created.status, 201)
+    const claude = async () => {
+      const rows = arr(
+        obj((await call('GET', `/metrics?${RANGE}&groupBy=model&score=helpfulness`)).body).data,
+      )
+      const row = rows.find((r) => r.model === 'claude-sonnet-4')
+      return [row?.score_n, row?.score_mean]
+    }
+    // claude: trace 3 (0.2) and now trace 4 (1).
+    assert.deepEqual(await claude(), [2, 0.6])
+
+    const other = await call('DELETE', '/scores/wrong-score-1', undefined, { key: KEY_B })
+    assert.equal(other.status, 404)
+    assert.equal(errorOf(other.body).code, 'not_found')
+    assert.deepEqual(await claude(), [2, 0.6])
+
+    const deleted = await call('DELETE', '/scores/wrong-score-1')
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.body))
+    assert.equal(obj(deleted.body).id, 'wrong-score-1')
+    assert.equal(obj(deleted.body).value, 1)
+    assert.deepEqual(await claude(), [1, 0.2])
+    assert.deepEqual(arr(obj((await call('GET', `/scores?traceId=${trace(4)}`)).body).data), [])
+    assert.ok(
+      !arr(obj((await call('GET', '/scores?limit=1000')).body).data).some((s) => s.id === 'wrong-score-1'),
+    )
+    assert.equal((await call('DELETE', '/scores/wrong-score-1')).status, 404)
+    assert.equal((await call('DELETE', '/scores/no-such-id')).status, 404)
+
+    // A correction: the same id with the right value.
+    await call('POST', '/scores', { id: 'wrong-score-1', traceId: trace(4), name: 'helpfulness', value: 0.4 })
+    const [n, mean] = await claude()
+    assert.equal(n, 2)
+    assert.ok(Math.abs(Number(mean) - 0.3) < 1e-12)
+  })
+})
+
 describe('datasets', () => {
   test('create, from traces, items CRUD with versions, import, export', async () => {
     const created = await call('POST', '/datasets', { name: 'regressions', description: 'from prod' })
@@ -343,6 +387,7 @@ describe('OpenAPI', () => {
       assert.ok(path in paths, path)
     }
     assert.deepEqual(Object.keys(obj(paths['/scores'])).sort(), ['get', 'post'])
+    assert.deepEqual(Object.keys(obj(paths['/scores/{id}'])), ['delete'])
     const metricsParams = arr(obj(obj(paths['/metrics']).get).parameters).map((p) => p.name)
     assert.ok(metricsParams.includes('score'))
   })

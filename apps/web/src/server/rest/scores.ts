@@ -1,7 +1,7 @@
 import { QualityError, type ScoreInput, ScoreRepository } from '@hindsight/quality'
 import { createRoute, type z } from '@hono/zod-openapi'
 import { BEARER, type PublicApiApp, type PublicApiDeps } from './context'
-import { ERROR_RESPONSES, errorBody } from './errors'
+import { ERROR_RESPONSES, errorBody, IdParam, notFoundResponse } from './errors'
 import {
   ScoreBatchSchema,
   type ScoreBodySchema,
@@ -10,6 +10,7 @@ import {
   ScoreConfigSchema,
   ScoreCreateBodySchema,
   ScoreListSchema,
+  ScoreSchema,
   ScoresQuery,
 } from './quality-schemas'
 
@@ -41,6 +42,27 @@ const listScores = createRoute({
   request: { query: ScoresQuery },
   responses: {
     200: { description: 'A page of scores.', content: { 'application/json': { schema: ScoreListSchema } } },
+    ...ERROR_RESPONSES,
+  },
+})
+
+const deleteScore = createRoute({
+  method: 'delete',
+  path: '/scores/{id}',
+  summary: 'Delete a score',
+  description:
+    'Removes the score from the list, its trace and every mean (`/metrics?score=`, objectives) at once. ' +
+    'Scores are keyed by id in a ReplacingMergeTree: the delete writes a newer tombstone row under the same ' +
+    'id, which merges keep in place of the score. To correct a score instead, `POST /scores` it again with ' +
+    'the same `id`; sending the id of a deleted score stores it again.',
+  security: [BEARER],
+  request: { params: IdParam },
+  responses: {
+    200: {
+      description: 'The deleted score, as it was.',
+      content: { 'application/json': { schema: ScoreSchema } },
+    },
+    ...notFoundResponse("No such score in the key's project (or it is already deleted)."),
     ...ERROR_RESPONSES,
   },
 })
@@ -175,6 +197,18 @@ export function registerScoreRoutes(app: PublicApiApp, deps: PublicApiDeps): voi
       })
       return c.json({ data: page.items, next_cursor: page.next_cursor }, 200)
     } catch (error) {
+      return c.json(errorBody('bad_request', badInputMessage(error)), 400)
+    }
+  })
+
+  app.openapi(deleteScore, async (c) => {
+    const { id } = c.req.valid('param')
+    try {
+      return c.json(await scores.delete(c.get('projectId'), id), 200)
+    } catch (error) {
+      if (QualityError.isInstance(error) && error.code === 'not_found') {
+        return c.json(errorBody('not_found', error.message), 404)
+      }
       return c.json(errorBody('bad_request', badInputMessage(error)), 400)
     }
   })

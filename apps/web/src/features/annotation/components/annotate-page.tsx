@@ -286,10 +286,10 @@ function Annotator({ projectId, queueId }: { projectId: string; queueId: string 
   const items = useQuery(trpc.annotation.items.queryOptions({ projectId, queueId }))
   const [index, setIndex] = useState<number | null>(null)
   const list = items.data?.items ?? []
-  // Start at the first trace not annotated yet.
+  // Start at the first trace neither annotated nor skipped.
   useEffect(() => {
     if (index === null && items.data) {
-      const first = items.data.items.findIndex((i) => !i.annotated)
+      const first = items.data.items.findIndex((i) => !i.annotated && !i.skipped)
       setIndex(first === -1 ? 0 : first)
     }
   }, [index, items.data])
@@ -315,6 +315,11 @@ function Annotator({ projectId, queueId }: { projectId: string; queueId: string 
     setActive(0)
   }, [target.data])
   const save = useMutation(trpc.annotation.save.mutationOptions())
+  const skip = useMutation(
+    trpc.annotation.skip.mutationOptions({
+      onSuccess: () => client.invalidateQueries({ queryKey: trpc.annotation.items.queryKey() }),
+    }),
+  )
   const configs = useMemo(() => target.data?.configs ?? [], [target.data])
   const leave = useCallback(() => router.push(href({}, '/annotate')), [router, href])
 
@@ -364,8 +369,11 @@ function Annotator({ projectId, queueId }: { projectId: string; queueId: string 
       event.preventDefault()
       if (action.type === 'next') go(1)
       else if (action.type === 'previous') go(-1)
-      else if (action.type === 'skip') go(1)
-      else if (action.type === 'leave') leave()
+      else if (action.type === 'skip') {
+        // Recorded for the queue (REST `next` passes it too), unless it is already scored.
+        if (current && !current.annotated) skip.mutate({ projectId, queueId, traceId: current.trace_id })
+        go(1)
+      } else if (action.type === 'leave') leave()
       else if (action.type === 'save') submit()
       else if (action.type === 'pick') {
         const config = configs[active]
@@ -376,7 +384,7 @@ function Annotator({ projectId, queueId }: { projectId: string; queueId: string 
     }
     window.addEventListener('keydown', onKey)
     return () => window.removeEventListener('keydown', onKey)
-  }, [configs, active, go, leave, submit])
+  }, [configs, active, go, leave, submit, current, skip, projectId, queueId])
 
   if (items.isPending) return <Loading label="Loading the queue…" />
   if (items.isError) return <ErrorState error={items.error} onRetry={() => void items.refetch()} />
@@ -415,7 +423,7 @@ function Annotator({ projectId, queueId }: { projectId: string; queueId: string 
               </Link>
             </span>{' '}
             · {current.name} · {formatDateTime(parseTimestamp(current.start_time), 'utc')} UTC
-            {current.annotated ? ' · annotated' : ''}
+            {current.annotated ? ' · annotated' : current.skipped ? ' · skipped' : ''}
           </div>
         ) : null}
       </section>

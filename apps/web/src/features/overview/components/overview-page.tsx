@@ -1,7 +1,7 @@
 'use client'
 import { useQuery } from '@tanstack/react-query'
 import { useRouter } from 'next/navigation'
-import { useMemo } from 'react'
+import { useMemo, useState } from 'react'
 import { ActiveFilters } from '../../../components/active-filters'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
@@ -10,9 +10,10 @@ import { useTRPC } from '../../../lib/trpc'
 import { useView } from '../../../lib/use-view'
 import { describeFilter } from '../../../lib/view-state'
 import { SetupSnippet } from '../../setup/components/setup-snippet'
+import { scoreColumns } from '../lib/breakdown'
+import { BreakdownTable, ScorePicker } from './breakdown-table'
 import { type ChartNavigation, CostChart, LatencyChart, TokensChart } from './charts'
 import { KpiTiles } from './kpi-tiles'
-import { ModelTable } from './model-table'
 
 export function OverviewPage() {
   return <ProjectGate>{(projectId) => <Overview projectId={projectId} />}</ProjectGate>
@@ -29,7 +30,7 @@ function Overview({ projectId }: { projectId: string }) {
       <ActiveFilters />
       <KpiPanel projectId={projectId} />
       <SeriesPanel projectId={projectId} />
-      <ModelPanel projectId={projectId} />
+      <BreakdownPanel projectId={projectId} />
     </div>
   )
 }
@@ -113,12 +114,31 @@ function SeriesPanel({ projectId }: { projectId: string }) {
   )
 }
 
-function ModelPanel({ projectId }: { projectId: string }) {
+/** Cost, latency and quality per model and per release, with one score picker for both tables. */
+function BreakdownPanel({ projectId }: { projectId: string }) {
   const trpc = useTRPC()
   const { query } = useView()
-  const rows = useQuery(trpc.overview.byModel.queryOptions({ projectId, ...query }))
-  if (rows.isPending) return <Loading label="Loading the model breakdown…" height={120} />
-  if (rows.isError) return <ErrorState error={rows.error} onRetry={() => void rows.refetch()} />
-  if (rows.data.length === 0) return null
-  return <ModelTable rows={rows.data} />
+  const [picked, setPicked] = useState<string[] | null>(null)
+  const byModel = useQuery(trpc.overview.breakdown.queryOptions({ projectId, ...query, dimension: 'model' }))
+  const byRelease = useQuery(
+    trpc.overview.breakdown.queryOptions({ projectId, ...query, dimension: 'release' }),
+  )
+  if (byModel.isPending) return <Loading label="Loading the model breakdown…" height={120} />
+  if (byModel.isError) return <ErrorState error={byModel.error} onRetry={() => void byModel.refetch()} />
+  if (byModel.data.rows.length === 0) return null
+  const names = byModel.data.scoreNames
+  const shown = scoreColumns(names, picked)
+  return (
+    <div className="stack">
+      <ScorePicker names={names} shown={shown} onChange={setPicked} />
+      <BreakdownTable breakdown={byModel.data} scores={shown} />
+      {byRelease.isPending ? <Loading label="Loading the release breakdown…" height={120} /> : null}
+      {byRelease.isError ? (
+        <ErrorState error={byRelease.error} onRetry={() => void byRelease.refetch()} />
+      ) : null}
+      {byRelease.data && byRelease.data.rows.length > 0 ? (
+        <BreakdownTable breakdown={byRelease.data} scores={shown} />
+      ) : null}
+    </div>
+  )
 }

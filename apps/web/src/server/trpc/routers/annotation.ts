@@ -92,6 +92,15 @@ export const annotationRouter = createTRPCRouter({
       ),
     ),
 
+  /** Skip a trace of the queue: the queue's next item (REST `…/next`, the page's start) passes it. */
+  skip: projectProcedure
+    .input(z.object({ queueId, traceId }))
+    .mutation(({ ctx, input }) =>
+      qualityCall(() =>
+        new AnnotationQueueRepository(ctx.storage).skip(input.projectId, input.queueId, input.traceId),
+      ),
+    ),
+
   /** Create or replace a score config (numeric range, boolean, or categories). */
   upsertConfig: projectProcedure
     .input(

@@ -2,7 +2,7 @@
  * Online evaluation rules for the dashboard: each rule with its status (backlog, processed,
  * failures with reasons); create, pause/resume and delete. The same repository as the REST API.
  */
-import { EvaluationRuleRepository, ruleStatus } from '@hindsight/quality'
+import { EvaluationRuleRepository, RUBRICS, ruleStatus } from '@hindsight/quality'
 import { z } from 'zod'
 import { createTRPCRouter, projectProcedure } from '../trpc'
 import { qualityCall } from './quality-errors'
@@ -12,6 +12,17 @@ const labels = z.array(z.string().trim().min(1).max(300)).max(50).optional()
 const filter = z.object({ name: labels, route: labels, model: labels, release: labels, kind: labels })
 
 export const evaluationsRouter = createTRPCRouter({
+  /** The built-in rubric templates a judge rule can name or start its own template from. */
+  rubrics: projectProcedure.query(() =>
+    Object.entries(RUBRICS).map(([id, r]) => ({
+      id,
+      name: r.name,
+      description: r.description ?? '',
+      scale: r.scale,
+      prompt: r.prompt,
+    })),
+  ),
+
   /** Every rule with its status. */
   list: projectProcedure.query(async ({ ctx, input }) => {
     const rules = new EvaluationRuleRepository(ctx.storage)

@@ -1,4 +1,7 @@
 import { chooseInterval, getMetrics, getOverview } from '@hindsight/dashboards'
+import { getScoreMeansByName } from '@hindsight/quality'
+import { z } from 'zod'
+import { BREAKDOWN_DIMENSIONS, buildBreakdown } from '../../../features/overview/lib/breakdown'
 import { buildOverviewSeries } from '../../../features/overview/lib/series'
 import { rangeInput, toRange } from '../inputs'
 import { createTRPCRouter, projectProcedure } from '../trpc'
@@ -32,4 +35,21 @@ export const overviewRouter = createTRPCRouter({
       .map((row) => ({ ...row, model: row.group ?? '' }))
       .sort((a, b) => (b.cost_usd ?? 0) - (a.cost_usd ?? 0) || b.calls - a.calls)
   }),
+
+  /**
+   * One row per model or release over the whole range (most expensive first): calls, errors,
+   * tokens, cost, latency, and the mean (with n) of every score name on its traces — the same
+   * read path as `GET /metrics?score=` — plus the score names of the range, most scored first.
+   */
+  breakdown: projectProcedure
+    .input(rangeInput.and(z.object({ dimension: z.enum(BREAKDOWN_DIMENSIONS) })))
+    .query(async ({ ctx, input }) => {
+      const query = { ...toRange(input), groupBy: input.dimension, filter: input.filter }
+      const [metrics, means, names] = await Promise.all([
+        getMetrics(ctx.storage, input.projectId, query),
+        getScoreMeansByName(ctx.storage, input.projectId, query),
+        getScoreMeansByName(ctx.storage, input.projectId, { ...toRange(input), filter: input.filter }),
+      ])
+      return buildBreakdown(input.dimension, metrics, means, names)
+    }),
 })
