@@ -1,3 +1,4 @@
+import { EvaluatorSpecSchema } from '@hindsight/quality'
 import { z } from 'zod'
 
 /** A custom price for a model the price table does not know, USD per 1M tokens. */
@@ -65,8 +66,9 @@ export function candidateLabel(c: Pick<CandidateSpec, 'name' | 'provider' | 'mod
 }
 
 /**
- * Objectives defined in advance (STATISTICS.md, "The verdict"). Stored per route by the quality
- * package later; accepted inline for now.
+ * Objectives defined in advance (STATISTICS.md, "The verdict"), inline in the request. Each is
+ * checked against a 95% interval: pass when the whole interval is on the right side, fail when it
+ * is wholly on the wrong side, inconclusive otherwise.
  */
 export const objectivesSchema = z
   .object({
@@ -77,9 +79,64 @@ export const objectivesSchema = z
     /** Candidate latency p95 at most this many ms (a projection in what-if mode). */
     latency_p95_max_ms: z.number().positive().optional(),
     latency_p50_max_ms: z.number().positive().optional(),
-    /** Candidate quality score at least this (needs replay and evaluators). */
+    /**
+     * The candidate's mean quality score (pass rate for a pass/fail evaluator) at least this: passes
+     * when the lower end of its 95% interval is at or above it (needs replay and evaluators).
+     */
     min_quality: z.number().optional(),
+    /**
+     * Non-inferiority: the candidate may lose at most this much quality against the baseline (same
+     * evaluator, paired per call). Passes only when the paired delta's whole 95% interval is above
+     * −margin (below +margin for a lower-is-better score such as `refusal`), fails when it is
+     * wholly beyond, inconclusive otherwise. 0 means "no regression at all".
+     */
+    max_quality_regression: z.number().nonnegative().optional(),
+    /** The score (evaluator name) the quality objectives use. @default the first evaluator's */
+    quality_score: z.string().trim().min(1).max(200).optional(),
   })
   .strict()
 
 export type Objectives = z.output<typeof objectivesSchema>
+
+/** Objectives a check can be made for (every key but `quality_score`, which names the score). */
+export type ObjectiveKey = Exclude<keyof Objectives, 'quality_score'>
+
+/**
+ * How both arms of a replay are evaluated, with the same evaluators: built-ins (reference
+ * comparison, JSON validity, length, refusal, …), LLM judges and custom TypeScript evaluators as
+ * in the quality package's online rules (`EvaluatorSpec`), and optionally the project's online
+ * evaluation rules themselves. Each (recorded answer, candidate answer) pair is scored and stored
+ * as quality scores (source `evaluator`) tagged with the back-test id and the arm.
+ */
+export const evaluationSchema = z
+  .object({
+    /**
+     * `{ type: 'builtin', evaluator: 'exact_match' | 'valid_json' | 'length_bounds' | 'refusal' | … }`,
+     * `{ type: 'judge', rubric, endpoint }`, `{ type: 'custom', evaluator: 'reference_f1' | <registered> }`.
+     */
+    evaluators: z.array(EvaluatorSpecSchema).max(20).default([]),
+    /**
+     * Also run the evaluators of the project's online evaluation rules: `'route'` = the enabled
+     * rules whose filter names one of the cohort's routes (or has no route and matches the
+     * cohort's models), or a list of rule ids.
+     */
+    rules: z
+      .union([z.literal('route'), z.array(z.string().trim().min(1).max(100)).min(1).max(20)])
+      .optional(),
+    /**
+     * What reference evaluators compare an answer with (`expected`: exact_match, reference_f1, a
+     * judge rubric's `{{expected}}`): the recorded answer. On the baseline arm that compares the
+     * recording with itself, so the paired delta is the candidate's loss of agreement.
+     * `none`: no reference (those evaluators fail and say so).
+     */
+    reference: z.enum(['recorded', 'none']).default('recorded'),
+    /** Evaluations in flight at once (an LLM judge is the slow part). */
+    concurrency: z.number().int().min(1).max(64).default(4),
+  })
+  .strict()
+  .refine((e) => e.evaluators.length > 0 || e.rules !== undefined, {
+    message: 'give evaluators, rules, or both',
+  })
+
+export type EvaluationSpec = z.output<typeof evaluationSchema>
+export type EvaluationInput = z.input<typeof evaluationSchema>

@@ -1,5 +1,16 @@
 // Public API of @hindsight/backtest: cohorts, candidates, the what-if engine, prompt-caching
 // simulation, statistics, reports and the service the API, dashboard and CLI run back-tests with.
+export { AB_MIN_CALLS, AB_MIN_TRACES, type AbOptions, runAb } from './ab'
+export { abReportToHtml, abReportToMarkdown, abTitle, renderAnyReport } from './ab-report'
+export {
+  AB_COLUMNS,
+  type AbArmSummary,
+  type AbSpec,
+  type AbSpecInput,
+  type AbSummary,
+  abSpecSchema,
+  parseAbAttribute,
+} from './ab-spec'
 export {
   CACHE_RULES,
   type CacheRule,
@@ -19,6 +30,10 @@ export {
   type CandidateSpec,
   candidateLabel,
   candidateSchema,
+  type EvaluationInput,
+  type EvaluationSpec,
+  evaluationSchema,
+  type ObjectiveKey,
   type Objectives,
   objectivesSchema,
 } from './candidate'
@@ -33,9 +48,33 @@ export {
   getCohort,
   sampleSchema,
 } from './cohort'
+export {
+  type Arm,
+  type ArmScores,
+  armScoreId,
+  armTraceId,
+  type EvaluateReplayOptions,
+  type EvaluationHooks,
+  type EvaluatorQuality,
+  evaluateReplay,
+  loadArmScores,
+  type QualityEvaluation,
+  referenceF1,
+  rulesForCohort,
+  tokenF1,
+} from './evaluate'
+export { qualityRow, qualityRows } from './evaluate-metrics'
 export { type LatencyDistribution, loadLatencyDistribution, projectLatency } from './latency'
 export { candidatePrice, fromNano, priceCalls, toNano } from './pricing'
-export { type ReplayMetric, type ReplayReportOptions, replayMetrics, replayReport } from './replay/report'
+export {
+  MIN_REPLAY_CALLS,
+  type ReplayMetric,
+  type ReplayReportOptions,
+  type ReplayRowOptions,
+  replayMetricRows,
+  replayMetrics,
+  replayReport,
+} from './replay/report'
 export { type ChatRequest, NoContentError, type RecordedCall, toChatRequest } from './replay/request'
 export {
   loadReplayCalls,
@@ -50,6 +89,8 @@ export {
   type MetricName,
   type MetricRow,
   type ObjectiveCheck,
+  primaryQuality,
+  type QualitySummary,
   REPORT_SCHEMA_VERSION,
   type ReplaySummary,
   type ReportFormat,
@@ -57,6 +98,9 @@ export {
   reportToCsv,
   reportToHtml,
   reportToMarkdown,
+  type Triangle,
+  type TriangleArm,
+  triangle,
   type VerdictResult,
   verdict,
 } from './report'

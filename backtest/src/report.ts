@@ -2,7 +2,8 @@
  * The back-test report: JSON first. The CLI, the REST API, the dashboard page and the Markdown,
  * HTML and CSV exports all render this one document.
  */
-import type { CandidateSpec, Objectives } from './candidate'
+import type { AbSummary } from './ab-spec'
+import type { CandidateSpec, EvaluationSpec, ObjectiveKey, Objectives } from './candidate'
 import type { CohortFilter, CohortSample } from './cohort'
 import { samplesNeeded } from './stats'
 
@@ -21,10 +22,16 @@ export type MetricName =
   | 'ttft_ms'
   | 'output_tokens'
   | 'output_chars'
+  // Live A/B (two independent arms of recorded traffic):
+  | 'cost_per_trace_usd'
+  | 'ttft_p95_ms'
+  | 'error_rate'
 
 /** One metric, baseline vs candidate. Intervals are 95%; `ci_low`/`ci_high` bound the delta. */
 export interface MetricRow {
   name: MetricName
+  /** Quality rows: the score (evaluator) name; one `quality` row per evaluator. */
+  score?: string
   label: string
   unit: 'usd' | 'ms' | 'rate' | 'score' | 'tokens' | 'chars'
   better: 'lower' | 'higher'
@@ -63,10 +70,18 @@ export interface MetricRow {
 export type VerdictResult = 'pass' | 'fail' | 'inconclusive'
 
 export interface ObjectiveCheck {
-  objective: keyof Objectives
+  objective: ObjectiveKey
+  /** What the interval is compared with (for max_quality_regression: −margin, or +margin for a lower-is-better score). */
   threshold: number
+  /** How: the interval must be at most (≤) or at least (≥) the threshold. */
+  comparator: '≤' | '≥'
   metric: MetricName
-  /** The value compared: a ratio for cost_per_call_max_ratio, else the candidate's value. */
+  /** Quality objectives: the score they are about. */
+  score?: string
+  /**
+   * The value compared: a ratio for cost_per_call_max_ratio, the paired delta (candidate −
+   * baseline) for max_quality_regression, else the candidate's value.
+   */
   value: number | null
   ci_low: number | null
   ci_high: number | null
@@ -91,15 +106,63 @@ export interface ReplaySummary {
   base_url: string | null
 }
 
+/** How both arms were evaluated (replay with `evaluation`); the rows are the `quality` metrics. */
+export interface QualitySummary {
+  reference: EvaluationSpec['reference']
+  evaluators: Array<{
+    name: string
+    data_type: 'numeric' | 'boolean' | 'categorical'
+    better: 'higher' | 'lower'
+    origin: 'request' | 'rule'
+    rule_id: string | null
+    /** Calls scored in both arms (the paired comparison covers these). */
+    paired: number
+    failed: { baseline: number; candidate: number }
+  }>
+  /** The score the quality objectives and the triangle use. */
+  primary: string | null
+  calls: number
+  /** Scores written by this run / found already stored (resumed). */
+  scored: number
+  resumed: number
+  eval_cost_usd: number
+  /** Where the scores are: source `evaluator`, `metadata.backtest_id` and `metadata.arm`. */
+  storage: string
+}
+
+/** One corner of the intelligence–cost–latency triangle, with 95% intervals. */
+export interface TriangleArm {
+  quality: number | null
+  quality_ci: [number, number] | null
+  cost_per_call_usd: number | null
+  cost_ci: [number, number] | null
+  latency_p50_ms: number | null
+  latency_p95_ms: number | null
+  latency_p95_ci: [number, number] | null
+}
+
+/** The intelligence–cost–latency triangle, baseline vs candidate, for the page's chart. */
+export interface Triangle {
+  /** The quality score plotted (null: not measured). */
+  quality_score: string | null
+  quality_unit: MetricRow['unit'] | null
+  baseline: TriangleArm
+  candidate: TriangleArm
+  /** True when the candidate's latency is a projection (what-if). */
+  latency_projection: boolean
+}
+
 /**
  * One report shape for both modes. A replay report (`mode: 'replay'`) has measured (not
  * projected) metrics, `caching.enabled` false, and the `replay` section.
  */
 export interface BacktestReport {
   schema_version: typeof REPORT_SCHEMA_VERSION
-  mode: 'what_if' | 'replay'
+  mode: 'what_if' | 'replay' | 'ab'
   /** Replay only. */
   replay?: ReplaySummary
+  /** Live A/B only: the arms (attribute, values, n, time ranges), traffic mix and exclusions. */
+  ab?: AbSummary
   generated_at: string
   project_id: string
   backtest_id: string | null
@@ -174,6 +237,10 @@ export interface BacktestReport {
     note: string | null
   }
   metrics: MetricRow[]
+  /** Replay with evaluators: how both arms were scored. */
+  quality?: QualitySummary
+  /** The intelligence–cost–latency triangle (baseline vs candidate); see {@link triangle}. */
+  triangle?: Triangle
   correction: { method: 'holm'; family_size: number; statement: string }
   objectives: Objectives
   verdict: { result: VerdictResult; summary: string; checks: ObjectiveCheck[] }
@@ -188,17 +255,29 @@ function seFromInterval(lo: number, hi: number): number {
   return (hi - lo) / (2 * Z95)
 }
 
+type Use = 'ratio' | 'candidate' | 'delta'
+
 function check(
-  objective: keyof Objectives,
+  objective: ObjectiveKey,
   threshold: number,
   metric: MetricRow | undefined,
-  use: 'ratio' | 'candidate',
+  use: Use,
+  direction: 'at_most' | 'at_least',
   n: number,
+  missing = 'not measured',
 ): ObjectiveCheck {
-  const base = { objective, threshold, metric: metric?.name ?? ('quality' as MetricName) }
-  const value = use === 'ratio' ? (metric?.ratio ?? null) : (metric?.candidate ?? null)
-  const lo = use === 'ratio' ? (metric?.ratio_ci_low ?? null) : (metric?.candidate_ci_low ?? null)
-  const hi = use === 'ratio' ? (metric?.ratio_ci_high ?? null) : (metric?.candidate_ci_high ?? null)
+  const base = {
+    objective,
+    threshold,
+    comparator: direction === 'at_most' ? ('≤' as const) : ('≥' as const),
+    metric: metric?.name ?? ('quality' as MetricName),
+    ...(metric?.score !== undefined ? { score: metric.score } : {}),
+  }
+  const pick = (ratio: number | null, candidate: number | null, delta: number | null) =>
+    use === 'ratio' ? ratio : use === 'delta' ? delta : candidate
+  const value = metric ? pick(metric.ratio, metric.candidate, metric.delta) : null
+  const lo = metric ? pick(metric.ratio_ci_low, metric.candidate_ci_low, metric.ci_low) : null
+  const hi = metric ? pick(metric.ratio_ci_high, metric.candidate_ci_high, metric.ci_high) : null
   if (!metric || value === null || lo === null || hi === null || Number.isNaN(lo) || Number.isNaN(hi)) {
     return {
       ...base,
@@ -206,16 +285,20 @@ function check(
       ci_low: lo,
       ci_high: hi,
       result: 'inconclusive',
-      reason: metric?.note ?? 'not measured',
+      reason: metric?.note ?? missing,
       n_needed: null,
     }
   }
-  const better = metric.better
   // "At most" objectives (cost, latency) pass when the whole interval is at or below the threshold.
-  const atMost = better === 'lower'
+  const atMost = direction === 'at_most'
   const pass = atMost ? hi <= threshold : lo >= threshold
   const fail = atMost ? lo > threshold : hi < threshold
-  const what = use === 'ratio' ? `${metric.label} ratio` : metric.label
+  const what =
+    use === 'ratio'
+      ? `${metric.label} ratio`
+      : use === 'delta'
+        ? `${metric.label} delta (candidate − baseline)`
+        : metric.label
   let nNeeded: number | null = null
   let reason: string
   if (pass)
@@ -245,6 +328,16 @@ function check(
 }
 
 /**
+ * The quality row the quality objectives use: the one of `objectives.quality_score`, else the
+ * first quality row (the first evaluator's).
+ */
+export function primaryQuality(objectives: Objectives, metrics: MetricRow[]): MetricRow | undefined {
+  const quality = metrics.filter((m) => m.name === 'quality')
+  if (objectives.quality_score !== undefined) return quality.find((m) => m.score === objectives.quality_score)
+  return quality[0]
+}
+
+/**
  * The verdict against objectives defined in advance: pass when every objective's interval is on
  * the right side, fail when any objective's interval is wholly on the wrong side, otherwise
  * inconclusive — never rounded into a win. No objectives: inconclusive ("nothing to judge").
@@ -257,36 +350,60 @@ export function verdict(
 ): BacktestReport['verdict'] {
   const byName = (name: MetricName) => metrics.find((m) => m.name === name)
   const checks: ObjectiveCheck[] = []
-  if (objectives.cost_per_call_max_ratio !== undefined)
+  const o = objectives
+  if (o.cost_per_call_max_ratio !== undefined)
     checks.push(
       check(
         'cost_per_call_max_ratio',
-        objectives.cost_per_call_max_ratio,
+        o.cost_per_call_max_ratio,
         byName('cost_per_call_usd'),
         'ratio',
+        'at_most',
         n,
       ),
     )
-  if (objectives.cost_per_call_max_usd !== undefined)
+  if (o.cost_per_call_max_usd !== undefined)
     checks.push(
       check(
         'cost_per_call_max_usd',
-        objectives.cost_per_call_max_usd,
+        o.cost_per_call_max_usd,
         byName('cost_per_call_usd'),
         'candidate',
+        'at_most',
         n,
       ),
     )
-  if (objectives.latency_p50_max_ms !== undefined)
+  if (o.latency_p50_max_ms !== undefined)
     checks.push(
-      check('latency_p50_max_ms', objectives.latency_p50_max_ms, byName('latency_p50_ms'), 'candidate', n),
+      check('latency_p50_max_ms', o.latency_p50_max_ms, byName('latency_p50_ms'), 'candidate', 'at_most', n),
     )
-  if (objectives.latency_p95_max_ms !== undefined)
+  if (o.latency_p95_max_ms !== undefined)
     checks.push(
-      check('latency_p95_max_ms', objectives.latency_p95_max_ms, byName('latency_p95_ms'), 'candidate', n),
+      check('latency_p95_max_ms', o.latency_p95_max_ms, byName('latency_p95_ms'), 'candidate', 'at_most', n),
     )
-  if (objectives.min_quality !== undefined)
-    checks.push(check('min_quality', objectives.min_quality, byName('quality'), 'candidate', n))
+  const quality = primaryQuality(o, metrics)
+  const noQuality =
+    o.quality_score !== undefined && metrics.some((m) => m.name === 'quality' && m.score !== undefined)
+      ? `no evaluator named '${o.quality_score}' scored this back-test`
+      : 'quality needs a replay with evaluators (request.evaluation)'
+  if (o.min_quality !== undefined)
+    checks.push(check('min_quality', o.min_quality, quality, 'candidate', 'at_least', n, noQuality))
+  if (o.max_quality_regression !== undefined) {
+    // Non-inferiority: the paired delta must clear −margin (+margin for a lower-is-better score).
+    const lowerBetter = quality?.better === 'lower'
+    const margin = o.max_quality_regression
+    checks.push(
+      check(
+        'max_quality_regression',
+        lowerBetter ? margin : -margin,
+        quality,
+        'delta',
+        lowerBetter ? 'at_most' : 'at_least',
+        n,
+        noQuality,
+      ),
+    )
+  }
   if (tooSmall) {
     for (const c of checks) {
       c.result = 'inconclusive'
@@ -315,6 +432,45 @@ export function verdict(
     }
   }
   return { result: 'pass', summary: `Pass: every objective's 95% interval is on the right side.`, checks }
+}
+
+const pair = (lo: number | null, hi: number | null): [number, number] | null =>
+  lo === null || hi === null || !Number.isFinite(lo) || !Number.isFinite(hi) ? null : [lo, hi]
+
+/**
+ * The intelligence–cost–latency triangle from a report's metrics: per arm, the primary quality
+ * score, cost per call and latency p50/p95, with the 95% intervals the report has for each
+ * (the baseline's own interval is not computed for every metric: null there).
+ */
+export function triangle(metrics: MetricRow[], objectives: Objectives = {}): Triangle {
+  const q = primaryQuality(objectives, metrics)
+  const cost = metrics.find((m) => m.name === 'cost_per_call_usd')
+  const p50 = metrics.find((m) => m.name === 'latency_p50_ms')
+  const p95 = metrics.find((m) => m.name === 'latency_p95_ms')
+  const quality = q && q.candidate !== null ? q : undefined
+  return {
+    quality_score: quality ? (quality.score ?? quality.label) : null,
+    quality_unit: quality?.unit ?? null,
+    baseline: {
+      quality: quality?.baseline ?? null,
+      quality_ci: null,
+      cost_per_call_usd: cost?.baseline ?? null,
+      cost_ci: null,
+      latency_p50_ms: p50?.baseline ?? null,
+      latency_p95_ms: p95?.baseline ?? null,
+      latency_p95_ci: null,
+    },
+    candidate: {
+      quality: quality?.candidate ?? null,
+      quality_ci: pair(quality?.candidate_ci_low ?? null, quality?.candidate_ci_high ?? null),
+      cost_per_call_usd: cost?.candidate ?? null,
+      cost_ci: pair(cost?.candidate_ci_low ?? null, cost?.candidate_ci_high ?? null),
+      latency_p50_ms: p50?.candidate ?? null,
+      latency_p95_ms: p95?.candidate ?? null,
+      latency_p95_ci: pair(p95?.candidate_ci_low ?? null, p95?.candidate_ci_high ?? null),
+    },
+    latency_projection: p95?.projection ?? p50?.projection ?? false,
+  }
 }
 
 /** Compact number formatting for reasons and exports. */
@@ -349,6 +505,14 @@ const CSV_COLUMNS = [
   'n_needed',
   'projection',
   'method',
+  'score',
+  'test',
+  'test_p_value',
+  'wins',
+  'ties',
+  'losses',
+  'candidate_ci_low',
+  'candidate_ci_high',
 ] as const
 
 function csvCell(value: unknown): string {
@@ -383,6 +547,14 @@ export function reportToCsv(report: BacktestReport): string {
         m.n_needed,
         m.projection,
         m.method,
+        m.score ?? '',
+        m.test?.name ?? '',
+        m.test?.p_value ?? '',
+        m.win_tie_loss?.wins ?? '',
+        m.win_tie_loss?.ties ?? '',
+        m.win_tie_loss?.losses ?? '',
+        m.candidate_ci_low,
+        m.candidate_ci_high,
       ]
         .map(csvCell)
         .join(','),
@@ -408,10 +580,23 @@ export function reportToCsv(report: BacktestReport): string {
       '',
       '',
       report.verdict.summary,
+      ...CSV_COLUMNS.slice(18).map(() => ''),
     ]
       .map(csvCell)
       .join(','),
   )
+  for (const ch of report.verdict.checks) {
+    const row: unknown[] = CSV_COLUMNS.map(() => '')
+    row[0] = `objective:${ch.objective}`
+    row[2] = ch.threshold
+    row[3] = ch.value
+    row[5] = ch.ci_low
+    row[6] = ch.ci_high
+    row[15] = ch.n_needed
+    row[17] = `${ch.result}: ${ch.reason}`
+    row[18] = ch.score ?? ''
+    lines.push(row.map(csvCell).join(','))
+  }
   return `${lines.join('\r\n')}\r\n`
 }
 
@@ -444,6 +629,50 @@ function replayLine(r: ReplaySummary): string {
   )
 }
 
+/** Reports stored before checks had a comparator: only min_quality was "at least". */
+function comparatorOf(ch: ObjectiveCheck): string {
+  return ch.comparator ?? (ch.objective === 'min_quality' ? '≥' : '≤')
+}
+
+function testCell(m: MetricRow): string {
+  return m.test ? `${m.test.name} (${pValue(m.test.p_value)})` : '—'
+}
+
+function wtl(m: MetricRow): string {
+  const w = m.win_tie_loss
+  return w ? `${w.wins}/${w.ties}/${w.losses}` : '—'
+}
+
+function qualityLine(q: QualitySummary): string {
+  const list = q.evaluators
+    .map(
+      (e) =>
+        `${e.name} (${e.data_type}${e.origin === 'rule' ? `, rule ${e.rule_id}` : ''}; ${e.paired} paired` +
+        (e.failed.baseline + e.failed.candidate > 0
+          ? `, ${e.failed.baseline}/${e.failed.candidate} failed baseline/candidate`
+          : '') +
+        ')',
+    )
+    .join(', ')
+  return (
+    `Quality: both arms scored by the same evaluators on ${q.calls} calls — ${list || 'none'}. ` +
+    `Reference: ${q.reference === 'recorded' ? 'the recorded answer (the baseline is compared with itself)' : 'none'}. ` +
+    `${q.scored} scores written, ${q.resumed} reused` +
+    (q.eval_cost_usd > 0 ? `, judge cost $${fmt(q.eval_cost_usd)}` : '') +
+    `. ${q.storage}`
+  )
+}
+
+function triangleTable(t: Triangle): string[] {
+  const ci = (c: [number, number] | null) => (c ? ` ${interval(c[0], c[1])}` : '')
+  return [
+    `| arm | quality${t.quality_score ? ` (${mdEscape(t.quality_score)})` : ''} | cost per call (USD) | latency p50 (ms) | latency p95 (ms)${t.latency_projection ? ' (projection)' : ''} |`,
+    '|---|---|---|---|---|',
+    `| baseline | ${fmt(t.baseline.quality)} | ${fmt(t.baseline.cost_per_call_usd)} | ${fmt(t.baseline.latency_p50_ms)} | ${fmt(t.baseline.latency_p95_ms)} |`,
+    `| candidate | ${fmt(t.candidate.quality)}${ci(t.candidate.quality_ci)} | ${fmt(t.candidate.cost_per_call_usd)}${ci(t.candidate.cost_ci)} | ${fmt(t.candidate.latency_p50_ms)} | ${fmt(t.candidate.latency_p95_ms)}${ci(t.candidate.latency_p95_ci)} |`,
+  ]
+}
+
 /** The report as Markdown (tables for metrics and objectives). */
 export function reportToMarkdown(report: BacktestReport): string {
   const c = report.candidate
@@ -474,23 +703,35 @@ export function reportToMarkdown(report: BacktestReport): string {
   }
   out.push('')
   out.push(
-    '| metric | baseline | candidate | delta | 95% CI | ratio [95% CI] | p (adj.) | n | clusters | MDE |',
+    '| metric | baseline | candidate | delta | 95% CI | ratio [95% CI] | p (adj.) | n | clusters | MDE | n needed | test (p) | win/tie/loss |',
   )
-  out.push('|---|---|---|---|---|---|---|---|---|---|')
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const m of report.metrics) {
     out.push(
-      `| ${mdEscape(m.label)}${m.projection ? ' (projection)' : ''} | ${fmt(m.baseline)} | ${fmt(m.candidate)} | ${fmt(m.delta)} | ${interval(m.ci_low, m.ci_high)} | ${m.ratio === null ? '—' : `${fmt(m.ratio)} ${interval(m.ratio_ci_low, m.ratio_ci_high)}`} | ${pValue(m.p_value)} (${pValue(m.p_value_adjusted)}) | ${m.n} | ${m.clusters} | ${fmt(m.mde)} |`,
+      `| ${mdEscape(m.label)}${m.projection ? ' (projection)' : ''} | ${fmt(m.baseline)} | ${fmt(m.candidate)} | ${fmt(m.delta)} | ${interval(m.ci_low, m.ci_high)} | ${m.ratio === null ? '—' : `${fmt(m.ratio)} ${interval(m.ratio_ci_low, m.ratio_ci_high)}`} | ${pValue(m.p_value)} (${pValue(m.p_value_adjusted)}) | ${m.n} | ${m.clusters} | ${fmt(m.mde)} | ${m.n_needed ?? '—'} | ${testCell(m)} | ${wtl(m)} |`,
     )
   }
   out.push('')
   out.push(`P-values adjusted: ${report.correction.statement}`)
+  const notes = report.metrics.filter((m) => m.note && m.name === 'quality')
+  if (report.quality) {
+    out.push('')
+    out.push(mdEscape(qualityLine(report.quality)))
+    for (const m of notes) out.push(`- ${mdEscape(m.label)}: ${mdEscape(m.note ?? '')}`)
+  }
+  if (report.triangle) {
+    out.push('')
+    out.push('Intelligence–cost–latency:')
+    out.push('')
+    out.push(...triangleTable(report.triangle))
+  }
   if (report.verdict.checks.length > 0) {
     out.push('')
     out.push('| objective | threshold | value | 95% CI | result | reason |')
     out.push('|---|---|---|---|---|---|')
     for (const ch of report.verdict.checks) {
       out.push(
-        `| ${ch.objective} | ${fmt(ch.threshold)} | ${fmt(ch.value)} | ${interval(ch.ci_low, ch.ci_high)} | ${ch.result} | ${mdEscape(ch.reason)} |`,
+        `| ${ch.objective}${ch.score ? ` (${mdEscape(ch.score)})` : ''} | ${comparatorOf(ch)} ${fmt(ch.threshold)} | ${fmt(ch.value)} | ${interval(ch.ci_low, ch.ci_high)} | ${ch.result} | ${mdEscape(ch.reason)} |`,
       )
     }
   }
@@ -530,19 +771,26 @@ function html(text: string): string {
     .replaceAll('"', '&quot;')
 }
 
+function triangleHtml(t: Triangle): string {
+  const ci = (c: [number, number] | null) => (c ? ` ${interval(c[0], c[1])}` : '')
+  const row = (arm: string, a: TriangleArm, withCi: boolean) =>
+    `<tr><td>${arm}</td><td>${fmt(a.quality)}${withCi ? ci(a.quality_ci) : ''}</td><td>${fmt(a.cost_per_call_usd)}${withCi ? ci(a.cost_ci) : ''}</td><td>${fmt(a.latency_p50_ms)}</td><td>${fmt(a.latency_p95_ms)}${withCi ? ci(a.latency_p95_ci) : ''}</td></tr>`
+  return `<h2>Intelligence–cost–latency</h2><table><thead><tr><th>arm</th><th>quality${t.quality_score ? ` (${html(t.quality_score)})` : ''}</th><th>cost per call (USD)</th><th>latency p50 (ms)</th><th>latency p95 (ms)${t.latency_projection ? ' (projection)' : ''}</th></tr></thead><tbody>${row('baseline', t.baseline, false)}${row('candidate', t.candidate, true)}</tbody></table>`
+}
+
 /** The report as a standalone HTML page (escaped; no scripts). */
 export function reportToHtml(report: BacktestReport): string {
   const c = report.candidate
   const rows = report.metrics
     .map(
       (m) =>
-        `<tr><td>${html(m.label)}${m.projection ? ' <em>(projection)</em>' : ''}</td><td>${fmt(m.baseline)}</td><td>${fmt(m.candidate)}</td><td>${fmt(m.delta)}</td><td>${interval(m.ci_low, m.ci_high)}</td><td>${m.ratio === null ? '—' : `${fmt(m.ratio)} ${interval(m.ratio_ci_low, m.ratio_ci_high)}`}</td><td>${pValue(m.p_value)} (${pValue(m.p_value_adjusted)})</td><td>${m.n}</td><td>${m.clusters}</td><td>${fmt(m.mde)}</td></tr>`,
+        `<tr><td>${html(m.label)}${m.projection ? ' <em>(projection)</em>' : ''}</td><td>${fmt(m.baseline)}</td><td>${fmt(m.candidate)}</td><td>${fmt(m.delta)}</td><td>${interval(m.ci_low, m.ci_high)}</td><td>${m.ratio === null ? '—' : `${fmt(m.ratio)} ${interval(m.ratio_ci_low, m.ratio_ci_high)}`}</td><td>${pValue(m.p_value)} (${pValue(m.p_value_adjusted)})</td><td>${m.n}</td><td>${m.clusters}</td><td>${fmt(m.mde)}</td><td>${m.n_needed ?? '—'}</td><td>${html(testCell(m))}</td><td>${wtl(m)}</td></tr>`,
     )
     .join('\n')
   const checks = report.verdict.checks
     .map(
       (ch) =>
-        `<tr><td>${html(ch.objective)}</td><td>${fmt(ch.threshold)}</td><td>${fmt(ch.value)}</td><td>${interval(ch.ci_low, ch.ci_high)}</td><td>${ch.result}</td><td>${html(ch.reason)}</td></tr>`,
+        `<tr><td>${html(ch.objective)}${ch.score ? ` (${html(ch.score)})` : ''}</td><td>${comparatorOf(ch)} ${fmt(ch.threshold)}</td><td>${fmt(ch.value)}</td><td>${interval(ch.ci_low, ch.ci_high)}</td><td>${ch.result}</td><td>${html(ch.reason)}</td></tr>`,
     )
     .join('\n')
   return `<!doctype html>
@@ -553,11 +801,13 @@ export function reportToHtml(report: BacktestReport): string {
 <p class="verdict"><strong>Verdict: ${report.verdict.result.toUpperCase()}</strong> — ${html(report.verdict.summary)}</p>
 <p>Cohort <code>${html(report.cohort.id)}</code>: ${report.cohort.traces} traces, ${report.cohort.calls} calls, ${html(report.cohort.filter.from)} → ${html(report.cohort.filter.to)}.
 Cost: baseline $${report.totals.baseline_cost_usd}, candidate $${report.totals.candidate_cost_usd}, savings $${report.totals.savings_usd}.</p>
-<table><thead><tr><th>metric</th><th>baseline</th><th>candidate</th><th>delta</th><th>95% CI</th><th>ratio [95% CI]</th><th>p (adj.)</th><th>n</th><th>clusters</th><th>MDE</th></tr></thead>
+<table><thead><tr><th>metric</th><th>baseline</th><th>candidate</th><th>delta</th><th>95% CI</th><th>ratio [95% CI]</th><th>p (adj.)</th><th>n</th><th>clusters</th><th>MDE</th><th>n needed</th><th>test (p)</th><th>win/tie/loss</th></tr></thead>
 <tbody>${rows}</tbody></table>
 <p>${html(report.correction.statement)}</p>
 ${checks ? `<table><thead><tr><th>objective</th><th>threshold</th><th>value</th><th>95% CI</th><th>result</th><th>reason</th></tr></thead><tbody>${checks}</tbody></table>` : ''}
 ${report.replay ? `<p>${html(replayLine(report.replay))}</p>` : ''}
+${report.quality ? `<p>${html(qualityLine(report.quality))}</p>` : ''}
+${report.triangle ? triangleHtml(report.triangle) : ''}
 <p>${latencyLead(report)} ${html(report.latency.method)}</p>
 ${report.messages.length ? `<ul>${report.messages.map((m) => `<li>${html(m)}</li>`).join('')}</ul>` : ''}
 <h2>Assumptions</h2><ul>${report.assumptions.map((a) => `<li>${html(a)}</li>`).join('')}</ul>

@@ -7,8 +7,11 @@
 import { randomUUID } from 'node:crypto'
 import { PRICE_TABLE, type PriceTable } from '@hindsight/collector'
 import type { Storage } from '@hindsight/collector/storage'
+import { runAb } from './ab'
+import { withAbCandidate } from './ab-spec'
 import { CACHE_RULES, type CacheRules } from './caching/rules'
 import { type Cohort, createCohort, getCohort } from './cohort'
+import { type EvaluationHooks, evaluateReplay } from './evaluate'
 import { candidatePrice } from './pricing'
 import { replayReport } from './replay/report'
 import { loadReplayCalls, runReplay } from './replay/runner'
@@ -36,7 +39,37 @@ export interface BacktestServiceOptions {
   replayApiKey?: string
   /** Replay: send the candidate spans to this collector (else the process's SDK `init` applies). */
   replayCollector?: { endpoint: string; apiKey?: string }
+  /**
+   * `backtestServiceFor` only: on creation, resume the runs a previous process left `queued` or
+   * `running` (see `resumeInterrupted`). @default true
+   */
+  resumeOnStart?: boolean
+  /**
+   * A `running` row not updated for this long belongs to no live process (a running replay
+   * updates its row at least every `heartbeatMs`). Only used with a ClickHouse server: the
+   * embedded engine is opened by one process at a time, so its unfinished rows are orphans.
+   * @default 30000
+   */
+  staleAfterMs?: number
+  /** A running replay touches its row at least this often. @default 10000 */
+  heartbeatMs?: number
+  /** Replay evaluation: custom evaluators, judge keys' environment, judge span sink. */
+  evaluation?: EvaluationHooks
 }
+
+/** Ids of the runs executing in this process, per storage (whichever service instance runs them). */
+const live = new WeakMap<Storage, Set<string>>()
+function liveRuns(storage: Storage): Set<string> {
+  let ids = live.get(storage)
+  if (!ids) {
+    ids = new Set()
+    live.set(storage, ids)
+  }
+  return ids
+}
+
+/** Message prefix of a run stopped by `close()`: resumed at once by the next `resumeInterrupted`. */
+const INTERRUPTED = 'interrupted'
 
 /** Statuses a run ends in with a report. */
 const FINISHED_WITH_REPORT = new Set(['done', 'stopped_budget'])
@@ -44,6 +77,11 @@ const FINISHED_WITH_REPORT = new Set(['done', 'stopped_budget'])
 export class BacktestService {
   readonly store: BacktestStore
   private readonly running = new Map<string, Promise<void>>()
+  /** Abort controllers of the replays this process runs. */
+  private readonly replays = new Map<string, AbortController>()
+  /** Heartbeats of the replays this process runs (they run until the report is stored). */
+  private readonly heartbeats = new Map<string, ReturnType<typeof setInterval>>()
+  private closing = false
   private readonly now: () => Date
   private lastStamp = 0
 
@@ -64,22 +102,22 @@ export class BacktestService {
 
   /** Parse and check a request; throws ZodError, BacktestInputError or NotImplementedError. */
   validate(input: BacktestRequestInput | unknown): BacktestRequest {
-    const request = backtestRequestSchema.parse(input)
+    const request = backtestRequestSchema.parse(withAbCandidate(input))
     if (request.mode === 'ab') {
-      throw new NotImplementedError(
-        "mode 'ab' is not built yet: live A/B comparison of two releases comes in a later slice; use mode 'what_if' (instant, no calls) or 'replay'",
-      )
+      // Live A/B: recorded traffic only, no candidate model to price or call.
+      if (!request.ab)
+        throw new BacktestInputError(
+          "ab: mode 'ab' needs { attribute (default 'release'), baseline, candidate }: the two values to compare",
+        )
+      return request
     }
+    if (request.ab) throw new BacktestInputError("ab: only for mode 'ab'")
     const at = 'filter' in request.cohort ? new Date(request.cohort.filter.to) : this.now()
     if (request.mode === 'replay') {
       const c = request.candidate
-      if (c.api !== 'openai')
+      if (c.api === 'openai' && !c.base_url)
         throw new BacktestInputError(
-          `candidate.api: replay through the ${c.api} API is not built yet; use an OpenAI-compatible candidate (api 'openai' with base_url)`,
-        )
-      if (!c.base_url)
-        throw new BacktestInputError(
-          'candidate.base_url: replay needs the base URL of an OpenAI-compatible endpoint (e.g. https://api.openai.com/v1)',
+          "candidate.base_url: replay through the OpenAI API needs the base URL of an OpenAI-compatible endpoint (e.g. https://api.openai.com/v1); for Claude use api 'anthropic'",
         )
       const table = this.options.priceTable ?? PRICE_TABLE
       if (c.budget_usd !== undefined && !candidatePrice(c, table, at, null))
@@ -118,8 +156,7 @@ export class BacktestService {
       updated_at: created,
     }
     await this.store.save(record)
-    const job = this.execute({ ...record }).finally(() => this.running.delete(record.id))
-    this.running.set(record.id, job)
+    this.track(record.id, this.execute({ ...record }))
     return record
   }
 
@@ -160,16 +197,23 @@ export class BacktestService {
     return { record: done, report }
   }
 
-  private async execute(record: BacktestRecord): Promise<void> {
+  private async execute(record: BacktestRecord, resumed = false): Promise<void> {
     const update = async (patch: Partial<BacktestRecord>, report: BacktestReport | null = null) => {
       Object.assign(record, patch, { updated_at: this.stamp() })
       await this.store.save(record, report)
     }
     try {
-      await update({ status: 'running', progress: 0.01, message: 'freezing the cohort' })
+      await update({
+        status: 'running',
+        progress: resumed ? record.progress : 0.01,
+        message: resumed ? 'resumed after a restart' : 'freezing the cohort',
+      })
       const request = record.request
       let cohort: Cohort | null
-      if ('id' in request.cohort) cohort = await getCohort(this.storage, record.project_id, request.cohort.id)
+      // A resumed run keeps the cohort it froze before.
+      if (record.cohort_id !== '') cohort = await getCohort(this.storage, record.project_id, record.cohort_id)
+      else if ('id' in request.cohort)
+        cohort = await getCohort(this.storage, record.project_id, request.cohort.id)
       else
         cohort = await createCohort(
           this.storage,
@@ -184,7 +228,30 @@ export class BacktestService {
         message: `cohort of ${cohort.trace_count} traces frozen`,
       })
       if (request.mode === 'replay') {
-        await this.executeReplay(record, cohort, update)
+        try {
+          await this.executeReplay(record, cohort, update)
+        } finally {
+          clearInterval(this.heartbeats.get(record.id))
+          this.heartbeats.delete(record.id)
+        }
+        return
+      }
+      if (request.mode === 'ab' && request.ab) {
+        const report = await runAb(this.storage, {
+          projectId: record.project_id,
+          cohort,
+          spec: request.ab,
+          objectives: request.objectives,
+          resamples: request.options.resamples,
+          seed: request.options.seed,
+          backtestId: record.id,
+          priceTable: this.options.priceTable,
+          now: this.now(),
+          onProgress: (fraction, step) => {
+            if (fraction < 1) void update({ progress: 0.05 + 0.9 * fraction, message: step }).catch(() => {})
+          },
+        })
+        await update({ status: 'done', progress: 1, message: report.verdict.summary }, report)
         return
       }
       let lastSaved = 0
@@ -216,6 +283,67 @@ export class BacktestService {
     }
   }
 
+  /**
+   * Resume the runs a previous process left `queued` or `running` (it crashed, was killed or was
+   * closed mid-run): a replay continues with the calls not yet in `replay_calls`, so no finished
+   * call is paid for twice, and keeps its budget (the spent total includes the earlier calls); a
+   * what-if (free) runs again. With a ClickHouse server, a row another live process may still be
+   * running (updated within `staleAfterMs`) is checked again once it could be stale. Returns the
+   * ids resumed now.
+   */
+  async resumeInterrupted(): Promise<string[]> {
+    const staleAfter = this.options.staleAfterMs ?? 30_000
+    const resumed: string[] = []
+    for (const { project_id, id } of await unfinished(this.storage)) {
+      if (liveRuns(this.storage).has(id) || this.closing) continue
+      const record = await this.store.get(project_id, id)
+      if (!record || (record.status !== 'queued' && record.status !== 'running')) continue
+      const age = this.now().getTime() - Date.parse(record.updated_at)
+      const orphan =
+        this.storage.mode === 'embedded' || record.message.startsWith(INTERRUPTED) || age >= staleAfter
+      if (!orphan) {
+        const recheck = setTimeout(() => void this.resumeIfUnchanged(record), staleAfter - age + 1000)
+        recheck.unref()
+        continue
+      }
+      this.resume(record)
+      resumed.push(id)
+    }
+    return resumed
+  }
+
+  private async resumeIfUnchanged(seen: BacktestRecord): Promise<void> {
+    if (liveRuns(this.storage).has(seen.id) || this.closing) return
+    const now = await this.store.get(seen.project_id, seen.id).catch(() => null)
+    if (now && (now.status === 'queued' || now.status === 'running') && now.updated_at === seen.updated_at)
+      this.resume(now)
+  }
+
+  private resume(record: BacktestRecord): void {
+    this.track(record.id, this.execute({ ...record }, true))
+  }
+
+  /** Runs of this process, in this service and in the process-wide set of the storage. */
+  private track(id: string, execution: Promise<void>): void {
+    const live = liveRuns(this.storage)
+    live.add(id)
+    const job = execution.finally(() => {
+      this.running.delete(id)
+      live.delete(id)
+    })
+    this.running.set(id, job)
+  }
+
+  /**
+   * Stop the replays this process runs (calls in flight finish and are stored; their rows stay
+   * `running`, marked interrupted, and the next start resumes them) and wait for every run.
+   */
+  async close(): Promise<void> {
+    this.closing = true
+    for (const controller of this.replays.values()) controller.abort()
+    await Promise.allSettled([...this.running.values()])
+  }
+
   private async executeReplay(
     record: BacktestRecord,
     cohort: Cohort,
@@ -224,6 +352,27 @@ export class BacktestService {
     const request = record.request
     let lastSaved = 0
     let saving: Promise<void> = Promise.resolve()
+    let lastWrite = Date.now()
+    const save = (patch: Partial<BacktestRecord>) => {
+      lastWrite = Date.now()
+      saving = saving.then(() => update(patch)).catch(() => {})
+    }
+    // Heartbeat: a live run's row never looks orphaned to another process (resumeInterrupted).
+    const heartbeatMs = this.options.heartbeatMs ?? 10_000
+    const heartbeat = setInterval(
+      () => {
+        if (Date.now() - lastWrite < heartbeatMs) return
+        lastWrite = Date.now()
+        // Never after the final write (a heartbeat row carries no report).
+        saving = saving.then(() => (record.status === 'running' ? update({}) : undefined)).catch(() => {})
+      },
+      Math.max(10, heartbeatMs / 2),
+    )
+    heartbeat.unref()
+    // Cleared by execute() once the run (evaluation and report included) has ended.
+    this.heartbeats.set(record.id, heartbeat)
+    const controller = new AbortController()
+    this.replays.set(record.id, controller)
     const run = await runReplay(this.storage, {
       projectId: record.project_id,
       backtestId: record.id,
@@ -232,21 +381,50 @@ export class BacktestService {
       apiKey: this.options.replayApiKey,
       collector: this.options.replayCollector,
       priceTable: this.options.priceTable,
+      cacheRules: this.options.cacheRules,
+      signal: controller.signal,
       onProgress: (done, total) => {
         // progress = calls done / total, persisted at most every 2% (and at the end).
         const fraction = total > 0 ? done / total : 1
         const overall = 0.05 + 0.9 * fraction
         if (overall - lastSaved >= 0.02 || done === total) {
           lastSaved = overall
-          saving = saving
-            .then(() => update({ progress: overall, message: `replayed ${done} of ${total} calls` }))
-            .catch(() => {})
+          save({ progress: overall, message: `replayed ${done} of ${total} calls` })
         }
       },
-    })
+    }).finally(() => this.replays.delete(record.id))
+    await saving
+    if (run.status === 'aborted' && this.closing) {
+      // Stopped by close(): the row stays `running`; the next start resumes it without re-spending.
+      await update({
+        message: `${INTERRUPTED}: stopped by a shutdown after ${run.records.length} of ${run.total} calls; resumes when the service starts again`,
+      })
+      return
+    }
+    // Both arms scored by the same evaluators (stored as scores tagged with the back-test and arm).
+    const quality =
+      request.evaluation && run.status !== 'aborted'
+        ? await evaluateReplay(this.storage, {
+            ...this.options.evaluation,
+            projectId: record.project_id,
+            backtestId: record.id,
+            cohort,
+            records: run.records,
+            evaluation: request.evaluation,
+            onProgress: (done, total) => {
+              if (done === total || done % Math.max(1, Math.ceil(total / 20)) === 0)
+                saving = saving
+                  .then(() => update({ message: `evaluated ${done} of ${total} calls (both arms)` }))
+                  .catch(() => {})
+            },
+          })
+        : undefined
     await saving
     const calls = await loadReplayCalls(this.storage, record.project_id, cohort)
     const report = replayReport({
+      quality,
+      resamples: request.options.resamples,
+      seed: request.options.seed,
       projectId: record.project_id,
       backtestId: record.id,
       cohort,
@@ -272,6 +450,15 @@ export class BacktestService {
 
 const services = new WeakMap<Storage, BacktestService>()
 
+/** The unfinished runs of every project (statuses `queued` / `running`). */
+async function unfinished(storage: Storage): Promise<Array<{ project_id: string; id: string }>> {
+  const result = await storage.client.query({
+    query: `SELECT project_id, id FROM ${storage.database}.backtests FINAL WHERE status IN ('queued', 'running')`,
+    format: 'JSONEachRow',
+  })
+  return (await result.json()) as Array<{ project_id: string; id: string }>
+}
+
 /**
  * The one service per storage in a process, so the REST API and the dashboard share running
  * jobs (`wait`) and timestamps.
@@ -281,6 +468,13 @@ export function backtestServiceFor(storage: Storage, options?: BacktestServiceOp
   if (!service) {
     service = new BacktestService(storage, options)
     services.set(storage, service)
+    if (options?.resumeOnStart !== false) {
+      void service.resumeInterrupted().catch((error: unknown) => {
+        console.warn(
+          `[backtest] could not resume interrupted runs: ${error instanceof Error ? error.message : error}`,
+        )
+      })
+    }
   }
   return service
 }

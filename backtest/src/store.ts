@@ -4,7 +4,8 @@
  */
 import type { Storage } from '@hindsight/collector/storage'
 import { z } from 'zod'
-import { candidateSchema, objectivesSchema } from './candidate'
+import { abSpecSchema } from './ab-spec'
+import { candidateSchema, evaluationSchema, objectivesSchema } from './candidate'
 import { cohortFilterSchema, sampleSchema } from './cohort'
 import type { BacktestReport } from './report'
 
@@ -24,6 +25,10 @@ export const backtestRequestSchema = z
     ]),
     candidate: candidateSchema,
     objectives: objectivesSchema.default({}),
+    /** Replay: evaluate both arms with the same evaluators (backtest/src/evaluate.ts). */
+    evaluation: evaluationSchema.optional(),
+    /** Live A/B (mode 'ab'): the attribute and its two values (backtest/src/ab-spec.ts). */
+    ab: abSpecSchema.optional(),
     options: z
       .object({
         /** Bootstrap resamples (≥ 10,000 recommended). */

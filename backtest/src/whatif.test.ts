@@ -23,7 +23,7 @@ import { loadCalls } from './calls'
 import { candidateSchema } from './candidate'
 import { createCohort } from './cohort'
 import { renderReport } from './report'
-import { BacktestService, NotImplementedError } from './service'
+import { BacktestService } from './service'
 import { BacktestInputError, runWhatIf } from './whatif'
 
 const P = 'project-whatif'
@@ -318,7 +318,7 @@ describe('runWhatIf', () => {
 })
 
 describe('BacktestService', () => {
-  test('runs in the background, records progress and the report; A/B is "not built yet", replay needs an OpenAI-compatible base_url', async () => {
+  test('runs in the background, records progress and the report; A/B needs its arms, replay needs an OpenAI-compatible base_url', async () => {
     const service = new BacktestService(storage)
     const record = await service.start(P, {
       cohort: { filter: FILTER, sample: { size: 20, seed: 'svc' } },
@@ -345,7 +345,8 @@ describe('BacktestService', () => {
           cohort: { filter: FILTER },
           candidate: { provider: 'openai', model: 'gpt-4o' },
         }),
-      (e: unknown) => e instanceof NotImplementedError && /not built yet/.test(e.message),
+      // Live A/B needs its arms (backtest/src/ab.test.ts covers the mode).
+      (e: unknown) => e instanceof BacktestInputError && /ab: mode 'ab' needs/.test(e.message),
     )
     assert.throws(
       () =>

@@ -227,6 +227,48 @@ withBacktestOptions(
     await backtestReplayCommand(cfg, parseReplayOptions(options))
   })
 
+backtest
+  .command('ab')
+  .description(
+    'live A/B: compare two releases (or any attribute values) on recorded production traffic, without replay',
+  )
+  .option(
+    '--attribute <name>',
+    'what splits the arms: release, model, provider, route, environment, service, tag, metadata.<key> or an attribute key',
+    'release',
+  )
+  .requiredOption('--baseline <value>', 'the arm compared against, e.g. v1')
+  .requiredOption('--candidate <value>', 'the arm judged, e.g. v2')
+  .option('--from <iso>', 'start of the recorded traffic (default: 7 days before --to)')
+  .option('--to <iso>', 'end of the recorded traffic (default: now)')
+  .option('--route <route>', 'only calls of this route (repeat or comma-separate)', collect)
+  .option('--model <model>', 'only calls of this model (repeat or comma-separate)', collect)
+  .option('--sample <traces>', 'a seeded sample of this many traces', nonNegativeInt('--sample'))
+  .option('--seed <seed>', 'sample seed (same seed, same traces)')
+  .option('--stratify <model|route|day>', 'keep each stratum’s share in the sample')
+  .option(
+    '--max-cost-ratio <ratio>',
+    'objective: candidate cost per call ≤ ratio × baseline',
+    positive('--max-cost-ratio'),
+  )
+  .option('--max-cost-usd <usd>', 'objective: candidate cost per call ≤ this', positive('--max-cost-usd'))
+  .option('--max-p95-ms <ms>', 'objective: candidate latency p95 ≤ this', positive('--max-p95-ms'))
+  .option('--max-p50-ms <ms>', 'objective: candidate latency p50 ≤ this', positive('--max-p50-ms'))
+  .option('--min-quality <score>', 'objective: candidate mean quality score ≥ this', Number)
+  .option('--quality-score <name>', 'the score --min-quality is about')
+  .option('--format <json|md|html|csv>', 'report format', 'md')
+  .option('--resamples <n>', 'bootstrap resamples (default 10000)', nonNegativeInt('--resamples'))
+  .option('--direct', 'open the storage in this process instead of asking the running server')
+  .option('--project <id>', 'project id (needed with --direct; else picks the key from credentials.json)')
+  .option('--url <url>', 'base URL of the running Hindsight (default: from HINDSIGHT_HOST / HINDSIGHT_PORT)')
+  .option('--no-progress', 'no progress bar')
+  .addHelpText('after', envHelp())
+  .action(async (options: Record<string, unknown>) => {
+    const cfg = config()
+    const { backtestAbCommand, parseAbOptions } = await import('./commands/backtest')
+    await backtestAbCommand(cfg, parseAbOptions(options))
+  })
+
 try {
   await program.parseAsync(process.argv)
 } catch (error) {

@@ -1,12 +1,37 @@
 /**
  * The replay's paired comparison: per replayed call, the recorded (baseline) and the candidate's
  * measured cost, latency, time to first token and output length; paired mean differences with
- * cluster-robust intervals (calls of one trace are clustered) and Wilcoxon as the robustness test.
+ * cluster-robust intervals (calls of one trace are clustered) and Wilcoxon as the robustness test;
+ * a seeded paired cluster bootstrap (≥ 10,000 resamples) for the cost and latency ratios and the
+ * latency p50/p95 (and TTFT p50) deltas; quality rows from the evaluation of both arms; Holm
+ * over every metric with a test; MDE and calls needed per metric.
  */
 import type { CandidateSpec, Objectives } from '../candidate'
 import type { Cohort } from '../cohort'
-import { type BacktestReport, type MetricRow, REPORT_SCHEMA_VERSION, verdict } from '../report'
-import { holm, pairedMeanDifference, wilcoxonSignedRank, winTieLoss } from '../stats'
+import type { QualityEvaluation } from '../evaluate'
+import { qualityRows } from '../evaluate-metrics'
+import {
+  type BacktestReport,
+  type MetricRow,
+  primaryQuality,
+  type QualitySummary,
+  REPORT_SCHEMA_VERSION,
+  triangle,
+  verdict,
+} from '../report'
+import {
+  CORRECTION_LABEL,
+  clusteredMeanCI,
+  holm,
+  meanCI,
+  minimumDetectableEffect,
+  type PairedBootstrapResult,
+  pairedBootstrap,
+  pairedMeanDifference,
+  samplesNeeded,
+  wilcoxonSignedRank,
+  winTieLoss,
+} from '../stats'
 import type { RecordedCall } from './request'
 import type { ReplayRun } from './runner'
 import type { ReplayCallRecord } from './store'
@@ -50,7 +75,8 @@ const METRICS: Array<{ name: ReplayMetric['name']; better: 'lower' | 'higher'; p
   },
 ]
 
-const finite = (x: number) => (Number.isFinite(x) ? x : null)
+const finite = (x: number | null | undefined): number | null =>
+  x === null || x === undefined || !Number.isFinite(x) ? null : x
 
 /** Paired metrics over the calls the candidate answered. */
 export function replayMetrics(records: ReplayCallRecord[]): ReplayMetric[] {
@@ -157,6 +183,279 @@ export function replayMetricRow(m: ReplayMetric): MetricRow {
   }
 }
 
+/** Paired values of one measurement over the answered calls (both arms finite), clustered by trace. */
+interface Paired {
+  b: Float64Array
+  c: Float64Array
+  clusters: Uint32Array
+  groups: number
+}
+
+function paired(records: readonly ReplayCallRecord[], pick: Pick): Paired {
+  const b: number[] = []
+  const c: number[] = []
+  const clusters: number[] = []
+  const traceIndex = new Map<string, number>()
+  for (const r of records) {
+    if (!r.result.ok) continue
+    const [x, y] = pick(r)
+    if (x === null || y === null || !Number.isFinite(x) || !Number.isFinite(y)) continue
+    b.push(x)
+    c.push(y)
+    let k = traceIndex.get(r.trace_id)
+    if (k === undefined) {
+      k = traceIndex.size
+      traceIndex.set(r.trace_id, k)
+    }
+    clusters.push(k)
+  }
+  return {
+    b: Float64Array.from(b),
+    c: Float64Array.from(c),
+    clusters: Uint32Array.from(clusters),
+    groups: traceIndex.size,
+  }
+}
+
+/** Fewest paired calls for percentile and ratio intervals (as the what-if). */
+export const MIN_REPLAY_CALLS = 10
+
+export interface ReplayRowOptions {
+  /** Bootstrap resamples. @default 10_000 */
+  resamples?: number
+  /** Bootstrap seed (same seed, same intervals). @default 'hindsight' */
+  seed?: string | number
+  /** Quality of both arms (`evaluateReplay`): one `quality` row per evaluator. */
+  quality?: QualityEvaluation
+}
+
+function emptyRow(name: RowName, p: Paired | null, note: string): MetricRow {
+  const info = ROW_INFO[name]
+  return {
+    name,
+    label: info.label,
+    unit: info.unit,
+    better: 'lower',
+    baseline: null,
+    candidate: null,
+    delta: null,
+    ci_low: null,
+    ci_high: null,
+    ratio: null,
+    ratio_ci_low: null,
+    ratio_ci_high: null,
+    candidate_ci_low: null,
+    candidate_ci_high: null,
+    p_value: null,
+    p_value_adjusted: null,
+    n: p?.b.length ?? 0,
+    clusters: p?.groups ?? 0,
+    mde: null,
+    n_needed: null,
+    method: '',
+    test: null,
+    win_tie_loss: null,
+    projection: false,
+    note,
+  }
+}
+
+type RowName =
+  | 'cost_per_call_usd'
+  | 'latency_ms'
+  | 'latency_p50_ms'
+  | 'latency_p95_ms'
+  | 'ttft_ms'
+  | 'ttft_p50_ms'
+  | 'output_tokens'
+  | 'output_chars'
+
+const ROW_INFO: Record<RowName, { label: string; unit: MetricRow['unit'] }> = {
+  cost_per_call_usd: { label: 'Cost per call (USD)', unit: 'usd' },
+  latency_ms: { label: 'Latency, mean (ms)', unit: 'ms' },
+  latency_p50_ms: { label: 'Latency p50 (ms)', unit: 'ms' },
+  latency_p95_ms: { label: 'Latency p95 (ms)', unit: 'ms' },
+  ttft_ms: { label: 'Time to first token, mean (ms)', unit: 'ms' },
+  ttft_p50_ms: { label: 'Time to first token p50 (ms)', unit: 'ms' },
+  output_tokens: { label: 'Output tokens per call', unit: 'tokens' },
+  output_chars: { label: 'Output characters per call', unit: 'chars' },
+}
+
+function tooFew(p: Paired, min: number): string | null {
+  return p.b.length < min || p.groups < 2
+    ? `only ${p.b.length} paired calls in ${p.groups} traces (need at least ${min} calls in 2 traces)`
+    : null
+}
+
+/**
+ * A mean row: the paired mean difference (CLT, cluster-robust when calls share a trace), the
+ * candidate's own mean interval, Wilcoxon, win/tie/loss, MDE and calls needed; with `boot`, the
+ * ratio of means and its bootstrap interval (log scale).
+ */
+function meanRow(
+  name: RowName,
+  p: Paired,
+  boot: PairedBootstrapResult | undefined,
+  note: string | null,
+): MetricRow {
+  const small = tooFew(p, 2)
+  if (small) return emptyRow(name, p, small)
+  const clustered = p.groups < p.b.length
+  const diff = clustered
+    ? pairedMeanDifference(p.b, p.c, { clusters: p.clusters })
+    : pairedMeanDifference(p.b, p.c)
+  const own = clustered ? clusteredMeanCI(p.c, p.clusters) : meanCI(p.c)
+  const w = wilcoxonSignedRank(p.b, p.c)
+  const significant = diff.p_value < 0.05
+  const mean = (v: Float64Array) => v.reduce((s, x) => s + x, 0) / v.length
+  return {
+    ...emptyRow(name, p, ''),
+    baseline: mean(p.b),
+    candidate: mean(p.c),
+    delta: finite(diff.estimate),
+    ci_low: finite(diff.ci_low),
+    ci_high: finite(diff.ci_high),
+    ratio: finite(boot?.ratio),
+    ratio_ci_low: finite(boot?.ratio_ci_low),
+    ratio_ci_high: finite(boot?.ratio_ci_high),
+    candidate_ci_low: finite(own.ci_low),
+    candidate_ci_high: finite(own.ci_high),
+    p_value: finite(diff.p_value),
+    mde: diff.se > 0 ? finite(minimumDetectableEffect(diff.se)) : null,
+    n_needed:
+      significant || !(diff.se > 0) ? null : finite(samplesNeeded(p.b.length, diff.se, diff.estimate)),
+    method: boot ? `${diff.method}; ratio: ${boot.method}` : diff.method,
+    test: { name: 'Wilcoxon signed-rank', statistic: w.statistic, p_value: w.p_value, method: w.method },
+    win_tie_loss: winTieLoss(p.b, p.c, { better: 'lower', tolerance: 1e-9 }),
+    note: note ?? (boot ? null : 'ratio interval needs at least 10 paired calls with positive values'),
+  }
+}
+
+/** A percentile row from the paired bootstrap: delta, ratio and the candidate's own interval. */
+function percentileRow(name: RowName, p: Paired, r: PairedBootstrapResult, winTie: boolean): MetricRow {
+  const significant = r.p_value < 0.05
+  return {
+    ...emptyRow(name, p, ''),
+    baseline: finite(r.baseline),
+    candidate: finite(r.candidate),
+    delta: finite(r.delta),
+    ci_low: finite(r.delta_ci_low),
+    ci_high: finite(r.delta_ci_high),
+    ratio: finite(r.ratio),
+    ratio_ci_low: finite(r.ratio_ci_low),
+    ratio_ci_high: finite(r.ratio_ci_high),
+    candidate_ci_low: finite(r.candidate_ci_low),
+    candidate_ci_high: finite(r.candidate_ci_high),
+    p_value: finite(r.p_value),
+    clusters: r.clusters,
+    mde: r.delta_se > 0 ? finite(minimumDetectableEffect(r.delta_se)) : null,
+    n_needed:
+      significant || !(r.delta_se > 0) ? null : finite(samplesNeeded(p.b.length, r.delta_se, r.delta)),
+    method: `${r.method}; Harrell–Davis quantiles`,
+    win_tie_loss: winTie ? winTieLoss(p.b, p.c, { better: 'lower', tolerance: 0.5 }) : null,
+    note: null,
+  }
+}
+
+const allPositive = (v: Float64Array) => v.every((x) => x > 0)
+
+/**
+ * Every metric row of a replay report: cost per call (mean delta, ratio with its bootstrap
+ * interval, the candidate's mean interval for `cost_per_call_max_usd`), latency mean / p50 / p95
+ * (bootstrap of the paired percentiles, so `latency_p*_max_ms` objectives can be decided), TTFT
+ * when both arms have it, output tokens and characters, then quality (one row per evaluator);
+ * p-values adjusted by Holm over all rows with a test.
+ */
+export function replayMetricRows(
+  records: readonly ReplayCallRecord[],
+  o: ReplayRowOptions = {},
+): MetricRow[] {
+  const resamples = o.resamples ?? 10_000
+  const seed = o.seed ?? 'hindsight'
+  const boot = (p: Paired, stats: Parameters<typeof pairedBootstrap>[2]) =>
+    pairedBootstrap(p.b, p.c, stats, { clusters: p.clusters, resamples, seed })
+  const rows: MetricRow[] = []
+  const byName = new Map(METRICS.map((m) => [m.name, m.pick]))
+  const pick = (name: ReplayMetric['name']) => byName.get(name) as Pick
+
+  const cost = paired(records, pick('cost_per_call_usd'))
+  const costBoot =
+    !tooFew(cost, MIN_REPLAY_CALLS) && allPositive(cost.b) ? boot(cost, [{ kind: 'mean' }])[0] : undefined
+  rows.push(meanRow('cost_per_call_usd', cost, costBoot, null))
+
+  const latency = paired(records, pick('latency_ms'))
+  const latencySmall = tooFew(latency, MIN_REPLAY_CALLS)
+  if (latencySmall) {
+    rows.push(meanRow('latency_ms', latency, undefined, null))
+    rows.push(emptyRow('latency_p50_ms', latency, latencySmall))
+    rows.push(emptyRow('latency_p95_ms', latency, latencySmall))
+  } else {
+    const [mean, p50, p95] = boot(latency, [
+      { kind: 'mean' },
+      { kind: 'quantile', q: 0.5 },
+      { kind: 'quantile', q: 0.95 },
+    ])
+    rows.push(meanRow('latency_ms', latency, mean, null))
+    if (p50) rows.push(percentileRow('latency_p50_ms', latency, p50, true))
+    if (p95) rows.push(percentileRow('latency_p95_ms', latency, p95, false))
+  }
+
+  const ttft = paired(records, pick('ttft_ms'))
+  if (ttft.b.length > 0) {
+    const ttftSmall = tooFew(ttft, MIN_REPLAY_CALLS)
+    const [tMean, tP50] = ttftSmall ? [] : boot(ttft, [{ kind: 'mean' }, { kind: 'quantile', q: 0.5 }])
+    rows.push(meanRow('ttft_ms', ttft, tMean, null))
+    rows.push(
+      tP50 ? percentileRow('ttft_p50_ms', ttft, tP50, true) : emptyRow('ttft_p50_ms', ttft, ttftSmall ?? ''),
+    )
+  } else {
+    rows.push(
+      emptyRow(
+        'ttft_ms',
+        ttft,
+        'no time to first token for the candidate (a non-streaming replay) or the recording',
+      ),
+    )
+  }
+  for (const name of ['output_tokens', 'output_chars'] as const) {
+    const p = paired(records, pick(name))
+    const small = tooFew(p, MIN_REPLAY_CALLS)
+    const b = small || !allPositive(p.b) ? undefined : boot(p, [{ kind: 'mean' }])[0]
+    rows.push(meanRow(name, p, b, null))
+  }
+  if (o.quality) rows.push(...qualityRows(o.quality))
+
+  const withP = rows.filter((m) => m.p_value !== null)
+  const adjusted = holm(withP.map((m) => m.p_value as number))
+  withP.forEach((m, k) => {
+    m.p_value_adjusted = finite(adjusted[k] ?? Number.NaN)
+  })
+  return rows
+}
+
+function qualitySummary(q: QualityEvaluation, rows: MetricRow[], objectives: Objectives): QualitySummary {
+  const primary = primaryQuality(objectives, rows)
+  return {
+    reference: q.reference,
+    evaluators: q.evaluators.map((e) => ({
+      name: e.name,
+      data_type: e.data_type,
+      better: e.better,
+      origin: e.origin,
+      rule_id: e.rule_id,
+      paired: e.pairs.filter((p) => p.baseline !== null && p.candidate !== null).length,
+      failed: e.failed,
+    })),
+    primary: primary?.score ?? null,
+    calls: q.calls,
+    scored: q.scored,
+    resumed: q.resumed,
+    eval_cost_usd: q.eval_cost_usd,
+    storage:
+      "Scores: source 'evaluator', metadata backtest_id, arm (baseline | candidate) and replay_of (recorded trace/span), under per-arm trace ids so they never count as the recorded traces' production quality.",
+  }
+}
+
 export interface ReplayReportOptions {
   projectId: string
   backtestId: string | null
@@ -168,6 +467,12 @@ export interface ReplayReportOptions {
   calls: RecordedCall[]
   priceTableVersion: string
   now?: Date
+  /** Bootstrap resamples (≥ 10,000 recommended). @default 10_000 */
+  resamples?: number
+  /** Bootstrap seed. @default the cohort id */
+  seed?: string | number
+  /** Both arms' quality (`evaluateReplay`), when the request asked for evaluation. */
+  quality?: QualityEvaluation
 }
 
 const usd = (x: number) => (Number.isFinite(x) ? x.toFixed(9) : '0.000000000')
@@ -175,8 +480,11 @@ const usd = (x: number) => (Number.isFinite(x) ? x.toFixed(9) : '0.000000000')
 /** The replay's report, in the shape of the what-if report (`mode: 'replay'`, measured metrics). */
 export function replayReport(o: ReplayReportOptions): BacktestReport {
   const { run, candidate } = o
-  const metricsRaw = replayMetrics(run.records)
-  const metrics = metricsRaw.map(replayMetricRow)
+  const metrics = replayMetricRows(run.records, {
+    resamples: o.resamples,
+    seed: o.seed ?? o.cohort.id,
+    ...(o.quality ? { quality: o.quality } : {}),
+  })
   const ok = run.records.filter((r) => r.result.ok)
   const priced = ok.filter((r) => r.result.cost_usd !== null && r.result.baseline.cost_usd !== null)
   const baselineCost = priced.reduce((s, r) => s + (r.result.baseline.cost_usd ?? 0), 0)
@@ -192,7 +500,7 @@ export function replayReport(o: ReplayReportOptions): BacktestReport {
   const tooSmall =
     ok.length < 2 ? `only ${ok.length} calls were answered by the candidate: too few to compare` : null
   const price = candidate.price
-  const messages = [...run.messages]
+  const messages = [...run.messages, ...(o.quality?.messages ?? [])]
   if (run.failed > 0)
     messages.push(`${run.failed} calls failed at the candidate endpoint and are not compared.`)
   return {
@@ -267,10 +575,12 @@ export function replayReport(o: ReplayReportOptions): BacktestReport {
       note: null,
     },
     metrics,
+    ...(o.quality ? { quality: qualitySummary(o.quality, metrics, o.objectives) } : {}),
+    triangle: triangle(metrics, o.objectives),
     correction: {
       method: 'holm',
       family_size: withP.length,
-      statement: `Holm's step-down correction over the ${withP.length} metrics with a test in this report.`,
+      statement: `${CORRECTION_LABEL.holm} over the ${withP.length} metrics with a test in this report (cost, latency, output and quality together); intervals are per-metric 95%.`,
     },
     objectives: o.objectives,
     verdict: verdict(o.objectives, metrics, ok.length, tooSmall),
@@ -278,6 +588,12 @@ export function replayReport(o: ReplayReportOptions): BacktestReport {
     assumptions: [
       'Each LLM step of a trace is replayed on its own with its recorded inputs (tool outputs as recorded).',
       'Deltas are paired per call (candidate − recorded); calls of one trace are clustered.',
+      'Ratios and percentiles: seeded paired cluster bootstrap (whole traces resampled), normal intervals with the bootstrap standard error on the log scale for ratios.',
+      ...(o.quality
+        ? [
+            'Quality: both arms scored by the same evaluators; pass/fail scores compared with McNemar, continuous ones with Wilcoxon; the verdict uses the paired delta and the candidate’s interval.',
+          ]
+        : []),
       'Recorded latency and the candidate latency were measured on different days, networks and loads.',
     ],
   }

@@ -1,25 +1,25 @@
 /**
  * Replay: every recorded LLM call of a frozen cohort is re-issued to the candidate through the
- * SDK-instrumented OpenAI client, inside `withAttributes({ metadata: { backtest_id, arm } })`, so
- * the candidate's spans reach the collector tagged with the back-test and arm. Concurrency and a
- * rate limit come from the candidate spec; the run stops before spending past `budget_usd`; each
- * finished call is recorded in `replay_calls`, so a crashed run resumes without re-spending.
+ * SDK-instrumented client of its API (`wrapOpenAI` for any OpenAI-compatible endpoint,
+ * `wrapAnthropic` for Anthropic Messages), streaming when the candidate asks for it or the recorded
+ * call streamed, inside `withAttributes({ metadata: { backtest_id, arm } })`, so the candidate's
+ * spans reach the collector tagged with the back-test and arm. Concurrency and a rate limit come
+ * from the candidate spec; the run stops before spending past `budget_usd`; each finished call is
+ * recorded in `replay_calls` (group-committed, see `ReplayCallWriter`) before its worker takes
+ * another, so a crashed run resumes without re-spending.
  */
 import { computeCostUsd, PRICE_TABLE, type PriceTable } from '@hindsight/collector'
 import type { Storage } from '@hindsight/collector/storage'
-import { init, withAttributes, wrapOpenAI } from '@hindsight/sdk'
-import OpenAI from 'openai'
-import type {
-  ChatCompletion,
-  ChatCompletionCreateParamsNonStreaming,
-} from 'openai/resources/chat/completions'
+import { init, withAttributes } from '@hindsight/sdk'
+import { CACHE_RULES, type CacheRule, type CacheRules, findCacheRule } from '../caching/rules'
 import { chTime } from '../calls'
 import type { CandidateSpec } from '../candidate'
 import type { Cohort } from '../cohort'
 import { candidatePrice } from '../pricing'
 import { BacktestInputError } from '../whatif'
-import { NoContentError, type RecordedCall, toChatRequest } from './request'
-import { type ReplayCallRecord, ReplayCallStore, type ReplayResult } from './store'
+import { type CandidateAnswer, createCandidateClient } from './client'
+import { NoContentError, type RecordedCall, recordedToolCalls } from './request'
+import { type ReplayCallRecord, ReplayCallStore, ReplayCallWriter, type ReplayResult } from './store'
 
 export type ReplayStatus = 'done' | 'stopped_budget' | 'aborted'
 
@@ -28,11 +28,13 @@ export interface ReplayOptions {
   backtestId: string
   cohort: Cohort
   candidate: CandidateSpec
-  /** The candidate endpoint's key. @default OPENAI_API_KEY */
+  /** The candidate endpoint's key. @default OPENAI_API_KEY (api 'openai') or ANTHROPIC_API_KEY (api 'anthropic') */
   apiKey?: string
   /** Send the candidate spans here (`init({ endpoint })`); without it the process's current `init()` applies. */
   collector?: { endpoint: string; apiKey?: string }
   priceTable?: PriceTable
+  /** Caching rules: read/write price multipliers and, for Anthropic with `caching: 'on'`, where breakpoints go. */
+  cacheRules?: CacheRules
   /** Stop issuing new calls (in-flight calls finish and are recorded): a stopped or crashing runner. */
   signal?: AbortSignal
   /** After each call is recorded: done (including resumed) of total. */
@@ -47,6 +49,12 @@ export interface ReplayRun {
   issued: number
   failed: number
   spent_usd: number
+  /** Calls of this run sent streaming (their time to first token is measured). */
+  streamed: number
+  /** `replay_calls` inserts this run made (records are group-committed). */
+  inserts: number
+  /** Milliseconds workers spent waiting for finished calls to be stored (summed over workers). */
+  storage_wait_ms: number
   records: ReplayCallRecord[]
   messages: string[]
 }
@@ -63,6 +71,8 @@ export async function loadReplayCalls(
       SELECT trace_id, span_id, toUnixTimestamp64Milli(start_time) AS start_ms, provider, model, input,
              attributes['gen_ai.system_instructions'] AS system, attributes['gen_ai.tool.definitions'] AS tools,
              mapFilter((k, v) -> startsWith(k, 'gen_ai.request.') AND k != 'gen_ai.request.model', attributes) AS parameters,
+             attributes['gen_ai.request.stream'] = 'true' AS stream,
+             if(position(output, '"tool_call"') > 0, output, '') AS tool_output,
              duration_ms, ttft_ms, output_tokens, lengthUTF8(output) AS output_chars, toFloat64(cost_usd) AS cost_usd
       FROM ${db}.spans FINAL
       WHERE project_id = {projectId:String} AND kind = 'llm'
@@ -80,14 +90,20 @@ export async function loadReplayCalls(
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   })
   const rows = (await result.json()) as Array<
-    Omit<RecordedCall, 'parameters'> & { parameters: Record<string, string> }
+    Omit<RecordedCall, 'parameters' | 'stream' | 'tool_calls'> & {
+      parameters: Record<string, string>
+      stream: boolean | number
+      tool_output: string
+    }
   >
-  return rows.map((r) => ({
+  return rows.map(({ tool_output, ...r }) => ({
     ...r,
     start_ms: Number(r.start_ms),
     output_tokens: Number(r.output_tokens),
     output_chars: Number(r.output_chars),
     parameters: parseParameters(r.parameters),
+    stream: r.stream === true || r.stream === 1,
+    tool_calls: tool_output === '' ? [] : recordedToolCalls(tool_output),
   }))
 }
 
@@ -111,16 +127,26 @@ function parseParameters(attributes: Record<string, string>): RecordedCall['para
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
+/** The caching rule of the candidate model (prices of cache reads and writes; Anthropic breakpoints). */
+export function candidateCacheRule(candidate: CandidateSpec, rules: CacheRules, at: Date): CacheRule | null {
+  return (
+    findCacheRule(rules, candidate.provider, candidate.model, at) ??
+    (candidate.api === 'anthropic' ? findCacheRule(rules, 'anthropic', candidate.model, at) : null)
+  )
+}
+
 /** Replay the cohort (or resume a run with the same `backtestId`). */
 export async function runReplay(storage: Storage, o: ReplayOptions): Promise<ReplayRun> {
   const candidate = o.candidate
-  if (candidate.api !== 'openai') {
+  if (candidate.api === 'openai' && !candidate.base_url) {
     throw new BacktestInputError(
-      `replay through the ${candidate.api} API is not built yet: use an OpenAI-compatible candidate (api 'openai', base_url)`,
+      'candidate.base_url: replay through the OpenAI API needs the base URL of an OpenAI-compatible endpoint',
     )
   }
   const table = o.priceTable ?? PRICE_TABLE
-  const price = candidatePrice(candidate, table, new Date(o.cohort.filter.to), null)
+  const at = new Date(o.cohort.filter.to)
+  const rule = candidateCacheRule(candidate, o.cacheRules ?? CACHE_RULES, at)
+  const price = candidatePrice(candidate, table, at, rule)
   if (!price && candidate.budget_usd !== undefined) {
     throw new BacktestInputError(
       `no price for ${candidate.provider}/${candidate.model}: a budget cap needs one (give candidate.price)`,
@@ -128,14 +154,9 @@ export async function runReplay(storage: Storage, o: ReplayOptions): Promise<Rep
   }
   if (o.collector)
     init({ endpoint: o.collector.endpoint, apiKey: o.collector.apiKey, serviceName: 'hindsight-backtest' })
-  const client = wrapOpenAI(
-    new OpenAI({
-      baseURL: candidate.base_url,
-      apiKey: o.apiKey ?? process.env.OPENAI_API_KEY ?? 'unset',
-      maxRetries: 1,
-    }),
-  )
+  const client = createCandidateClient(candidate, { apiKey: o.apiKey, rule })
   const store = new ReplayCallStore(storage)
+  const writer = new ReplayCallWriter(store, o.projectId, o.backtestId)
   const calls = await loadReplayCalls(storage, o.projectId, o.cohort)
   const previous = await store.list(o.projectId, o.backtestId)
   const done = new Map(previous.map((r) => [`${r.trace_id}/${r.span_id}`, r]))
@@ -148,56 +169,60 @@ export async function runReplay(storage: Storage, o: ReplayOptions): Promise<Rep
     issued: 0,
     failed: 0,
     spent_usd: records.reduce((s, r) => s + (r.result.cost_usd ?? 0), 0),
+    streamed: 0,
+    inserts: 0,
+    storage_wait_ms: 0,
     records,
     messages: [],
   }
   const interval = candidate.rate_limit_rpm ? 60_000 / candidate.rate_limit_rpm : 0
   let nextSlot = 0
   let next = 0
+  // At most this many finished calls wait to be stored (what a hard crash can make a resume re-issue).
+  const unstoredLimit = candidate.concurrency
+  let storeError: unknown
+  const metadata = (call: RecordedCall) => ({
+    tags: ['backtest'],
+    metadata: { backtest_id: o.backtestId, arm: 'candidate', replay_of: `${call.trace_id}/${call.span_id}` },
+  })
 
   const replayOne = async (call: RecordedCall): Promise<void> => {
-    const baseline = {
+    const baseline: ReplayResult['baseline'] = {
       duration_ms: call.duration_ms,
       ttft_ms: call.ttft_ms,
       output_tokens: call.output_tokens,
       output_chars: call.output_chars,
       cost_usd: call.cost_usd,
+      ...(call.tool_calls && call.tool_calls.length > 0 ? { tool_calls: call.tool_calls } : {}),
     }
     const empty = { model: candidate.model, duration_ms: 0, ttft_ms: null, input_tokens: 0, output_tokens: 0 }
     let result: ReplayResult
     try {
-      const request = toChatRequest(call, candidate) as unknown as ChatCompletionCreateParamsNonStreaming
-      const started = performance.now()
-      const response: ChatCompletion = await withAttributes(
-        {
-          tags: ['backtest'],
-          metadata: {
-            backtest_id: o.backtestId,
-            arm: 'candidate',
-            replay_of: `${call.trace_id}/${call.span_id}`,
-          },
-        },
-        () => client.chat.completions.create(request),
-      )
-      const duration = performance.now() - started
-      const usage = response.usage
+      const answer: CandidateAnswer = await withAttributes(metadata(call), () => client.send(call))
+      if (answer.streamed) run.streamed++
       const tokens = {
-        input_tokens: usage?.prompt_tokens ?? 0,
-        output_tokens: usage?.completion_tokens ?? 0,
-        cache_read_tokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
-        cache_write_tokens: 0,
+        input_tokens: answer.usage.input_tokens,
+        output_tokens: answer.usage.output_tokens,
+        cache_read_tokens: answer.usage.cache_read_tokens,
+        cache_write_tokens: answer.usage.cache_write_tokens,
+        cache_write_1h_tokens: answer.usage.cache_write_1h_tokens,
       }
-      const text = response.choices[0]?.message.content ?? ''
       result = {
         ok: true,
         error: null,
-        model: response.model || candidate.model,
-        duration_ms: duration,
-        ttft_ms: null,
+        model: answer.model,
+        duration_ms: answer.duration_ms,
+        ttft_ms: answer.ttft_ms,
         input_tokens: tokens.input_tokens,
         output_tokens: tokens.output_tokens,
-        output_chars: [...text].length,
+        output_chars: [...answer.text].length,
+        output_text: answer.text,
         cost_usd: price ? Number(computeCostUsd(tokens, price.entry)) : null,
+        ...(answer.tool_calls.length > 0 ? { tool_calls: answer.tool_calls } : {}),
+        finish_reason: answer.finish_reason,
+        streamed: answer.streamed,
+        cache_read_tokens: tokens.cache_read_tokens,
+        cache_write_tokens: tokens.cache_write_tokens,
         baseline,
       }
     } catch (error) {
@@ -211,14 +236,28 @@ export async function runReplay(storage: Storage, o: ReplayOptions): Promise<Rep
       status: result.ok ? 'done' : 'failed',
       result,
     }
-    await store.save(o.projectId, o.backtestId, record)
-    run.records.push(record)
     run.spent_usd += result.cost_usd ?? 0
-    o.onProgress?.(run.records.length, run.total)
+    // A call counts as done once its row is stored; the worker goes on meanwhile, unless too many
+    // finished calls are still unstored (then it waits: see ReplayCallWriter).
+    writer.add(record).then(
+      () => {
+        run.records.push(record)
+        o.onProgress?.(run.records.length, run.total)
+      },
+      (error: unknown) => {
+        storeError ??= error
+      },
+    )
+    if (writer.unstored >= unstoredLimit) {
+      const waitFrom = performance.now()
+      await writer.waitForRoom(unstoredLimit)
+      run.storage_wait_ms += performance.now() - waitFrom
+    }
   }
 
   const worker = async (): Promise<void> => {
     for (;;) {
+      if (storeError !== undefined) return
       if (o.signal?.aborted) {
         run.status = 'aborted'
         return
@@ -239,9 +278,15 @@ export async function runReplay(storage: Storage, o: ReplayOptions): Promise<Rep
       await replayOne(call)
     }
   }
-  await Promise.all(
-    Array.from({ length: Math.min(candidate.concurrency, Math.max(1, queue.length)) }, worker),
-  )
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(candidate.concurrency, Math.max(1, queue.length)) }, worker),
+    )
+  } finally {
+    await writer.flush()
+    run.inserts = writer.inserts
+  }
+  if (storeError !== undefined) throw storeError
   if (run.status === 'stopped_budget') {
     run.messages.push(
       `Stopped at the budget cap: $${run.spent_usd.toFixed(6)} spent of $${candidate.budget_usd}; ${run.total - run.records.length} calls not replayed (partial results).`,

@@ -16,14 +16,26 @@ export interface ReplayResult {
   input_tokens: number
   output_tokens: number
   output_chars: number
+  /** The candidate's answer text, for the evaluators (backtest/src/evaluate.ts); absent in rows written before it was kept. */
+  output_text?: string
   /** Priced with the collector's price functions; null when the candidate has no price. */
   cost_usd: number | null
+  /** The candidate's own tool calls (names and JSON arguments), in order. */
+  tool_calls?: Array<{ id: string; name: string; arguments: string }>
+  finish_reason?: string | null
+  /** The candidate was called streaming (so `ttft_ms` was measured). */
+  streamed?: boolean
+  /** Prompt-cache tokens the candidate reported (read; written, Anthropic only). */
+  cache_read_tokens?: number
+  cache_write_tokens?: number
   baseline: {
     duration_ms: number
     ttft_ms: number | null
     output_tokens: number
     output_chars: number
     cost_usd: number | null
+    /** Names of the tools the recorded answer called. */
+    tool_calls?: string[]
   }
 }
 
@@ -49,20 +61,25 @@ export class ReplayCallStore {
   }
 
   async save(projectId: string, backtestId: string, record: ReplayCallRecord): Promise<void> {
+    await this.saveMany(projectId, backtestId, [record])
+  }
+
+  /** Many records in one insert. */
+  async saveMany(projectId: string, backtestId: string, records: ReplayCallRecord[]): Promise<void> {
+    if (records.length === 0) return
+    const now = Date.now()
     await this.storage.client.insert({
       table: this.table,
-      values: [
-        {
-          project_id: projectId,
-          backtest_id: backtestId,
-          trace_id: record.trace_id,
-          span_id: record.span_id,
-          status: record.status,
-          result: JSON.stringify(record.result),
-          cost_usd: (record.result.cost_usd ?? 0).toFixed(9),
-          updated_at: Date.now(),
-        },
-      ],
+      values: records.map((record) => ({
+        project_id: projectId,
+        backtest_id: backtestId,
+        trace_id: record.trace_id,
+        span_id: record.span_id,
+        status: record.status,
+        result: JSON.stringify(record.result),
+        cost_usd: (record.result.cost_usd ?? 0).toFixed(9),
+        updated_at: now,
+      })),
       format: 'JSONEachRow',
     })
   }
@@ -79,5 +96,76 @@ export class ReplayCallStore {
       .array(rowSchema)
       .parse(await result.json())
       .map((r) => ({ ...r, result: JSON.parse(r.result) as ReplayResult }))
+  }
+}
+
+/**
+ * Group commit of `replay_calls` rows. One insert runs at a time; the records finished meanwhile
+ * go together in the next one, so at concurrency 64 a run makes a few inserts per second instead
+ * of one per call (an embedded insert costs tens of milliseconds whatever its size). `add`
+ * resolves once the record is stored; `waitForRoom(limit)` holds a worker back while `limit` or
+ * more finished calls are not stored yet, which bounds what a hard crash can lose (and a resume
+ * re-issue) to `limit` finished calls besides those in flight.
+ */
+export class ReplayCallWriter {
+  private pending: Array<{
+    record: ReplayCallRecord
+    resolve: () => void
+    reject: (error: unknown) => void
+  }> = []
+  private storing = 0
+  private running: Promise<void> | null = null
+  private batch: Promise<void> | null = null
+  /** Inserts made (for tests and benchmarks). */
+  inserts = 0
+
+  constructor(
+    private readonly store: ReplayCallStore,
+    private readonly projectId: string,
+    private readonly backtestId: string,
+  ) {}
+
+  /** Finished calls not stored yet. */
+  get unstored(): number {
+    return this.pending.length + this.storing
+  }
+
+  add(record: ReplayCallRecord): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.pending.push({ record, resolve, reject }))
+    if (!this.running) this.running = this.drain().finally(() => (this.running = null))
+    return done
+  }
+
+  /** Resolves once fewer than `limit` finished calls are waiting to be stored. */
+  async waitForRoom(limit: number): Promise<void> {
+    while (this.unstored >= Math.max(1, limit) && this.batch) await this.batch.catch(() => {})
+  }
+
+  /** Resolves when everything added so far is stored (or failed). */
+  async flush(): Promise<void> {
+    while (this.running) await this.running
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending
+      this.pending = []
+      this.storing = batch.length
+      this.inserts++
+      this.batch = this.store.saveMany(
+        this.projectId,
+        this.backtestId,
+        batch.map((b) => b.record),
+      )
+      try {
+        await this.batch
+        for (const b of batch) b.resolve()
+      } catch (error) {
+        for (const b of batch) b.reject(error)
+      } finally {
+        this.storing = 0
+        this.batch = null
+      }
+    }
   }
 }

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http'
 import { asString, type UnknownRecord } from '../narrow'
 import {
   chunkText,
+  type FakeServerLoad,
   type RecordedRequest,
   sendJson,
   sleep,
@@ -79,6 +80,8 @@ export interface FakeAnthropic {
   baseURL: string
   requests: UnknownRecord[]
   recorded: RecordedRequest[]
+  /** Requests being answered now and the most answered at once (a load test's provider-side concurrency). */
+  load: FakeServerLoad
   close(): Promise<void>
 }
 
@@ -293,5 +296,5 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     },
     (res) => sendError(res, { status: 400, message: 'Request body is not JSON' }),
   )
-  return { url: server.url, baseURL: server.url, requests, recorded, close: server.close }
+  return { url: server.url, baseURL: server.url, requests, recorded, load: server.load, close: server.close }
 }

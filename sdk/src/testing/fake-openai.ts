@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http'
 import { asRecord, asString, type UnknownRecord } from '../narrow'
 import {
   chunkText,
+  type FakeServerLoad,
   type RecordedRequest,
   sendJson,
   sleep,
@@ -91,6 +92,8 @@ export interface FakeOpenAI {
   requests: UnknownRecord[]
   /** Requests with their paths and headers. */
   recorded: RecordedRequest[]
+  /** Requests being answered now and the most answered at once (a load test's provider-side concurrency). */
+  load: FakeServerLoad
   close(): Promise<void>
 }
 
@@ -522,5 +525,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     (res) =>
       sendError(res, { status: 400, message: 'Request body is not JSON', type: 'invalid_request_error' }),
   )
-  return { url: server.url, baseURL: `${server.url}/v1`, requests, recorded, close: server.close }
+  return {
+    url: server.url,
+    baseURL: `${server.url}/v1`,
+    requests,
+    recorded,
+    load: server.load,
+    close: server.close,
+  }
 }

@@ -38,8 +38,15 @@ export function sseMessage(data: unknown, event?: string): string {
   return `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`
 }
 
+/** Requests a fake server is answering right now, and the most it answered at once. */
+export interface FakeServerLoad {
+  inFlight: number
+  maxInFlight: number
+}
+
 export interface FakeServer {
   url: string
+  load: FakeServerLoad
   close(): Promise<void>
 }
 
@@ -51,7 +58,13 @@ export async function startFakeServer(
   handle: (req: RecordedRequest & { method: string }, res: ServerResponse) => Promise<void> | void,
   onBadJson: (res: ServerResponse) => void,
 ): Promise<FakeServer> {
+  const load: FakeServerLoad = { inFlight: 0, maxInFlight: 0 }
   const server = createServer((req, res) => {
+    load.inFlight += 1
+    if (load.inFlight > load.maxInFlight) load.maxInFlight = load.inFlight
+    res.once('close', () => {
+      load.inFlight -= 1
+    })
     const parts: Buffer[] = []
     req.on('data', (part: Buffer) => parts.push(part))
     req.on('end', () => {
@@ -73,6 +86,7 @@ export async function startFakeServer(
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}`,
+    load,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

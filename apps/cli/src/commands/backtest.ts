@@ -1,7 +1,9 @@
 /**
  * `hindsight backtest what-if`: "what if these calls had gone to model B (with caching)?" on
  * recorded traffic. `hindsight backtest replay`: re-issue the recorded calls to model B behind an
- * OpenAI-compatible `--base-url` and compare the measured answers, call by call. By default it asks the running Hindsight (REST API, the project of the key);
+ * OpenAI-compatible `--base-url` and compare the measured answers, call by call.
+ * `hindsight backtest ab`: compare two releases (or any attribute values) on production traffic,
+ * without replay. By default it asks the running Hindsight (REST API, the project of the key);
  * `--direct` opens the storage in this process instead (only when no server holds the embedded
  * data directory). The report is printed as JSON, Markdown, HTML or CSV; progress goes to stderr.
  */
@@ -11,7 +13,7 @@ import {
   type BacktestRequestInput,
   BacktestService,
   type ReportFormat,
-  renderReport,
+  renderAnyReport,
 } from '@hindsight/backtest'
 import { createStorage, migrate } from '@hindsight/collector/storage'
 import cliProgress from 'cli-progress'
@@ -256,7 +258,7 @@ export async function whatIf(
   const bar = progressBar(o.progress ?? Boolean(process.stderr.isTTY))
   try {
     const report = o.direct ? await direct(config, o, request, bar) : await viaRest(config, o, request, bar)
-    return { report, output: renderReport(report, o.format) }
+    return { report, output: renderAnyReport(report, o.format) }
   } finally {
     bar.stop()
   }
@@ -271,7 +273,7 @@ export async function replay(
   const bar = progressBar(o.progress ?? Boolean(process.stderr.isTTY), 'replay')
   try {
     const report = o.direct ? await direct(config, o, request, bar) : await viaRest(config, o, request, bar)
-    return { report, output: renderReport(report, o.format) }
+    return { report, output: renderAnyReport(report, o.format) }
   } finally {
     bar.stop()
   }
@@ -345,5 +347,87 @@ export function parseReplayOptions(raw: Record<string, unknown>): ReplayCommandO
     concurrency,
     priceInput: num(raw.priceInput),
     priceOutput: num(raw.priceOutput),
+  }
+}
+
+/** `hindsight backtest ab`: two arms of production traffic, no candidate model and no calls. */
+export interface AbCommandOptions
+  extends Omit<
+    WhatIfCommandOptions,
+    'candidateModel' | 'candidateProvider' | 'caching' | 'cacheTtl' | 'systemFile'
+  > {
+  /** What splits the arms: release (default), model, provider, route, environment, service, tag, metadata.<key> or an attribute key. */
+  attribute: string
+  baseline: string
+  candidate: string
+  /** Objective: the candidate arm's mean quality (score `qualityScore`) at least this. */
+  minQuality?: number
+  qualityScore?: string
+}
+
+/** The live A/B request the options describe (the API's body; no candidate spec). */
+export function abRequest(o: AbCommandOptions, now = new Date()): BacktestRequestInput {
+  const base = whatIfRequest({ ...o, candidateModel: o.candidate }, now)
+  const objectives: Record<string, number | string> = { ...base.objectives }
+  if (o.minQuality !== undefined) objectives.min_quality = o.minQuality
+  if (o.qualityScore !== undefined) objectives.quality_score = o.qualityScore
+  const { candidate: _candidate, ...rest } = base
+  return {
+    ...rest,
+    mode: 'ab',
+    ab: { attribute: o.attribute, baseline: o.baseline, candidate: o.candidate },
+    objectives,
+  } as BacktestRequestInput
+}
+
+/** Run the live A/B and return the rendered report (the command prints it). */
+export async function ab(
+  config: Config,
+  o: AbCommandOptions,
+): Promise<{ report: BacktestReport; output: string }> {
+  const request = abRequest(o)
+  const bar = progressBar(o.progress ?? Boolean(process.stderr.isTTY), 'a/b')
+  const options = { ...o, candidateModel: o.candidate }
+  try {
+    const report = o.direct
+      ? await direct(config, options, request, bar)
+      : await viaRest(config, options, request, bar)
+    return { report, output: renderAnyReport(report, o.format) }
+  } finally {
+    bar.stop()
+  }
+}
+
+export async function backtestAbCommand(config: Config, o: AbCommandOptions): Promise<void> {
+  const { report, output } = await ab(config, o)
+  process.stdout.write(output)
+  if (report.verdict.result === 'fail') process.exitCode = 3
+}
+
+/** Commander's parsed options for `backtest ab` (--baseline and --candidate required). */
+export function parseAbOptions(raw: Record<string, unknown>): AbCommandOptions {
+  const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined)
+  const baseline = text(raw.baseline)
+  const candidate = text(raw.candidate)
+  if (!baseline || !candidate)
+    throw new Error('--baseline and --candidate are required: the two values of --attribute to compare')
+  if (baseline === candidate) throw new Error('--candidate must differ from --baseline')
+  const {
+    candidateModel: _m,
+    candidateProvider: _p,
+    caching: _c,
+    cacheTtl: _t,
+    systemFile: _s,
+    ...common
+  } = parseWhatIfOptions({ ...raw, candidateModel: candidate })
+  const minQuality =
+    typeof raw.minQuality === 'number' && Number.isFinite(raw.minQuality) ? raw.minQuality : undefined
+  return {
+    ...common,
+    attribute: text(raw.attribute) ?? 'release',
+    baseline,
+    candidate,
+    minQuality,
+    qualityScore: text(raw.qualityScore),
   }
 }

@@ -159,14 +159,15 @@ describe('POST /backtests (what-if) → GET status → GET report', () => {
     assert.equal((await call('GET', `/backtests/${id}`, undefined, KEY_B)).status, 404)
   })
 
-  test('A/B answers 501; a replay without base_url or to Anthropic, an unknown price, a bad body or a bad id answer 400', async () => {
+  test('A/B without arms, a replay without base_url or to Anthropic, an unknown price, a bad body or a bad id answer 400', async () => {
     const ab = await call('POST', '/backtests', {
       mode: 'ab',
       cohort: { filter: FILTER },
       candidate: { provider: 'openai', model: 'gpt-4o' },
     })
-    assert.equal(ab.status, 501)
-    assert.match(String((ab.json.error as Record<string, unknown>).message), /not built yet/)
+    // Live A/B without its arms (backtests-ab.test.ts covers the mode end to end).
+    assert.equal(ab.status, 400)
+    assert.match(String((ab.json.error as Record<string, unknown>).message), /ab: mode 'ab' needs/)
     const noUrl = await call('POST', '/backtests', {
       mode: 'replay',
       cohort: { filter: REPLAY_FILTER },

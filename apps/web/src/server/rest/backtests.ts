@@ -1,7 +1,7 @@
 /**
- * Back-tests over the public API: start a what-if or a replay on a cohort of recorded traffic,
- * poll its status and progress, fetch the report (JSON, or Markdown, HTML or CSV renderings of it).
- * Live A/B is specified but not built yet: it answers 501 with a message.
+ * Back-tests over the public API: start a what-if, a replay or a live A/B on a cohort of recorded
+ * traffic, poll its status and progress, fetch the report (JSON, or Markdown, HTML or CSV
+ * renderings of it).
  */
 import {
   BACKTEST_STATUSES,
@@ -9,8 +9,9 @@ import {
   type BacktestRecord,
   backtestRequestSchema,
   backtestServiceFor,
+  candidateSchema,
   NotImplementedError,
-  renderReport,
+  renderAnyReport,
 } from '@hindsight/backtest'
 import { createRoute, z } from '@hono/zod-openapi'
 import { ZodError } from 'zod'
@@ -85,10 +86,53 @@ const MetricSchema = z
   .passthrough()
   .openapi('BacktestMetric')
 
+const AbArmSchema = z.object({
+  value: z.string(),
+  traces: z.number().int(),
+  calls: z.number().int(),
+  first_call: z.string().nullable(),
+  last_call: z.string().nullable(),
+  priced_calls: z.number().int(),
+  error_calls: z.number().int(),
+  cost_usd: z.string().openapi({ description: 'Recorded cost of the arm, exact decimal USD.' }),
+  models: z.array(z.object({ provider: z.string(), model: z.string(), calls: z.number().int() })),
+  routes: z.array(z.object({ route: z.string(), calls: z.number().int() })),
+  mean_input_tokens: z.number().nullable(),
+})
+
+const AbSectionSchema = z
+  .object({
+    attribute: z.string(),
+    attribute_kind: z.enum(['column', 'tag', 'attribute']),
+    design: z.literal('unpaired'),
+    cluster_by: z.literal('trace'),
+    baseline: AbArmSchema,
+    candidate: AbArmSchema,
+    excluded_traces: z.object({ both: z.number().int(), neither: z.number().int() }),
+    time: z.object({
+      overlap_fraction: z.number().nullable().openapi({
+        description: "Overlap of the arms' time ranges over their union (0: they never ran side by side).",
+      }),
+      note: z.string(),
+    }),
+    traffic_mix: z.object({
+      route_distance: z.number().nullable(),
+      model_distance: z.number().nullable(),
+      input_tokens_delta: z.number().nullable(),
+      input_tokens_ci_low: z.number().nullable(),
+      input_tokens_ci_high: z.number().nullable(),
+      comparable: z.boolean(),
+      note: z.string(),
+    }),
+    win_tie_loss: z.null(),
+    win_tie_loss_note: z.string(),
+  })
+  .openapi('BacktestAbSection')
+
 const ReportSchema = z
   .object({
     schema_version: z.number().int(),
-    mode: z.enum(['what_if', 'replay']),
+    mode: z.enum(['what_if', 'replay', 'ab']),
     replay: z
       .object({
         status: z.enum(['done', 'stopped_budget', 'aborted']),
@@ -103,6 +147,10 @@ const ReportSchema = z
       })
       .optional()
       .openapi({ description: 'Replay only: calls issued to the candidate, spend, paired calls.' }),
+    ab: AbSectionSchema.optional().openapi({
+      description:
+        "Live A/B only: each arm's traces, calls, time range and recorded cost, traces left out, time overlap and traffic mix.",
+    }),
     metrics: z.array(MetricSchema),
     verdict: z.object({
       result: z.enum(['pass', 'fail', 'inconclusive']),
@@ -115,6 +163,13 @@ const ReportSchema = z
   .passthrough()
   .openapi('BacktestReport')
 
+/** The request body: `candidate` may be omitted in mode `ab` (the service labels the arm). */
+const CreateBodySchema = backtestRequestSchema.extend({
+  candidate: candidateSchema
+    .optional()
+    .describe("Required for what_if and replay; omitted in mode 'ab' (the candidate arm is `ab.candidate`)."),
+})
+
 const createRouteDef = createRoute({
   method: 'post',
   path: '/backtests',
@@ -124,10 +179,13 @@ const createRouteDef = createRoute({
     "candidate against it. Mode `what_if` (instant, no model calls): re-prices the recorded usage at the candidate's " +
     'prices, simulates prompt caching with the provider rules and projects latency. Mode `replay` re-issues every ' +
     "recorded LLM call to the candidate's OpenAI-compatible `base_url` (Anthropic candidates are refused with 400) with " +
-    '`concurrency`, `rate_limit_rpm` and a `budget_usd` cap, and reports paired per-call deltas. Mode `ab` answers 501 ' +
-    'until built. Poll `GET /backtests/{id}` until `status` is `done` (or `stopped_budget`), then fetch the report.',
+    '`concurrency`, `rate_limit_rpm` and a `budget_usd` cap, and reports paired per-call deltas. Mode `ab` (live A/B, ' +
+    'no calls, no `candidate` needed) compares two arms of production traffic — `ab: { attribute: "release", baseline: ' +
+    '"v1", candidate: "v2" }`, or any span column, `tag`, `metadata.<key>` or attribute — as two independent samples ' +
+    "(Welch-type intervals, unpaired bootstrap, Newcombe, Mann–Whitney, Holm) and reports each arm's n and time range. " +
+    'Poll `GET /backtests/{id}` until `status` is `done` (or `stopped_budget`), then fetch the report.',
   security: [BEARER],
-  request: { body: { required: true, content: { 'application/json': { schema: backtestRequestSchema } } } },
+  request: { body: { required: true, content: { 'application/json': { schema: CreateBodySchema } } } },
   responses: {
     202: { description: 'Started.', content: { 'application/json': { schema: BacktestSchema } } },
     501: {
@@ -263,6 +321,6 @@ export function registerBacktestRoutes(app: PublicApiApp, deps: PublicApiDeps): 
     if (!report)
       return c.json({ error: { code: 'not_ready' as const, message: `back-test ${id} has no report` } }, 409)
     if (format === 'json') return c.json(report as unknown as z.infer<typeof ReportSchema>, 200)
-    return c.body(renderReport(report, format), 200, { 'content-type': CONTENT_TYPES[format] })
+    return c.body(renderAnyReport(report, format), 200, { 'content-type': CONTENT_TYPES[format] })
   })
 }

@@ -1,9 +1,10 @@
 'use client'
 /**
- * Back-tests: "what if we moved these calls to model B, with caching?" on the page's time range.
- * The form starts a what-if; the run is polled; the report JSON is rendered as a metric table with
- * 95% intervals, the verdict against the objectives, and the intelligence–cost–latency chart.
- * `?backtest=<id>` in the URL selects a run, so a report can be linked.
+ * Back-tests: "what if we moved these calls to model B, with caching?" on the page's time range,
+ * or a live A/B of two releases (any attribute values) of the recorded production traffic.
+ * The form starts a what-if or an A/B; the run is polled; the report JSON is rendered as a metric
+ * table with 95% intervals, the verdict against the objectives, and the intelligence–cost–latency
+ * chart (an A/B report also describes both arms). `?backtest=<id>` in the URL selects a run.
  */
 import type { BacktestReport } from '@hindsight/backtest'
 import { useMutation, useQuery } from '@tanstack/react-query'
@@ -25,7 +26,14 @@ import { Empty, ErrorState, Loading } from '../../../components/states'
 import { formatDateTime, parseTimestamp } from '../../../lib/format'
 import { useTRPC } from '../../../lib/trpc'
 import { useView } from '../../../lib/use-view'
-import { formatInterval, formatMetric, formatP, formatRatio, trianglePoints } from '../lib/report-view'
+import {
+  abArms,
+  formatInterval,
+  formatMetric,
+  formatP,
+  formatRatio,
+  trianglePoints,
+} from '../lib/report-view'
 
 const PROVIDERS = ['openai', 'anthropic', 'gcp.gemini', 'deepseek'] as const
 
@@ -52,6 +60,8 @@ function Backtests({ projectId }: { projectId: string }) {
   const selected = params.get('backtest')
   const base = href({}, '/backtests')
   const models = useQuery(trpc.backtests.models.queryOptions({ projectId, ...rangeInput }))
+  const releases = useQuery(trpc.backtests.releases.queryOptions({ projectId, ...rangeInput }))
+  const [mode, setMode] = useState<'what_if' | 'ab'>('what_if')
   const list = useQuery({
     ...trpc.backtests.list.queryOptions({ projectId }),
     refetchInterval: (q) =>
@@ -74,6 +84,29 @@ function Backtests({ projectId }: { projectId: string }) {
     const data = new FormData(event.currentTarget)
     const baseline = String(data.get('baseline') ?? '')
     const route = String(data.get('route') ?? '').trim()
+    if (mode === 'ab') {
+      const armBaseline = String(data.get('abBaseline') ?? '').trim()
+      const armCandidate = String(data.get('abCandidate') ?? '').trim()
+      if (!armBaseline || !armCandidate) return setError('Name both arms (e.g. two releases).')
+      if (armBaseline === armCandidate) return setError('The two arms must differ.')
+      return start.mutate({
+        projectId,
+        ...rangeInput,
+        mode: 'ab',
+        model: baseline ? [baseline] : undefined,
+        route: route ? [route] : undefined,
+        sampleSize: numberOrUndefined(data.get('sample')),
+        ab: {
+          attribute: String(data.get('abAttribute') ?? '').trim() || 'release',
+          baseline: armBaseline,
+          candidate: armCandidate,
+        },
+        objectives: {
+          cost_per_call_max_ratio: numberOrUndefined(data.get('maxCostRatio')),
+          latency_p95_max_ms: numberOrUndefined(data.get('maxP95')),
+        },
+      })
+    }
     const candidateModel = String(data.get('candidateModel') ?? '').trim()
     if (!candidateModel) return setError('Name the candidate model.')
     start.mutate({
@@ -98,15 +131,36 @@ function Backtests({ projectId }: { projectId: string }) {
     <div className="stack">
       <section className="panel">
         <header className="panel-head">
-          <h3>What if…</h3>
-          <span className="muted small">
-            Re-prices the calls recorded in the selected time range under another model, simulates prompt
-            caching with the provider’s rules and projects latency — instantly, without calling any model.
-            Also available as <code>hindsight backtest what-if</code> and{' '}
-            <code>POST /api/public/v1/backtests</code>.
-          </span>
+          <h3>{mode === 'ab' ? 'Live A/B' : 'What if…'}</h3>
+          {mode === 'ab' ? (
+            <span className="muted small">
+              Compares two releases (or any attribute values) on the production traffic recorded in the
+              selected time range — two independent samples, no replay. Also available as{' '}
+              <code>hindsight backtest ab</code> and <code>POST /api/public/v1/backtests</code> (mode{' '}
+              <code>ab</code>).
+            </span>
+          ) : (
+            <span className="muted small">
+              Re-prices the calls recorded in the selected time range under another model, simulates prompt
+              caching with the provider’s rules and projects latency — instantly, without calling any model.
+              Also available as <code>hindsight backtest what-if</code> and{' '}
+              <code>POST /api/public/v1/backtests</code>.
+            </span>
+          )}
         </header>
         <form className="filters pad" onSubmit={submit} data-testid="backtest-form">
+          <label className="field">
+            <span className="field-label">Mode</span>
+            <select
+              name="mode"
+              value={mode}
+              onChange={(e) => setMode(e.target.value === 'ab' ? 'ab' : 'what_if')}
+              data-testid="backtest-mode"
+            >
+              <option value="what_if">What-if (re-price, no calls)</option>
+              <option value="ab">Live A/B (two releases)</option>
+            </select>
+          </label>
           <label className="field">
             <span className="field-label">Calls of model</span>
             <select name="baseline" defaultValue="">
@@ -122,32 +176,74 @@ function Backtests({ projectId }: { projectId: string }) {
             <span className="field-label">Route</span>
             <input name="route" placeholder="any route" />
           </label>
-          <label className="field">
-            <span className="field-label">Candidate provider</span>
-            <select name="provider" defaultValue="openai">
-              {PROVIDERS.map((p) => (
-                <option key={p} value={p}>
-                  {p}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="field">
-            <span className="field-label">Candidate model</span>
-            <input
-              name="candidateModel"
-              placeholder="e.g. gpt-4.1-mini"
-              data-testid="candidate-model"
-              required
-            />
-          </label>
-          <label className="field">
-            <span className="field-label">Prompt caching</span>
-            <select name="caching" defaultValue="off">
-              <option value="off">off</option>
-              <option value="on">on (simulated)</option>
-            </select>
-          </label>
+          {mode === 'ab' ? (
+            <>
+              <label className="field">
+                <span className="field-label">Arms by</span>
+                <input
+                  name="abAttribute"
+                  defaultValue="release"
+                  size={10}
+                  title="release, model, provider, route, environment, service, tag, metadata.<key> or any attribute key"
+                  data-testid="ab-attribute"
+                />
+              </label>
+              <label className="field">
+                <span className="field-label">Baseline arm</span>
+                <input
+                  name="abBaseline"
+                  list="ab-values"
+                  placeholder="e.g. v1.4.0"
+                  data-testid="ab-baseline"
+                  required
+                />
+              </label>
+              <label className="field">
+                <span className="field-label">Candidate arm</span>
+                <input
+                  name="abCandidate"
+                  list="ab-values"
+                  placeholder="e.g. v1.5.0"
+                  data-testid="ab-candidate"
+                  required
+                />
+              </label>
+              <datalist id="ab-values">
+                {releases.data?.map((r) => (
+                  <option key={r} value={r} />
+                ))}
+              </datalist>
+            </>
+          ) : (
+            <>
+              <label className="field">
+                <span className="field-label">Candidate provider</span>
+                <select name="provider" defaultValue="openai">
+                  {PROVIDERS.map((p) => (
+                    <option key={p} value={p}>
+                      {p}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label className="field">
+                <span className="field-label">Candidate model</span>
+                <input
+                  name="candidateModel"
+                  placeholder="e.g. gpt-4.1-mini"
+                  data-testid="candidate-model"
+                  required
+                />
+              </label>
+              <label className="field">
+                <span className="field-label">Prompt caching</span>
+                <select name="caching" defaultValue="off">
+                  <option value="off">off</option>
+                  <option value="on">on (simulated)</option>
+                </select>
+              </label>
+            </>
+          )}
           <label className="field">
             <span className="field-label">Max cost ratio</span>
             <input name="maxCostRatio" inputMode="decimal" placeholder="e.g. 0.8" size={6} />
@@ -161,7 +257,7 @@ function Backtests({ projectId }: { projectId: string }) {
             <input name="sample" inputMode="numeric" placeholder="all" size={6} />
           </label>
           <button type="submit" className="btn primary" disabled={start.isPending} data-testid="run-backtest">
-            {start.isPending ? 'Starting…' : 'Run what-if'}
+            {start.isPending ? 'Starting…' : mode === 'ab' ? 'Run A/B' : 'Run what-if'}
           </button>
           {error ? <span className="error-text">{error}</span> : null}
         </form>
@@ -253,12 +349,20 @@ const VERDICT_CLASS = { pass: 'badge badge-ok', fail: 'badge badge-error', incon
 
 function ReportView({ report }: { report: BacktestReport }) {
   const c = report.candidate
+  const arms = abArms(report)
   return (
     <section className="panel" data-testid="backtest-report">
       <header className="panel-head">
         <h3>
-          {report.baseline.models.map((m) => m.model).join(', ') || 'recorded calls'} → {c.provider}/{c.model}
-          {c.caching === 'on' ? ' with caching' : ''}
+          {report.ab ? (
+            `Live A/B: ${report.ab.attribute} ${report.ab.baseline.value} → ${report.ab.candidate.value}`
+          ) : (
+            <>
+              {report.baseline.models.map((m) => m.model).join(', ') || 'recorded calls'} → {c.provider}/
+              {c.model}
+              {c.caching === 'on' ? ' with caching' : ''}
+            </>
+          )}
         </h3>
         <span className={VERDICT_CLASS[report.verdict.result]} data-testid="backtest-verdict">
           {report.verdict.result}
@@ -266,7 +370,44 @@ function ReportView({ report }: { report: BacktestReport }) {
       </header>
       <div className="pad stack">
         <p>{report.verdict.summary}</p>
-        <p className="muted small">
+        {arms && report.ab ? (
+          <div className="small" data-testid="backtest-ab-arms">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th>Arm</th>
+                  <th className="num">Traces</th>
+                  <th className="num">Calls</th>
+                  <th>First → last call</th>
+                  <th className="num">Recorded cost</th>
+                  <th className="num">Errors</th>
+                  <th>Models</th>
+                </tr>
+              </thead>
+              <tbody>
+                {arms.map((a) => (
+                  <tr key={a.arm}>
+                    <td>
+                      {a.arm} <span className="mono">{a.value}</span>
+                    </td>
+                    <td className="num mono">{a.traces}</td>
+                    <td className="num mono">{a.calls}</td>
+                    <td className="mono nowrap">{a.range}</td>
+                    <td className="num mono">${a.cost}</td>
+                    <td className="num mono">{a.errors}</td>
+                    <td>{a.models}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <p className="muted">
+              Unpaired design: the arms are different requests (Welch-type intervals, unpaired bootstrap,
+              Newcombe; calls clustered by trace). {report.ab.time.note} {report.ab.traffic_mix.note}{' '}
+              {report.ab.win_tie_loss_note}
+            </p>
+          </div>
+        ) : null}
+        <p className="muted small" hidden={Boolean(report.ab)}>
           {report.cohort.traces} traces, {report.cohort.calls} calls. Cohort cost: baseline $
           {report.totals.baseline_cost_usd}, candidate ${report.totals.candidate_cost_usd} (savings $
           {report.totals.savings_usd}).
@@ -290,7 +431,7 @@ function ReportView({ report }: { report: BacktestReport }) {
           </thead>
           <tbody>
             {report.metrics.map((m) => (
-              <tr key={m.name} title={m.note ?? m.method}>
+              <tr key={`${m.name}:${m.score ?? ''}`} title={m.note ?? m.method}>
                 <td>
                   {m.label}
                   {m.projection ? <span className="muted small"> projection</span> : null}
@@ -352,7 +493,9 @@ function TriangleChart({ report }: { report: BacktestReport }) {
       <figcaption className="small">
         Intelligence–cost–latency: cost per call × latency p95, candidate with 95% intervals. Intelligence:{' '}
         {quality === null || quality === undefined
-          ? 'not measured by a what-if (replay with evaluators)'
+          ? report.mode === 'ab'
+            ? 'no quality scores on either arm'
+            : 'not measured by a what-if (replay with evaluators)'
           : quality}
         .
       </figcaption>

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { BacktestReport, MetricRow } from '@hindsight/backtest'
-import { formatInterval, formatMetric, formatP, formatRatio, trianglePoints } from './report-view'
+import { abArms, formatInterval, formatMetric, formatP, formatRatio, trianglePoints } from './report-view'
 
 function metric(over: Partial<MetricRow>): MetricRow {
   return {
@@ -79,5 +79,45 @@ describe('report view helpers', () => {
     assert.deepEqual(points[1]?.latencyError, [100, 100])
     assert.ok(Math.abs((points[1]?.costError[0] ?? 0) - 0.001) < 1e-12)
     assert.equal(trianglePoints({ metrics: [] } as unknown as BacktestReport), null)
+  })
+
+  test('a live A/B report gives one row per arm; other modes none', () => {
+    const arm = (value: string, calls: number) => ({
+      value,
+      traces: calls / 2,
+      calls,
+      first_call: calls ? '2026-05-04T00:00:00.000Z' : null,
+      last_call: calls ? '2026-05-04T09:55:01.000Z' : null,
+      priced_calls: calls,
+      error_calls: 1,
+      cost_usd: '0.123480000',
+      models: calls ? [{ provider: 'openai', model: 'gpt-4o', calls }] : [],
+      routes: [],
+      mean_input_tokens: null,
+    })
+    const report = { ab: { baseline: arm('v1', 120), candidate: arm('v2', 0) } } as unknown as BacktestReport
+    assert.deepEqual(abArms(report), [
+      {
+        arm: 'baseline',
+        value: 'v1',
+        traces: 60,
+        calls: 120,
+        range: '2026-05-04 00:00 → 2026-05-04 09:55 UTC',
+        cost: '0.123480000',
+        errors: 1,
+        models: 'gpt-4o (120)',
+      },
+      {
+        arm: 'candidate',
+        value: 'v2',
+        traces: 0,
+        calls: 0,
+        range: '—',
+        cost: '0.123480000',
+        errors: 1,
+        models: '—',
+      },
+    ])
+    assert.equal(abArms({ metrics: [] } as unknown as BacktestReport), null)
   })
 })

@@ -93,3 +93,38 @@ export function trianglePoints(report: BacktestReport): TrianglePoint[] | null {
     },
   ]
 }
+
+export interface AbArmRow {
+  arm: 'baseline' | 'candidate'
+  value: string
+  traces: number
+  calls: number
+  /** "first → last call" in UTC, or "—" for an empty arm. */
+  range: string
+  cost: string
+  errors: number
+  models: string
+}
+
+function minute(iso: string | null): string {
+  return iso ? `${iso.slice(0, 16).replace('T', ' ')}` : '—'
+}
+
+/** The two arms of a live A/B report as table rows (null for other modes). */
+export function abArms(report: BacktestReport): AbArmRow[] | null {
+  const ab = report.ab
+  if (!ab) return null
+  return (['baseline', 'candidate'] as const).map((arm) => {
+    const a = ab[arm]
+    return {
+      arm,
+      value: a.value,
+      traces: a.traces,
+      calls: a.calls,
+      range: a.first_call ? `${minute(a.first_call)} → ${minute(a.last_call)} UTC` : '—',
+      cost: a.cost_usd,
+      errors: a.error_calls,
+      models: a.models.map((m) => `${m.model} (${m.calls})`).join(', ') || '—',
+    }
+  })
+}

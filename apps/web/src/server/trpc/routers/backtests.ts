@@ -26,12 +26,23 @@ const startInput = z.object({
   release: labels,
   sampleSize: z.number().int().positive().max(1_000_000).optional(),
   seed: z.string().max(100).optional(),
-  candidate: z.object({
-    provider: z.string().trim().min(1).max(100),
-    model: z.string().trim().min(1).max(200),
-    caching: z.enum(['on', 'off']),
-    system: z.string().max(100_000).optional(),
-  }),
+  /** `ab`: live A/B of two attribute values on recorded traffic (no candidate model). */
+  mode: z.enum(['what_if', 'ab']).default('what_if'),
+  ab: z
+    .object({
+      attribute: z.string().trim().min(1).max(300),
+      baseline: z.string().trim().min(1).max(300),
+      candidate: z.string().trim().min(1).max(300),
+    })
+    .optional(),
+  candidate: z
+    .object({
+      provider: z.string().trim().min(1).max(100),
+      model: z.string().trim().min(1).max(200),
+      caching: z.enum(['on', 'off']),
+      system: z.string().max(100_000).optional(),
+    })
+    .optional(),
   objectives: z
     .object({
       cost_per_call_max_ratio: z.number().positive().optional(),
@@ -62,7 +73,10 @@ export const backtestsRouter = createTRPCRouter({
       progress: r.progress,
       message: r.message,
       created_at: r.created_at,
-      candidate: `${r.request.candidate.provider}/${r.request.candidate.model}${r.request.candidate.caching === 'on' ? ' + caching' : ''}`,
+      mode: r.mode,
+      candidate: r.request.ab
+        ? `A/B ${r.request.ab.attribute}: ${r.request.ab.baseline} → ${r.request.ab.candidate}`
+        : `${r.request.candidate.provider}/${r.request.candidate.model}${r.request.candidate.caching === 'on' ? ' + caching' : ''}`,
     }))
   }),
 
@@ -73,21 +87,43 @@ export const backtestsRouter = createTRPCRouter({
       async ({ ctx, input }) => (await getFilterValues(ctx.storage, input.projectId, toRange(input))).models,
     ),
 
-  /** Start a what-if; answers at once with the queued run. */
+  /** Releases seen in the range, for the live A/B pickers. */
+  releases: projectProcedure
+    .input(z.object({ from: iso, to: iso }))
+    .query(
+      async ({ ctx, input }) =>
+        (await getFilterValues(ctx.storage, input.projectId, toRange(input))).releases,
+    ),
+
+  /** Start a what-if or a live A/B; answers at once with the queued run. */
   start: projectProcedure.input(startInput).mutation(async ({ ctx, input }) => {
     try {
+      const cohort = {
+        filter: {
+          from: input.from,
+          to: input.to,
+          model: input.model,
+          route: input.route,
+          release: input.release,
+        },
+        sample: input.sampleSize ? { size: input.sampleSize, seed: input.seed ?? 'hindsight' } : undefined,
+      }
+      if (input.mode === 'ab') {
+        if (!input.ab)
+          throw new TRPCError({ code: 'BAD_REQUEST', message: 'ab: name the attribute and both values' })
+        const record = await backtestServiceFor(ctx.storage).start(input.projectId, {
+          mode: 'ab',
+          cohort,
+          ab: input.ab,
+          objectives: input.objectives,
+        })
+        return { id: record.id }
+      }
+      if (!input.candidate)
+        throw new TRPCError({ code: 'BAD_REQUEST', message: 'candidate: name the candidate model' })
       const record = await backtestServiceFor(ctx.storage).start(input.projectId, {
         mode: 'what_if',
-        cohort: {
-          filter: {
-            from: input.from,
-            to: input.to,
-            model: input.model,
-            route: input.route,
-            release: input.release,
-          },
-          sample: input.sampleSize ? { size: input.sampleSize, seed: input.seed ?? 'hindsight' } : undefined,
-        },
+        cohort,
         candidate: {
           provider: input.candidate.provider,
           model: input.candidate.model,
