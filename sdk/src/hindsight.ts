@@ -1,25 +1,28 @@
-import { ProxyTracerProvider, type Tracer, trace } from '@opentelemetry/api'
+import {
+  type Context,
+  ProxyTracerProvider,
+  type Span,
+  type SpanKind,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api'
+import { isTracingSuppressed } from '@opentelemetry/core'
 import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources'
 import {
   AlwaysOnSampler,
   BasicTracerProvider,
   NoopSpanProcessor,
+  type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base'
 import { COMMON } from './attributes'
 import { type HindsightOptions, type ResolvedConfig, resolveConfig } from './config'
 import { ensureContextManager } from './context-manager'
 import { readEnv } from './env'
+import { LeanSpan, type LeanSpanScope } from './lean-span'
 import { ContentPolicy, setActiveContentPolicy } from './mask'
 import { createGenAiMetrics, type GenAiMetrics } from './metrics'
-import {
-  type HindsightStats,
-  KeepAlive,
-  OtlpSender,
-  OtlpTraceExporter,
-  SpanQueue,
-  StatsCounter,
-} from './pipeline'
+import { type HindsightStats, KeepAlive, OtlpSender, SpanQueue, StatsCounter } from './pipeline'
 import { HindsightSpanProcessor, isGenAiSpan, TRACER_NAME } from './processor'
 import { VERSION } from './version'
 
@@ -83,6 +86,8 @@ export class Hindsight {
   readonly #queue: SpanQueue | undefined
   readonly #metrics: GenAiMetrics | undefined
   readonly #tracer: Tracer
+  /** Standalone mode: what the SDK's own call spans are made with (see {@link startCallSpan}). */
+  #leanScope: LeanSpanScope | undefined
   readonly #exportTimeoutMillis: number
   /** Ended when shutdown() reaches its deadline, so no request outlives it. */
   readonly #abortables: { abort(): void }[] = []
@@ -120,14 +125,15 @@ export class Hindsight {
     }
     let sink = config.spanProcessor
     if (!sink) {
-      let exporter = config.exporter
-      if (!exporter) {
-        const otlp = new OtlpTraceExporter({ ...senderOptions, url: config.tracesUrl })
-        this.#abortables.push(otlp)
-        exporter = otlp
+      let target: SpanExporter | OtlpSender | undefined = config.exporter
+      if (!target) {
+        // The SDK's own path: spans are encoded as they end and posted by the sender.
+        const sender = new OtlpSender({ ...senderOptions, url: config.tracesUrl })
+        this.#abortables.push(sender)
+        target = sender
       }
       this.#queue = new SpanQueue(
-        exporter,
+        target,
         {
           ...queueOptions(config),
           destination: config.exporter ? 'the configured exporter' : config.tracesUrl,
@@ -169,6 +175,14 @@ export class Hindsight {
         sampler: new AlwaysOnSampler(),
       })
       this.#tracer = this.#provider.getTracer(TRACER_NAME, VERSION)
+      const scope = (this.#tracer as { instrumentationScope?: LeanSpanScope['instrumentationScope'] })
+        .instrumentationScope
+      this.#leanScope = {
+        resource,
+        // The provider tracer's own scope object, so both kinds of span share one ScopeSpans.
+        instrumentationScope: scope ?? { name: TRACER_NAME, version: VERSION },
+        processor: this.spanProcessor,
+      }
     }
     if (!config.spanProcessor && config.flushOnExit) this.#listenForExit()
   }
@@ -200,6 +214,17 @@ export class Hindsight {
   /** The tracer spans are made with; a no-op tracer when disabled. Spans nest under the active context. */
   getTracer(): Tracer {
     return this.#tracer
+  }
+
+  /**
+   * Starts the span of a wrapped call. In standalone mode (our private provider, always sampled)
+   * it is a {@link LeanSpan} handed straight to our processor; otherwise, and when tracing is
+   * suppressed, the tracer makes it. @internal
+   */
+  startCallSpan(name: string, kind: SpanKind, parent: Context): Span {
+    const scope = this.#leanScope
+    if (scope && !isTracingSuppressed(parent)) return new LeanSpan(scope, name, kind, parent)
+    return this.#tracer.startSpan(name, { kind }, parent)
   }
 
   /** Counters of exported and lost spans and of swallowed internal errors. */

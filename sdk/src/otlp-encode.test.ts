@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { type Attributes, type HrTime, SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api'
+import {
+  type Attributes,
+  context,
+  type HrTime,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+} from '@opentelemetry/api'
 import { TraceState } from '@opentelemetry/core'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { resourceFromAttributes } from '@opentelemetry/resources'
@@ -11,7 +19,8 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base'
-import { encodeTraceRequest } from './otlp-encode'
+import { LeanSpan } from './lean-span'
+import { encodeTraceRequest, TraceRequestBuilder } from './otlp-encode'
 
 /** The reference: the stock OTel serializer our exporter replaces. */
 function reference(spans: ReadableSpan[]): Buffer {
@@ -25,6 +34,16 @@ function assertSameBytes(spans: ReadableSpan[]): void {
   const theirs = reference(spans)
   assert.equal(ours.length, theirs.length, 'same length')
   assert.ok(ours.equals(theirs), 'identical OTLP bytes')
+  // The queue's span-by-span encoding (chunks sent in order) gives the same request.
+  const builder = new TraceRequestBuilder()
+  for (const s of spans) builder.add(s)
+  assert.equal(builder.count, spans.length)
+  const request = builder.finish()
+  const built = Buffer.concat(request.chunks)
+  assert.equal(request.byteLength, built.length, 'declared length')
+  assert.ok(built.equals(theirs), 'identical OTLP bytes, encoded span by span')
+  request.release()
+  assert.equal(builder.count, 0, 'the builder starts over')
 }
 
 const resource = resourceFromAttributes({ 'service.name': 'svc', 'service.version': '1.2.3', n: 3 })
@@ -205,5 +224,50 @@ describe('encodeTraceRequest', () => {
     assert.equal(spans.length, 2)
     assertSameBytes(spans)
     await provider.shutdown()
+  })
+
+  test('matches for the lean call spans, which behave like the stock span', () => {
+    const ended: ReadableSpan[] = []
+    const started: string[] = []
+    const processor = {
+      onStart: (s: LeanSpan) => started.push(s.name),
+      onEnd: (s: ReadableSpan) => ended.push(s),
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    }
+    const leanScope = { resource, instrumentationScope: scope, processor }
+    const parent = new LeanSpan(leanScope, 'agent', SpanKind.INTERNAL, context.active())
+    const child = new LeanSpan(
+      leanScope,
+      'chat gpt-4o',
+      SpanKind.CLIENT,
+      trace.setSpan(context.active(), parent),
+    )
+    assert.deepEqual(started, ['agent', 'chat gpt-4o'])
+    assert.equal(child.spanContext().traceId, parent.spanContext().traceId, 'same trace')
+    assert.equal(child.parentSpanContext?.spanId, parent.spanContext().spanId)
+    assert.match(child.spanContext().spanId, /^[0-9a-f]{16}$/)
+    assert.notEqual(child.spanContext().spanId, parent.spanContext().spanId)
+    child.setAttributes(attributes)
+    child.setAttribute('bad', { nested: true } as never)
+    for (let i = 0; i < 200; i++) child.setAttribute(`extra.${i}`, i)
+    assert.equal(Object.keys(child.attributes).length, 128, 'attribute count limit as the stock span')
+    assert.ok(child.droppedAttributesCount > 0)
+    child.recordException(new TypeError('boom'))
+    child.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' })
+    child.setStatus({ code: SpanStatusCode.UNSET })
+    child.end()
+    child.end()
+    child.setAttribute('after.end', 1)
+    parent.end([parent.startTime[0] + 1, 5])
+    assert.equal(ended.length, 2, 'ends once')
+    assert.equal(child.attributes['after.end'], undefined)
+    assert.equal(child.status.code, SpanStatusCode.ERROR)
+    assert.equal(child.events[0]?.name, 'exception')
+    assert.equal(child.events[0]?.attributes?.['exception.type'], 'TypeError')
+    assert.ok(child.ended && !child.isRecording())
+    assert.ok(child.duration[0] >= 0 && child.duration[1] >= 0)
+    assert.equal(parent.endTime[1], 5)
+    assertSameBytes(ended)
   })
 })

@@ -9,7 +9,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { type Context, context, ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api'
 import { type ExportResult, ExportResultCode, suppressTracing } from '@opentelemetry/core'
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { encodeTraceRequest } from './otlp-encode'
+import { type EncodedRequest, encodeTraceRequest, TraceRequestBuilder } from './otlp-encode'
 
 /** What happened to the spans this SDK produced. */
 export interface HindsightStats {
@@ -193,7 +193,10 @@ export class OtlpSender {
     this.#agent.destroy()
   }
 
-  async send(body: Uint8Array): Promise<ExportResult> {
+  /** Posts `body` (or the chunks of one body, `byteLength` bytes in all) until it is accepted, fails for good, or the deadline passes. */
+  async send(body: Uint8Array | readonly Uint8Array[], byteLength?: number): Promise<ExportResult> {
+    const chunks = body instanceof Uint8Array ? [body] : body
+    const length = byteLength ?? chunks.reduce((n, chunk) => n + chunk.byteLength, 0)
     const deadline = Date.now() + this.#options.timeoutMillis
     if (this.#aborted) return failed(ABORTED)
     if (Date.now() < this.#notBefore) {
@@ -201,7 +204,7 @@ export class OtlpSender {
     }
     let backoff = FIRST_BACKOFF_MS
     for (let attempt = 0; ; attempt++) {
-      const outcome = await this.#post(body, Math.max(1, deadline - Date.now()))
+      const outcome = await this.#post(chunks, length, Math.max(1, deadline - Date.now()))
       if (outcome.ok) return { code: ExportResultCode.SUCCESS }
       if (!outcome.retryable || attempt >= MAX_RETRIES) return failed(outcome.reason)
       const jittered = backoff * (0.8 + Math.random() * 0.4)
@@ -218,7 +221,7 @@ export class OtlpSender {
     }
   }
 
-  #post(body: Uint8Array, timeoutMillis: number): Promise<SendOutcome> {
+  #post(chunks: readonly Uint8Array[], byteLength: number, timeoutMillis: number): Promise<SendOutcome> {
     return new Promise<SendOutcome>((resolve) => {
       let settled = false
       let untrack: (() => void) | undefined
@@ -239,7 +242,7 @@ export class OtlpSender {
             headers: {
               ...this.#options.headers,
               'Content-Type': this.#options.contentType ?? 'application/x-protobuf',
-              'Content-Length': String(body.byteLength),
+              'Content-Length': String(byteLength),
               'User-Agent': this.#options.userAgent,
             },
           })
@@ -267,7 +270,8 @@ export class OtlpSender {
             req.destroy()
           }
           this.#cancels.add(cancel)
-          req.end(body)
+          for (let i = 0; i < chunks.length - 1; i++) req.write(chunks[i])
+          req.end(chunks[chunks.length - 1])
         })
       } catch (error) {
         settle({
@@ -361,13 +365,119 @@ export interface SpanQueueOptions {
   destination: string
 }
 
+/** Spans taken from the queue for one export. */
+interface QueuedBatch {
+  readonly count: number
+  send(done: (result: ExportResult) => void): void
+}
+
+/** Where the queue keeps its spans until they are exported. */
+interface SpanStore {
+  /** Spans held. */
+  readonly length: number
+  /** Keeps one span; throws if it cannot be kept (then nothing was kept). */
+  add(span: ReadableSpan): void
+  /** Up to `max` of the oldest spans, as one export; undefined when empty. */
+  take(max: number): QueuedBatch | undefined
+  close(): Promise<void>
+}
+
+/** The spans themselves, handed to any `SpanExporter` (a custom `exporter` option). */
+class SpanObjectStore implements SpanStore {
+  #spans: ReadableSpan[] = []
+
+  constructor(private readonly exporter: SpanExporter) {}
+
+  get length(): number {
+    return this.#spans.length
+  }
+
+  add(span: ReadableSpan): void {
+    this.#spans.push(span)
+  }
+
+  take(max: number): QueuedBatch | undefined {
+    if (this.#spans.length === 0) return undefined
+    const spans = this.#spans.splice(0, max)
+    const exporter = this.exporter
+    return { count: spans.length, send: (done) => exporter.export(spans, done) }
+  }
+
+  close(): Promise<void> {
+    return this.exporter.shutdown()
+  }
+}
+
+/**
+ * The SDK's own OTLP path: each span is encoded to protobuf the moment it ends (into a reusable
+ * buffer, see {@link TraceRequestBuilder}), so span objects die young instead of waiting for the
+ * batch in the heap, where the garbage collector would copy and promote them. Full batches become
+ * request bodies at once; the sender posts them with its retries.
+ */
+class EncodedSpanStore implements SpanStore {
+  #sealed: { request: EncodedRequest; count: number }[] = []
+  #sealedCount = 0
+  #open = new TraceRequestBuilder()
+
+  constructor(
+    private readonly sender: OtlpSender,
+    private readonly batchSize: number,
+  ) {}
+
+  get length(): number {
+    return this.#sealedCount + this.#open.count
+  }
+
+  add(span: ReadableSpan): void {
+    this.#open.add(span)
+    if (this.#open.count >= this.batchSize) this.#seal()
+  }
+
+  #seal(): void {
+    const count = this.#open.count
+    this.#sealed.push({ request: this.#open.finish(), count })
+    this.#sealedCount += count
+  }
+
+  take(_max: number): QueuedBatch | undefined {
+    if (this.#sealed.length === 0 && this.#open.count > 0) this.#seal()
+    const next = this.#sealed.shift()
+    if (!next) return undefined
+    this.#sealedCount -= next.count
+    const sender = this.sender
+    return {
+      count: next.count,
+      send: (done) => {
+        const request = next.request
+        sender.send(request.chunks, request.byteLength).then(
+          (result) => {
+            request.release()
+            done(result)
+          },
+          (error: unknown) => {
+            request.release()
+            done(failed(String(error)))
+          },
+        )
+      },
+    }
+  }
+
+  close(): Promise<void> {
+    this.sender.close()
+    return Promise.resolve()
+  }
+}
+
 /**
  * A batching span processor that, unlike the stock `BatchSpanProcessor`, bounds queued AND in-flight
  * spans together (a slow collector cannot make memory grow), counts every span it loses, reports
  * the first loss once, exports one batch at a time, and whose timers never keep the process alive.
+ * With the SDK's own sender it keeps spans encoded (see {@link EncodedSpanStore}); with a custom
+ * exporter, as span objects.
  */
 export class SpanQueue implements SpanProcessor {
-  #queue: ReadableSpan[] = []
+  readonly #store: SpanStore
   #inFlight = 0
   #timer: ReturnType<typeof setTimeout> | undefined
   #draining: Promise<void> | undefined
@@ -375,15 +485,20 @@ export class SpanQueue implements SpanProcessor {
   #shutdown: Promise<void> | undefined
 
   constructor(
-    private readonly exporter: SpanExporter,
+    target: SpanExporter | OtlpSender,
     private readonly options: SpanQueueOptions,
     private readonly stats: StatsCounter,
     private readonly keepAlive: KeepAlive,
-  ) {}
+  ) {
+    this.#store =
+      target instanceof OtlpSender
+        ? new EncodedSpanStore(target, options.maxExportBatchSize)
+        : new SpanObjectStore(target)
+  }
 
   /** Spans queued or being exported. */
   get pending(): number {
-    return this.#queue.length + this.#inFlight
+    return this.#store.length + this.#inFlight
   }
 
   onStart(_span: Span, _parentContext: Context): void {}
@@ -401,8 +516,17 @@ export class SpanQueue implements SpanProcessor {
       )
       return
     }
-    this.#queue.push(span)
-    if (this.#queue.length >= this.options.maxExportBatchSize) this.#drain()
+    try {
+      this.#store.add(span)
+    } catch (error) {
+      this.stats.internalErrors += 1
+      this.stats.drop(
+        1,
+        `a span could not be serialized (${error instanceof Error ? error.message : String(error)})`,
+      )
+      return
+    }
+    if (this.#store.length >= this.options.maxExportBatchSize) this.#drain()
     else this.#schedule()
   }
 
@@ -434,19 +558,19 @@ export class SpanQueue implements SpanProcessor {
     if (!this.#draining) {
       this.#draining = (async () => {
         do {
-          const batch = this.#queue.splice(0, this.options.maxExportBatchSize)
-          if (batch.length > 0) await this.#export(batch)
-        } while (this.#queue.length >= this.options.maxExportBatchSize)
+          const batch = this.#store.take(this.options.maxExportBatchSize)
+          if (batch) await this.#export(batch)
+        } while (this.#store.length >= this.options.maxExportBatchSize)
       })().finally(() => {
         this.#draining = undefined
-        if (this.#queue.length > 0) this.#schedule()
+        if (this.#store.length > 0) this.#schedule()
       })
     }
     return this.#draining
   }
 
-  #export(batch: ReadableSpan[]): Promise<void> {
-    this.#inFlight += batch.length
+  #export(batch: QueuedBatch): Promise<void> {
+    this.#inFlight += batch.count
     return new Promise<void>((resolve) => {
       let settled = false
       const timer = outsideTracing(() =>
@@ -462,20 +586,20 @@ export class SpanQueue implements SpanProcessor {
         settled = true
         clearTimeout(timer)
         untrack()
-        this.#inFlight -= batch.length
+        this.#inFlight -= batch.count
         if (result.code === ExportResultCode.SUCCESS) {
-          this.stats.exported += batch.length
+          this.stats.exported += batch.count
         } else {
           this.stats.failedExports += 1
           this.stats.drop(
-            batch.length,
+            batch.count,
             `export to ${this.options.destination} failed: ${result.error?.message ?? 'unknown error'}`,
           )
         }
         resolve()
       }
       try {
-        outsideTracing(() => this.exporter.export(batch, settle))
+        outsideTracing(() => batch.send(settle))
       } catch (error) {
         settle(failed(error instanceof Error ? error.message : String(error)))
       }
@@ -486,8 +610,12 @@ export class SpanQueue implements SpanProcessor {
   async forceFlush(): Promise<void> {
     this.#clearTimer()
     const running: Promise<void>[] = []
-    while (this.#queue.length > 0)
-      running.push(this.#export(this.#queue.splice(0, this.options.maxExportBatchSize)))
+    for (
+      let batch = this.#store.take(this.options.maxExportBatchSize);
+      batch;
+      batch = this.#store.take(this.options.maxExportBatchSize)
+    )
+      running.push(this.#export(batch))
     if (this.#draining) running.push(this.#draining)
     await Promise.all(running)
   }
@@ -496,7 +624,7 @@ export class SpanQueue implements SpanProcessor {
     if (!this.#shutdown) {
       this.#closed = true
       this.#shutdown = this.forceFlush().then(
-        () => this.exporter.shutdown().catch(() => {}),
+        () => this.#store.close().catch(() => {}),
         () => {},
       )
     }

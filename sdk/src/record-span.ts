@@ -1,5 +1,6 @@
 import { type AttributeValue, type Span, SpanStatusCode } from '@opentelemetry/api'
 import { COMMON } from './attributes'
+import { LeanSpan } from './lean-span'
 
 /** A value we may try to set; anything not an OTel attribute value is dropped, not coerced. */
 export type LooseAttributes = Record<string, unknown>
@@ -55,8 +56,12 @@ export function errorType(error: unknown): string {
  */
 export class SpanRecorder {
   #ended = false
+  /** The span when it is ours: values checked here are stored without a second check. */
+  readonly #lean: LeanSpan | undefined
 
-  constructor(readonly span: Span) {}
+  constructor(readonly span: Span) {
+    this.#lean = span instanceof LeanSpan ? span : undefined
+  }
 
   get ended(): boolean {
     return this.#ended
@@ -66,18 +71,28 @@ export class SpanRecorder {
   set(attributes: LooseAttributes): void {
     if (this.#ended) return
     const span = this.span
+    const lean = this.#lean
     for (const key in attributes) {
       if (!Object.hasOwn(attributes, key)) continue
       const value = attributes[key]
-      if (value !== undefined && isCleanAttribute(value)) span.setAttribute(key, value)
+      if (value === undefined || !isCleanAttribute(value)) continue
+      if (lean) lean.setValidAttribute(key, value)
+      else span.setAttribute(key, value)
     }
+  }
+
+  /** Sets one attribute the caller knows to be valid (a string, finite number or boolean). */
+  setOne(key: string, value: AttributeValue): void {
+    if (this.#ended) return
+    if (this.#lean) this.#lean.setValidAttribute(key, value)
+    else this.span.setAttribute(key, value)
   }
 
   /** Sets one attribute to the JSON text of `value` (skipped when `value` is undefined). */
   setJson(key: string, value: unknown): void {
     if (this.#ended || value === undefined) return
     const text = JSON.stringify(value)
-    if (typeof text === 'string') this.span.setAttribute(key, text)
+    if (typeof text === 'string') this.setOne(key, text)
   }
 
   fail(error: unknown): void {

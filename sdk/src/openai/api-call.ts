@@ -16,14 +16,25 @@ import { observeIterator, type StreamEnd, type StreamObserver } from './stream'
 
 type AnyObject = Record<PropertyKey, unknown>
 
-/** The parts of a Stainless `APIPromise` we rely on; both exist in openai v4–v7 and @anthropic-ai/sdk. */
+/**
+ * The parts of a Stainless `APIPromise` we rely on; all exist in openai v4–v7 and
+ * @anthropic-ai/sdk: the request's `responsePromise` (response + request options) and the
+ * `parseResponse` function its own property holds, which `then()`, `withResponse()` and every
+ * `_thenUnwrap()` derivative (`parse()`, `stream()`, …) call to read the body.
+ */
 interface APIPromiseLike {
-  _thenUnwrap(transform: (data: unknown) => unknown): unknown
-  asResponse(): PromiseLike<unknown>
+  responsePromise: PromiseLike<unknown>
+  parseResponse: (this: unknown, ...args: unknown[]) => unknown
 }
 
 function isAPIPromiseLike(value: unknown): value is APIPromiseLike {
-  return isRecord(value) && typeof value._thenUnwrap === 'function' && typeof value.asResponse === 'function'
+  return (
+    isRecord(value) &&
+    typeof value._thenUnwrap === 'function' &&
+    typeof value.parseResponse === 'function' &&
+    Object.hasOwn(value, 'parseResponse') &&
+    isThenable(value.responsePromise)
+  )
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -46,8 +57,10 @@ export interface CallStart {
   attributes: LooseAttributes
   /** Whether the request asked for a stream: only then is an async-iterable result instrumented. */
   stream: boolean
-  /** Content attributes (JSON-encoded here); called only when content capture is on. */
-  content?: () => Record<string, unknown>
+  /** The request body, given to `content`. */
+  params?: UnknownRecord
+  /** Content attributes of the request (JSON-encoded here); called only when content capture is on. */
+  content?: (params: UnknownRecord) => Record<string, unknown>
 }
 
 /**
@@ -67,7 +80,8 @@ export function chatCallStart(
     spanName: model ? `chat ${model}` : 'chat',
     attributes: requestAttributes(params, provider, stream),
     stream,
-    content: () => contentAttributes(params),
+    params,
+    content: contentAttributes,
   }
 }
 
@@ -98,7 +112,57 @@ export function streamErrorCode(
   return undefined
 }
 
-export abstract class ApiCall {
+/**
+ * `parseResponse` observed: the call sees the parsed body (or the parse error) in a reaction
+ * registered before the client chains on it, so a stream is instrumented before the caller gets
+ * it. (Module-level, with anonymous closures: nothing per call beyond the closures themselves.)
+ */
+function observedParse(
+  parse: APIPromiseLike['parseResponse'],
+  call: ApiCall,
+): APIPromiseLike['parseResponse'] {
+  return function (this: unknown, ...args: unknown[]): unknown {
+    const parsed = parse.apply(this, args)
+    if (isThenable(parsed)) {
+      parsed.then(
+        (data) => call.parsed(data),
+        (error: unknown) => call.fail(error),
+      )
+    } else {
+      call.parsed(parsed)
+    }
+    return parsed
+  }
+}
+
+/** A stream's iterator function, observed by `observer`. */
+function observedIterator(original: (...args: unknown[]) => unknown, observer: StreamObserver) {
+  return function (this: unknown, ...args: unknown[]): unknown {
+    const inner: unknown = original.apply(this, args)
+    if (!isRecord(inner) || typeof inner.next !== 'function') return inner
+    return observeIterator(inner as unknown as AsyncIterator<unknown>, observer)
+  }
+}
+
+/**
+ * Observes how `promise` parses its body. openai v7 also gives each APIPromise its own
+ * `_thenUnwrap`, whose derived promises (`parse()`, `responses.stream()`, …) parse with the
+ * original parse function rather than through `parseResponse`: their parse is observed instead.
+ * (Older clients' derived promises call the patched `parseResponse`, so they need nothing more.)
+ */
+function observeParse(promise: APIPromiseLike, call: ApiCall): void {
+  promise.parseResponse = observedParse(promise.parseResponse, call)
+  const own = promise as unknown as Record<string, unknown>
+  const thenUnwrap = own._thenUnwrap
+  if (typeof thenUnwrap !== 'function' || !Object.hasOwn(own, '_thenUnwrap')) return
+  own._thenUnwrap = function (this: unknown, ...args: unknown[]): unknown {
+    const derived: unknown = thenUnwrap.apply(this, args)
+    if (isAPIPromiseLike(derived)) observeParse(derived, call)
+    return derived
+  }
+}
+
+export abstract class ApiCall implements StreamObserver {
   readonly context: Context
   protected readonly hindsight: Hindsight
   protected readonly streamRequested: boolean
@@ -110,10 +174,10 @@ export abstract class ApiCall {
   protected constructor(hindsight: Hindsight, start: CallStart, parent: Context = context.active()) {
     this.hindsight = hindsight
     this.streamRequested = start.stream
-    const span = hindsight.getTracer().startSpan(start.spanName, { kind: SpanKind.CLIENT }, parent)
+    const span = hindsight.startCallSpan(start.spanName, SpanKind.CLIENT, parent)
     this.#recorder = new SpanRecorder(span)
     this.#recorder.set(start.attributes)
-    if (start.content && hindsight.captureContent) this.setContent(start.content())
+    if (start.content && hindsight.captureContent) this.setContent(start.content(start.params ?? {}))
     this.context = trace.setSpan(parent, span)
   }
 
@@ -153,18 +217,19 @@ export abstract class ApiCall {
   }
 
   /**
-   * Attaches to what the client method returned and gives back what the caller should get. For a
-   * Stainless APIPromise that is a sibling APIPromise (same request, `withResponse()`/`asResponse()`
-   * kept, parsed lazily as before, still `instanceof APIPromise`); for other thenables the original
-   * object itself.
+   * Attaches to what the client method returned and gives back what the caller should get: the
+   * very same object. For a Stainless APIPromise the body is observed where the client parses it
+   * (its `parseResponse`), so nothing is read unless the caller reads it, `withResponse()` and
+   * `asResponse()` are untouched, and no promise is added to the caller's path; a request that
+   * fails before any body is reported from `responsePromise`. Other thenables are observed with
+   * `then`.
    */
   observe(result: unknown): unknown {
     try {
       if (isAPIPromiseLike(result)) {
-        // `asResponse()` waits for the HTTP response without reading the body, so it reports
-        // request failures (the same error object the caller gets) without consuming anything.
-        result.asResponse().then(undefined, (error: unknown) => this.fail(error))
-        return result._thenUnwrap((data) => this.#onResult(data))
+        result.responsePromise.then(undefined, (error: unknown) => this.fail(error))
+        observeParse(result, this)
+        return result
       }
       if (isThenable(result)) {
         result.then(
@@ -178,6 +243,11 @@ export abstract class ApiCall {
       this.#internalError()
       return result
     }
+  }
+
+  /** The client parsed the body (a completion, or a stream to follow). @internal */
+  parsed(data: unknown): void {
+    this.#onResult(data)
   }
 
   /** Records a failed call: exception event, status ERROR and `error.type`, then ends the span. */
@@ -258,24 +328,17 @@ export abstract class ApiCall {
    * `Symbol.asyncIterator` wrapped.
    */
   #instrumentStream(stream: AnyObject): void {
-    const observer: StreamObserver = {
-      chunk: (value) => this.#onChunk(value),
-      end: (how) => this.#onStreamEnd(how),
-    }
     const key: PropertyKey = typeof stream.iterator === 'function' ? 'iterator' : Symbol.asyncIterator
     const original = stream[key]
     if (typeof original !== 'function') {
       this.#recorder.end()
       return
     }
-    stream[key] = function observedIterator(this: unknown, ...args: unknown[]) {
-      const inner: unknown = original.apply(this, args)
-      if (!isRecord(inner) || typeof inner.next !== 'function') return inner
-      return observeIterator(inner as unknown as AsyncIterator<unknown>, observer)
-    }
+    stream[key] = observedIterator(original as (...args: unknown[]) => unknown, this)
   }
 
-  #onChunk(chunk: unknown): void {
+  /** One event of the stream (see {@link StreamObserver}). @internal */
+  streamChunk(chunk: unknown): void {
     try {
       this.recordChunk(chunk)
     } catch {
@@ -283,7 +346,8 @@ export abstract class ApiCall {
     }
   }
 
-  #onStreamEnd(how: StreamEnd): void {
+  /** The stream ended (see {@link StreamObserver}). @internal */
+  streamEnd(how: StreamEnd): void {
     try {
       this.recordStreamEnd()
     } catch {

@@ -25,6 +25,10 @@ function inputMessages(input: unknown): GenAIMessage[] | undefined {
 }
 
 /** One `embeddings.create` call: an `embeddings {model}` span with the input token count. */
+function embeddingsContent(params: UnknownRecord): Record<string, unknown> {
+  return { [GEN_AI.inputMessages]: inputMessages(params.input) }
+}
+
 export class EmbeddingsCall extends ApiCall {
   readonly #dimensionsRequested: boolean
 
@@ -34,7 +38,8 @@ export class EmbeddingsCall extends ApiCall {
       spanName: model ? `embeddings ${model}` : 'embeddings',
       attributes: requestAttributes(params, provider),
       stream: false,
-      content: () => ({ [GEN_AI.inputMessages]: inputMessages(params.input) }),
+      params,
+      content: embeddingsContent,
     })
     this.#dimensionsRequested = asNumber(params.dimensions) !== undefined
   }

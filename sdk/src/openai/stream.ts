@@ -91,8 +91,8 @@ export class StreamAccumulator {
 export type StreamEnd = { kind: 'completed' } | { kind: 'returned' } | { kind: 'failed'; error: unknown }
 
 export interface StreamObserver {
-  chunk(value: unknown): void
-  end(how: StreamEnd): void
+  streamChunk(value: unknown): void
+  streamEnd(how: StreamEnd): void
 }
 
 /**
@@ -108,13 +108,13 @@ export function observeIterator<T>(
   const finish = (how: StreamEnd) => {
     if (finished) return
     finished = true
-    observer.end(how)
+    observer.streamEnd(how)
   }
   // One pair of callbacks per stream, and `then` on the source's own promise: no async function
   // frame or extra promise per chunk.
   const onResult = (result: IteratorResult<T>): IteratorResult<T> => {
     if (result.done) finish({ kind: 'completed' })
-    else if (!finished) observer.chunk(result.value)
+    else if (!finished) observer.streamChunk(result.value)
     return result
   }
   const onError = (error: unknown): never => {
