@@ -63,6 +63,72 @@ export async function loadLatencyDistribution(
   }
 }
 
+/**
+ * `rows` ordered by `values[row]` ascending (no NaN), stable: an LSD radix sort on the IEEE-754
+ * bits mapped to unsigned order (negative values flipped), 11 bits a pass, passes where every
+ * row has the same digit skipped. Ties (−0 and 0 included) end up adjacent, as a comparison sort
+ * would leave them.
+ */
+export function orderByValue(rows: Uint32Array, values: Float64Array): Uint32Array {
+  const n = rows.length
+  const bits = new Float64Array(n)
+  for (let i = 0; i < n; i++) bits[i] = values[rows[i] ?? 0] ?? 0
+  const words = new Uint32Array(bits.buffer)
+  const little = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
+  const lo = new Uint32Array(n)
+  const hi = new Uint32Array(n)
+  for (let i = 0; i < n; i++) {
+    let h = words[little ? 2 * i + 1 : 2 * i] ?? 0
+    let l = words[little ? 2 * i : 2 * i + 1] ?? 0
+    if (h & 0x80000000) {
+      h = ~h >>> 0
+      l = ~l >>> 0
+    } else {
+      h = (h | 0x80000000) >>> 0
+    }
+    hi[i] = h
+    lo[i] = l
+  }
+  // Positions 0..n-1 of the list, sorted by (hi, lo); `rows` maps them back.
+  let order = new Uint32Array(n)
+  for (let i = 0; i < n; i++) order[i] = i
+  let other = new Uint32Array(n)
+  const counts = new Uint32Array(2048)
+  for (const [word, shift] of [
+    [lo, 0],
+    [lo, 11],
+    [lo, 22],
+    [hi, 0],
+    [hi, 11],
+    [hi, 22],
+  ] as const) {
+    counts.fill(0)
+    for (let i = 0; i < n; i++) {
+      const d = ((word[i] ?? 0) >>> shift) & 2047
+      counts[d] = (counts[d] ?? 0) + 1
+    }
+    if (counts[((word[0] ?? 0) >>> shift) & 2047] === n) continue
+    let sum = 0
+    for (let d = 0; d < 2048; d++) {
+      const c = counts[d] ?? 0
+      counts[d] = sum
+      sum += c
+    }
+    for (let i = 0; i < n; i++) {
+      const k = order[i] ?? 0
+      const d = ((word[k] ?? 0) >>> shift) & 2047
+      const to = counts[d] ?? 0
+      counts[d] = to + 1
+      other[to] = k
+    }
+    const swap = order
+    order = other
+    other = swap
+  }
+  for (let i = 0; i < n; i++) other[i] = rows[order[i] ?? 0] ?? 0
+  return other
+}
+
 function atLevel(quantiles: Float64Array, u: number): number {
   const h = Math.min(Math.max(u, 0), 1) * (quantiles.length - 1)
   const lo = Math.floor(h)
@@ -84,6 +150,7 @@ export function projectLatency(
 ): Float64Array {
   const out = new Float64Array(calls.n)
   const byModel = new Map<number, number[]>()
+  const isCandidate = Uint8Array.from(calls.models, (m) => (m === candidateModel ? 1 : 0))
   for (let i = 0; i < calls.n; i++) {
     const v = values[i] ?? Number.NaN
     if (Number.isNaN(v)) {
@@ -91,7 +158,7 @@ export function projectLatency(
       continue
     }
     const m = calls.model[i] ?? 0
-    if (calls.models[m] === candidateModel) {
+    if (isCandidate[m]) {
       out[i] = v
       continue
     }
@@ -102,8 +169,8 @@ export function projectLatency(
     }
     list.push(i)
   }
-  for (const list of byModel.values()) {
-    list.sort((a, b) => (values[a] ?? 0) - (values[b] ?? 0))
+  for (const unsorted of byModel.values()) {
+    const list = orderByValue(Uint32Array.from(unsorted), values)
     // Mid-ranks, ties sharing one rank, so equal recorded latencies project equally.
     for (let r = 0; r < list.length; ) {
       let s = r

@@ -40,15 +40,13 @@ export function fromNano(nano: bigint): string {
   return `${negative ? '-' : ''}${abs / 1_000_000_000n}.${(abs % 1_000_000_000n).toString().padStart(9, '0')}`
 }
 
-/** The rates for a call of `inputTokens` (the highest long-context tier exceeded, as the collector does). */
-function ratesFor(entry: PriceEntry, inputTokens: number): { entry: PriceEntry; tier: number } {
-  let tier = -1
-  entry.tiers?.forEach((t, i) => {
-    if (inputTokens > t.above_input_tokens) tier = i
-  })
-  // Tiers are resolved here, per call: the entry handed to computeCostUsd for a sum of calls
-  // must not carry them (the sum's input would select the wrong tier).
-  // A tier is a complete price: its omitted cache fields default like an entry's, not to the base's.
+/**
+ * The rates of `entry` at long-context tier `tier` (−1: the base rates). Tiers are resolved per
+ * call: the entry handed to computeCostUsd for a sum of calls must not carry them (the sum's
+ * input would select the wrong tier). A tier is a complete price: its omitted cache fields default
+ * like an entry's, not to the base's.
+ */
+function ratesFor(entry: PriceEntry, tier: number): PriceEntry {
   const t = tier < 0 ? undefined : entry.tiers?.[tier]
   const rates = t
     ? {
@@ -59,78 +57,122 @@ function ratesFor(entry: PriceEntry, inputTokens: number): { entry: PriceEntry; 
         cache_write_1h: t.cache_write_1h,
       }
     : {}
-  return { entry: { ...entry, ...rates, tiers: undefined }, tier }
+  return { ...entry, ...rates, tiers: undefined }
+}
+
+/** The price of each call as an index into `entries` (−1: no price). */
+export interface PriceIndex {
+  index: Int32Array
+  entries: readonly PriceEntry[]
 }
 
 /**
- * Price every call: `priceOf(i)` gives the entry (or null: unpriced). Calls sharing an entry and
- * tier are summed first, so the exact total costs one `computeCostUsd` per price.
+ * Price every call: `priceOf(i)` gives the entry (or null: unpriced). Calls sharing an entry
+ * (the same object) and tier are summed first, so the exact total costs one `computeCostUsd` per
+ * price.
  */
 export function priceCalls(
   usage: UsageColumns,
   n: number,
   priceOf: (call: number) => PriceEntry | null,
 ): PricedCalls {
+  const index = new Int32Array(n)
+  const entries: PriceEntry[] = []
+  const known = new Map<PriceEntry, number>()
+  for (let i = 0; i < n; i++) {
+    const entry = priceOf(i)
+    if (!entry) {
+      index[i] = -1
+      continue
+    }
+    let k = known.get(entry)
+    if (k === undefined) {
+      k = entries.push(entry) - 1
+      known.set(entry, k)
+    }
+    index[i] = k
+  }
+  return priceIndexedCalls(usage, n, { index, entries })
+}
+
+/**
+ * {@link priceCalls} with the prices already resolved per call: one pass over typed arrays, no
+ * object per call. Each entry's tiers are resolved once; per call only the tier is looked up.
+ */
+export function priceIndexedCalls(usage: UsageColumns, n: number, prices: PriceIndex): PricedCalls {
   const perCall = new Float64Array(n)
-  const groups = new Map<PriceEntry, Map<number, { entry: PriceEntry; sums: number[] }>>()
+  // Group g = (entry, tier): its rates, and its token sums (input, output, read, write, write1h).
+  const groupOf: number[] = []
+  const thresholds: Float64Array[] = []
+  const rated: PriceEntry[] = []
+  const rates: number[] = []
+  for (const entry of prices.entries) {
+    groupOf.push(rated.length)
+    const tiers = entry.tiers ?? []
+    thresholds.push(Float64Array.from(tiers, (t) => t.above_input_tokens))
+    for (let tier = -1; tier < tiers.length; tier++) {
+      const r = ratesFor(entry, tier)
+      const inputPrice = r.input
+      const writePrice = r.cache_write ?? inputPrice
+      rated.push(r)
+      rates.push(inputPrice, r.cache_read ?? inputPrice, writePrice, r.cache_write_1h ?? writePrice, r.output)
+    }
+  }
+  const rate = Float64Array.from(rates)
+  const sums = new Float64Array(rated.length * 5)
+  const used = new Uint8Array(rated.length)
+  const { input, output, read, write, write1h: write1hColumn } = usage
+  const { index } = prices
   let unpriced = 0
   for (let i = 0; i < n; i++) {
-    const base = priceOf(i)
-    if (!base) {
+    const k = index[i] ?? -1
+    if (k < 0) {
       perCall[i] = Number.NaN
       unpriced++
       continue
     }
-    const input = usage.input[i] ?? 0
-    const read = usage.read[i] ?? 0
-    const write = usage.write[i] ?? 0
-    const write1h = Math.min(usage.write1h?.[i] ?? 0, write)
-    const output = usage.output[i] ?? 0
-    const { entry, tier } = ratesFor(base, input)
-    let byTier = groups.get(base)
-    if (!byTier) {
-      byTier = new Map()
-      groups.set(base, byTier)
-    }
-    let group = byTier.get(tier)
-    if (!group) {
-      group = { entry, sums: [0, 0, 0, 0, 0] }
-      byTier.set(tier, group)
-    }
-    group.sums[0] = (group.sums[0] ?? 0) + input
-    group.sums[1] = (group.sums[1] ?? 0) + output
-    group.sums[2] = (group.sums[2] ?? 0) + read
-    group.sums[3] = (group.sums[3] ?? 0) + write
-    group.sums[4] = (group.sums[4] ?? 0) + write1h
-    const inputPrice = entry.input
-    const readPrice = entry.cache_read ?? inputPrice
-    const writePrice = entry.cache_write ?? inputPrice
-    const write1hPrice = entry.cache_write_1h ?? writePrice
-    const uncached = Math.max(0, input - read - write)
+    const inputTokens = input[i] ?? 0
+    const readTokens = read[i] ?? 0
+    const writeTokens = write[i] ?? 0
+    const write1h = Math.min(write1hColumn?.[i] ?? 0, writeTokens)
+    const outputTokens = output[i] ?? 0
+    // The highest long-context tier exceeded, as the collector does (the last one in the list).
+    const above = thresholds[k] as Float64Array
+    let tier = -1
+    for (let t = 0; t < above.length; t++) if (inputTokens > (above[t] ?? 0)) tier = t
+    const g = (groupOf[k] ?? 0) + tier + 1
+    used[g] = 1
+    const s = g * 5
+    sums[s] = (sums[s] ?? 0) + inputTokens
+    sums[s + 1] = (sums[s + 1] ?? 0) + outputTokens
+    sums[s + 2] = (sums[s + 2] ?? 0) + readTokens
+    sums[s + 3] = (sums[s + 3] ?? 0) + writeTokens
+    sums[s + 4] = (sums[s + 4] ?? 0) + write1h
+    const uncached = Math.max(0, inputTokens - readTokens - writeTokens)
     perCall[i] =
-      (uncached * inputPrice +
-        read * readPrice +
-        (write - write1h) * writePrice +
-        write1h * write1hPrice +
-        output * entry.output) /
+      (uncached * (rate[s] ?? 0) +
+        readTokens * (rate[s + 1] ?? 0) +
+        (writeTokens - write1h) * (rate[s + 2] ?? 0) +
+        write1h * (rate[s + 3] ?? 0) +
+        outputTokens * (rate[s + 4] ?? 0)) /
       1e6
   }
   let total = 0n
-  for (const byTier of groups.values()) {
-    for (const { entry, sums } of byTier.values()) {
-      total += toNano(
-        computeCostUsd(
-          {
-            input_tokens: sums[0] ?? 0,
-            output_tokens: sums[1] ?? 0,
-            cache_read_tokens: sums[2] ?? 0,
-            cache_write_tokens: sums[3] ?? 0,
-            cache_write_1h_tokens: sums[4] ?? 0,
-          },
-          entry,
-        ),
-      )
-    }
+  for (let g = 0; g < rated.length; g++) {
+    if (!used[g]) continue
+    const s = g * 5
+    total += toNano(
+      computeCostUsd(
+        {
+          input_tokens: sums[s] ?? 0,
+          output_tokens: sums[s + 1] ?? 0,
+          cache_read_tokens: sums[s + 2] ?? 0,
+          cache_write_tokens: sums[s + 3] ?? 0,
+          cache_write_1h_tokens: sums[s + 4] ?? 0,
+        },
+        rated[g] as PriceEntry,
+      ),
+    )
   }
   return { perCall, totalUsd: fromNano(total), unpriced }
 }

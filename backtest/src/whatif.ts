@@ -7,11 +7,18 @@ import { findPrice, PRICE_TABLE, type PriceEntry, type PriceTable } from '@hinds
 import type { Storage } from '@hindsight/collector/storage'
 import { CACHE_RULES, type CacheRule, type CacheRules, findCacheRule } from './caching/rules'
 import { type PrefixTransform, type SimulationResult, simulateCaching } from './caching/simulate'
-import { type CallTable, callConditions, loadCalls } from './calls'
+import { type CallTable, loadCalls } from './calls'
 import { type CandidateSpec, candidateLabel, type Objectives } from './candidate'
 import { type Cohort, callQuery } from './cohort'
 import { type LatencyDistribution, loadLatencyDistribution, projectLatency } from './latency'
-import { candidatePrice, firstPriceDate, fromNano, priceCalls, toNano, type UsageColumns } from './pricing'
+import {
+  candidatePrice,
+  firstPriceDate,
+  fromNano,
+  priceIndexedCalls,
+  toNano,
+  type UsageColumns,
+} from './pricing'
 import { type BacktestReport, type MetricRow, REPORT_SCHEMA_VERSION, verdict } from './report'
 import {
   CORRECTION_LABEL,
@@ -56,13 +63,34 @@ export interface WhatIfOptions {
   now?: Date
 }
 
-/** Timings of the phases, for the benchmark. */
+/**
+ * Timings of the phases, for the benchmark: wall time, and the process's CPU time (all threads,
+ * so the embedded engine's work is included; a ClickHouse server's is not).
+ */
 export interface WhatIfTimings {
   load_ms: number
   price_ms: number
   simulate_ms: number
   latency_ms: number
   statistics_ms: number
+  load_cpu_ms: number
+  price_cpu_ms: number
+  simulate_cpu_ms: number
+  latency_cpu_ms: number
+  statistics_cpu_ms: number
+}
+
+/** A phase clock: each call gives the wall and process CPU time since the previous one. */
+function phaseClock() {
+  let wall = performance.now()
+  let cpu = process.cpuUsage()
+  return (): { ms: number; cpu_ms: number } => {
+    const used = process.cpuUsage(cpu)
+    const ms = performance.now() - wall
+    wall = performance.now()
+    cpu = process.cpuUsage()
+    return { ms, cpu_ms: (used.user + used.system) / 1000 }
+  }
 }
 
 /** FNV-1a over a string: the 32-bit block hash of a prompt the candidate adds. */
@@ -73,6 +101,16 @@ function hash32(text: string): number {
     h = Math.imul(h, 0x01000193)
   }
   return h >>> 0
+}
+
+/** The index of `entry` in `list` (by identity), appended when new. */
+function indexOf<T>(known: Map<T, number>, list: T[], entry: T): number {
+  let k = known.get(entry)
+  if (k === undefined) {
+    k = list.push(entry) - 1
+    known.set(entry, k)
+  }
+  return k
 }
 
 function finite(x: number | null | undefined): number | null {
@@ -173,19 +211,36 @@ export async function runWhatIf(
   const to = new Date(o.cohort.filter.to)
   const messages: string[] = []
   const notes: string[] = []
-  const timings: WhatIfTimings = { load_ms: 0, price_ms: 0, simulate_ms: 0, latency_ms: 0, statistics_ms: 0 }
+  const timings: WhatIfTimings = {
+    load_ms: 0,
+    price_ms: 0,
+    simulate_ms: 0,
+    latency_ms: 0,
+    statistics_ms: 0,
+    load_cpu_ms: 0,
+    price_cpu_ms: 0,
+    simulate_cpu_ms: 0,
+    latency_cpu_ms: 0,
+    statistics_cpu_ms: 0,
+  }
+  const record = (
+    phase: 'load' | 'price' | 'simulate' | 'latency' | 'statistics',
+    lap: { ms: number; cpu_ms: number },
+  ) => {
+    timings[`${phase}_ms`] = lap.ms
+    timings[`${phase}_cpu_ms`] = lap.cpu_ms
+  }
 
   const { rule, firstPriced } = checkCandidate(candidate, table, rules, to)
 
   progress(0.05, 'loading the cohort calls')
-  let started = performance.now()
+  const lap = phaseClock()
   const calls = await loadCalls(storage, callQuery(o.projectId, o.cohort.filter, o.cohort.id))
-  timings.load_ms = performance.now() - started
+  record('load', lap())
   const n = calls.n
   progress(0.4, 'simulating and re-pricing')
 
   // --- Candidate prompt as sent, and prompt caching -------------------------------------------
-  started = performance.now()
   let transform: PrefixTransform | undefined
   if (candidate.prompt.system !== undefined) {
     const block = JSON.stringify([{ type: 'text', content: candidate.prompt.system }])
@@ -205,49 +260,79 @@ export async function runWhatIf(
     longTtl,
   })
   const calibration = calibrate(calls, rules, to)
-  timings.simulate_ms = performance.now() - started
+  record('simulate', lap())
 
   // --- Prices --------------------------------------------------------------------------------
-  started = performance.now()
-  const baselinePrices = new Map<number, PriceEntry | null>()
-  const baselinePriceOf = (i: number) => {
-    const day = Math.floor((calls.start[i] ?? 0) / DAY_MS)
-    const m = calls.model[i] ?? 0
-    const p = calls.provider[i] ?? 0
-    // A numeric key (no string per call): model and provider indices are < 65,536.
-    const key = (day * 65536 + m) * 65536 + p
-    let entry = baselinePrices.get(key)
-    if (entry === undefined) {
-      entry = findPrice(
-        table,
-        calls.providers[p] ?? '',
-        calls.models[m] ?? '',
-        new Date(day * DAY_MS + DAY_MS - 1),
-      )
-      baselinePrices.set(key, entry)
+  // Each price is resolved once per (day, model, provider) — the baseline — or per day — the
+  // candidate — and every call gets an index into the distinct entries (calls are in time order,
+  // so the previous call's key usually answers).
+  const baselineIndex = new Int32Array(n)
+  const baselineEntries: PriceEntry[] = []
+  {
+    const byKey = new Map<number, number>()
+    const byEntry = new Map<PriceEntry, number>()
+    let lastKey = -1
+    let last = -1
+    for (let i = 0; i < n; i++) {
+      const day = Math.floor((calls.start[i] ?? 0) / DAY_MS)
+      const m = calls.model[i] ?? 0
+      const p = calls.provider[i] ?? 0
+      // A numeric key (no string per call): model and provider indices are < 65,536.
+      const key = (day * 65536 + m) * 65536 + p
+      if (key !== lastKey) {
+        let k = byKey.get(key)
+        if (k === undefined) {
+          const entry = findPrice(
+            table,
+            calls.providers[p] ?? '',
+            calls.models[m] ?? '',
+            new Date(day * DAY_MS + DAY_MS - 1),
+          )
+          k = entry ? indexOf(byEntry, baselineEntries, entry) : -1
+          byKey.set(key, k)
+        }
+        lastKey = key
+        last = k
+      }
+      baselineIndex[i] = last
     }
-    return entry
   }
   const candidatePrices = new Map<number, PriceEntry>()
-  let pricedBeforeLaunch = 0
-  const candidatePriceOf = (i: number) => {
-    const day = Math.floor((calls.start[i] ?? 0) / DAY_MS)
-    let entry = candidatePrices.get(day)
-    if (!entry) {
-      let at = new Date(day * DAY_MS + DAY_MS - 1)
-      if (firstPriced && at < firstPriced) at = firstPriced
-      const found = candidatePrice(candidate, table, at, rule)
-      if (!found)
-        throw new BacktestInputError(
-          `no price for ${candidate.provider}/${candidate.model} on ${at.toISOString().slice(0, 10)}`,
-        )
-      entry = found.entry
-      candidatePrices.set(day, entry)
-    }
-    return entry
-  }
   // The cost comparison covers calls priced in both arms (the candidate always has a price).
-  const candidateIfBaseline = (i: number) => (baselinePriceOf(i) ? candidatePriceOf(i) : null)
+  const candidateIndex = new Int32Array(n)
+  const candidateEntries: PriceEntry[] = []
+  {
+    const byDay = new Map<number, number>()
+    const byEntry = new Map<PriceEntry, number>()
+    let lastDay = Number.NaN
+    let last = -1
+    for (let i = 0; i < n; i++) {
+      if ((baselineIndex[i] ?? -1) < 0) {
+        candidateIndex[i] = -1
+        continue
+      }
+      const day = Math.floor((calls.start[i] ?? 0) / DAY_MS)
+      if (day !== lastDay) {
+        let k = byDay.get(day)
+        if (k === undefined) {
+          let at = new Date(day * DAY_MS + DAY_MS - 1)
+          if (firstPriced && at < firstPriced) at = firstPriced
+          const found = candidatePrice(candidate, table, at, rule)
+          if (!found)
+            throw new BacktestInputError(
+              `no price for ${candidate.provider}/${candidate.model} on ${at.toISOString().slice(0, 10)}`,
+            )
+          candidatePrices.set(day, found.entry)
+          k = indexOf(byEntry, candidateEntries, found.entry)
+          byDay.set(day, k)
+        }
+        lastDay = day
+        last = k
+      }
+      candidateIndex[i] = last
+    }
+  }
+  let pricedBeforeLaunch = 0
   if (firstPriced) for (const t of calls.start) if (t < firstPriced.getTime()) pricedBeforeLaunch++
   const baselineUsage: UsageColumns = {
     input: calls.inputTokens,
@@ -264,26 +349,26 @@ export async function runWhatIf(
     write: rule ? simulation.writeTokens : zeros,
     write1h: longTtl ? simulation.writeTokens : undefined,
   }
-  const base = priceCalls(baselineUsage, n, baselinePriceOf)
-  const cand = priceCalls(candidateUsage, n, candidateIfBaseline)
+  const candidateIndexed = { index: candidateIndex, entries: candidateEntries }
+  const base = priceIndexedCalls(baselineUsage, n, { index: baselineIndex, entries: baselineEntries })
+  const cand = priceIndexedCalls(candidateUsage, n, candidateIndexed)
   if (pricedBeforeLaunch > 0 && firstPriced) {
     notes.push(
       `${pricedBeforeLaunch} calls happened before ${candidate.model} had a list price; they are priced at its first price (${firstPriced.toISOString().slice(0, 10)}).`,
     )
   }
   const uncachedCand = rule
-    ? priceCalls(
+    ? priceIndexedCalls(
         { input: simulation.inputTokens, output: candidateOutput, read: zeros, write: zeros },
         n,
-        candidateIfBaseline,
+        candidateIndexed,
       )
     : null
-  const recorded = await recordedCost(storage, o)
-  timings.price_ms = performance.now() - started
+  const recorded = recordedCost(calls)
+  record('price', lap())
 
   // --- Latency projection ----------------------------------------------------------------------
   progress(0.55, 'projecting latency')
-  started = performance.now()
   const allCandidateModel = calls.models.length > 0 && calls.models.every((m) => m === candidate.model)
   const latencyWindow = { from: new Date(Math.min(from.getTime(), to.getTime() - LATENCY_WINDOW_MS)), to }
   let latencySource: LatencyDistribution | null = null
@@ -310,11 +395,10 @@ export async function runWhatIf(
       if (ttftSource) projectedTtft = projectLatency(calls, calls.ttft, candidate.model, ttftSource)
     }
   }
-  timings.latency_ms = performance.now() - started
+  record('latency', lap())
 
   // --- Statistics ------------------------------------------------------------------------------
   progress(0.65, 'computing intervals')
-  started = performance.now()
   // Dense trace index per call: the cluster of every interval (one hashing pass).
   const traceOf = new Map<number, number>()
   const trace = new Uint32Array(n)
@@ -575,7 +659,7 @@ export async function runWhatIf(
   withP.forEach((m, k) => {
     m.p_value_adjusted = finite(adjusted[k])
   })
-  timings.statistics_ms = performance.now() - started
+  record('statistics', lap())
 
   const savings = toNano(base.totalUsd) - toNano(cand.totalUsd)
   const cacheRead = rule ? sum(simulation.readTokens) : 0
@@ -699,21 +783,22 @@ export async function runWhatIf(
 }
 
 /** Sum of the recorded cost of the cohort's calls (exact decimal), or null when none was priced. */
-async function recordedCost(storage: Storage, o: WhatIfOptions): Promise<string | null> {
-  const q = callQuery(o.projectId, o.cohort.filter, o.cohort.id)
-  const { where, params } = callConditions(q)
-  where.push(
-    `trace_id IN (SELECT trace_id FROM ${storage.database}.cohort_traces WHERE project_id = {projectId:String} AND cohort_id = {cohortId:String})`,
-  )
-  const result = await storage.client.query({
-    query: `SELECT toString(sum(cost_usd)) AS cost, countIf(cost_usd IS NOT NULL) AS priced
-            FROM ${storage.database}.spans FINAL WHERE ${where.join(' AND ')}`,
-    query_params: { ...params, cohortId: o.cohort.id },
-    format: 'JSONEachRow',
-  })
-  const [row] = (await result.json()) as Array<{ cost: string | null; priced: string | number }>
-  if (!row || Number(row.priced) === 0 || row.cost === null) return null
-  return fromNano(toNano(row.cost))
+function recordedCost(calls: CallTable): string | null {
+  let total = 0n
+  // Integers below 2^53 add exactly in a double; flushed to a bigint before they could not.
+  let partial = 0
+  let priced = 0
+  for (const nano of calls.recordedCostNano) {
+    if (Number.isNaN(nano)) continue
+    priced++
+    if (Math.abs(partial) + Math.abs(nano) >= 2 ** 53) {
+      total += BigInt(partial)
+      partial = 0
+    }
+    partial += nano
+  }
+  if (priced === 0) return null
+  return fromNano(total + BigInt(partial))
 }
 
 /**
