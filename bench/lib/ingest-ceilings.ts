@@ -60,32 +60,41 @@ export async function decodeCeiling(
   }
 }
 
-type RawInsert = (params: { table: string; values: Buffer; format: 'JSONEachRow' }) => Promise<unknown>
+type RawInsert = (params: {
+  table: string
+  values: Buffer
+  format: 'JSONEachRow'
+  settings?: Readonly<Record<string, number>>
+}) => Promise<unknown>
 
-/** chDB's raw insert of the storage client, as the span writer uses it. */
-function rawInsertOf(storage: Storage): (table: string, body: Buffer) => Promise<void> {
+/** chDB's raw insert of the storage client, as the span writer uses it, with `settings`. */
+function rawInsertOf(
+  storage: Storage,
+  settings: Readonly<Record<string, number>>,
+): (table: string, body: Buffer) => Promise<void> {
   const connection = (storage.client as unknown as { connection?: { chdb?: { rawInsert?: RawInsert } } })
     .connection
   const chdb = connection?.chdb
   const raw = chdb?.rawInsert
   if (!chdb || typeof raw !== 'function') throw new Error('the storage is not embedded chDB')
   return async (table, values) => {
-    await raw.call(chdb, { table, values, format: 'JSONEachRow' })
+    await raw.call(chdb, { table, values, format: 'JSONEachRow', settings })
   }
 }
 
 /**
  * The engine's insert rate for the same rows: `bodies` regrouped into batches of `batchRows`,
- * inserted one after the other into a copy of `spans` (one warm-up batch first), for about
- * `seconds`. The copy is dropped afterwards.
+ * inserted one after the other with the insert `settings` into a copy of `spans` (one warm-up
+ * batch first), for about `seconds`. The copy is dropped afterwards.
  */
 export async function insertCeiling(
   storage: Storage,
   bodies: readonly Buffer[],
   batchRows: number,
   seconds: number,
+  settings: Readonly<Record<string, number>> = {},
 ): Promise<CeilingResult> {
-  const insert = rawInsertOf(storage)
+  const insert = rawInsertOf(storage, settings)
   const table = `${storage.database}.spans_ceiling`
   await storage.client.command({ query: `DROP TABLE IF EXISTS ${table}` })
   await storage.client.command({ query: `CREATE TABLE ${table} AS ${storage.database}.spans` })

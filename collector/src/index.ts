@@ -55,7 +55,9 @@ export {
 export { type SpanRejection, type SpanRejectionReason, validateSpan } from './validate'
 export {
   type AdmitResult,
+  DEFAULT_BATCH_MAX_ROWS,
   isDataError,
+  SPAN_INSERT_SETTINGS,
   SpanWriter,
   type SpanWriterOptions,
   type SpanWriterStats,

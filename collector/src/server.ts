@@ -30,7 +30,7 @@ export interface CollectorOptions {
    * larger → 413 / RESOURCE_EXHAUSTED. @default 10485760 (10 MiB)
    */
   maxBodyBytes?: number
-  /** Rows per insert. @default 10000 */
+  /** Rows per insert at most. @default 10000 */
   batchMaxRows?: number
   /** Longest a row waits before its batch is inserted. @default 200 */
   batchMaxDelayMs?: number

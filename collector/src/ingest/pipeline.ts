@@ -95,6 +95,56 @@ function summarize(rejections: SpanRejection[], total: number): string {
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
+/** Bytes reserved per expected row before the first one is written (rows are ~1–4 KB). */
+const ROW_BYTES_GUESS = 4096
+/** Largest scratch kept between requests; bigger requests use (and drop) their own buffer. */
+const SCRATCH_MAX_BYTES = 8 * 2 ** 20
+
+/**
+ * JSONEachRow lines written straight into one Buffer, each row's JSON encoded as it is produced:
+ * no request-sized string is built and flattened (a large-object-space allocation per request,
+ * and a copy), only row-sized strings that die young.
+ */
+class RowBuffer {
+  /**
+   * Scratch space shared by every request: a request's rows are written and taken in one
+   * synchronous stretch, so no two requests use it at once. Grows to the largest request seen.
+   */
+  private static scratch: Buffer = Buffer.allocUnsafeSlow(0)
+  private buffer: Buffer
+  private length = 0
+
+  constructor(expectedRows: number) {
+    const wanted = Math.max(1, expectedRows) * ROW_BYTES_GUESS
+    if (RowBuffer.scratch.length < wanted) {
+      this.buffer = Buffer.allocUnsafeSlow(wanted)
+      if (wanted <= SCRATCH_MAX_BYTES) RowBuffer.scratch = this.buffer
+    } else {
+      this.buffer = RowBuffer.scratch
+    }
+  }
+
+  line(json: string): void {
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit, plus the newline.
+    const most = json.length * 3 + 1
+    if (this.length + most > this.buffer.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.buffer.length * 2, this.length + most))
+      this.buffer.copy(grown, 0, 0, this.length)
+      this.buffer = grown
+      if (grown.length <= SCRATCH_MAX_BYTES) RowBuffer.scratch = grown
+    }
+    this.length += this.buffer.write(json, this.length, 'utf8')
+    this.buffer[this.length++] = 0x0a
+  }
+
+  /** The lines, in a Buffer of exactly their size (the spare room is not kept alive). */
+  take(): Buffer {
+    const body = Buffer.allocUnsafeSlow(this.length)
+    this.buffer.copy(body, 0, 0, this.length)
+    return body
+  }
+}
+
 /**
  * What every OTLP transport does with a request once it has its bytes: authenticate the key,
  * decode within the limits, validate each span, apply the attribute limits, map the span to the
@@ -204,7 +254,7 @@ export class IngestPipeline {
     const priceTable = await this.prices.tableFor(projectId) // price table for project
     const rejections: SpanRejection[] = [...request.rejections]
     const resources: ResourceCache = new WeakMap()
-    let text = ''
+    const out = new RowBuffer(request.spans.length)
     let rows = 0
     for (const decoded of request.spans) {
       const rejection = validateSpan(decoded, nowMs)
@@ -231,11 +281,11 @@ export class IngestPipeline {
         continue
       }
       // Serialized once: these bytes go to the spool and, unchanged, to the engine.
-      text += `${JSON.stringify(row)}\n`
+      out.line(JSON.stringify(row))
       rows += 1
     }
     if (rows > 0) {
-      const body = Buffer.from(text)
+      const body = out.take()
       this.throwIfRefused(this.writer.admit(rows, body.length))
       try {
         await this.writer.accept(body, rows)

@@ -1,11 +1,10 @@
 import { isUtf8 } from 'node:buffer'
-import protobuf from 'protobufjs'
 import { z } from 'zod'
 import { INGEST_LIMITS } from '../conventions'
 import { CollectorError } from '../errors'
 import type { SpanRejection } from '../validate'
-import { OTLP_PROTO_SOURCES, otlpRoot } from './proto'
 import type { AttributeValue, OtlpEvent, OtlpLink, OtlpResource, OtlpScope, OtlpSpan } from './types'
+import { MAX_VALUE_DEPTH, readAttribute, readSpan, WireReader } from './wire'
 
 /** Wire encodings of OTLP/HTTP. */
 export type OtlpEncoding = 'protobuf' | 'json'
@@ -70,230 +69,133 @@ function flagInvalidText(span: OtlpSpan): OtlpSpan {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Protobuf. protobufjs enforces the wire schema; the interfaces below describe what its decoder
-// returns (unset scalars read as defaults from the prototype, oneof members via `value`).
+// Protobuf, read with the schema-specific reader in `wire.ts` (no protobufjs message objects).
+// The envelope is read first and each span on its own, so a span with broken bytes is refused
+// alone; the span count is known (and checked against the limit) before any span is decoded.
+const MAX_DEPTH = MAX_VALUE_DEPTH
 
-// protobufjs returns 64-bit fields as long.js `Long` objects (two 32-bit halves).
-type PbInt64 = { low: number; high: number; unsigned: boolean } | number
+const tagOf = (field: number, wireType: number) => field * 8 + wireType
+const LEN = 2
+// collector.trace.v1.ExportTraceServiceRequest, trace.v1.ResourceSpans / ScopeSpans,
+// resource.v1.Resource, common.v1.InstrumentationScope
+const REQUEST_RESOURCE_SPANS = tagOf(1, LEN)
+const RESOURCE_SPANS_RESOURCE = tagOf(1, LEN)
+const RESOURCE_SPANS_SCOPE_SPANS = tagOf(2, LEN)
+const RESOURCE_ATTRIBUTES = tagOf(1, LEN)
+const SCOPE_SPANS_SCOPE = tagOf(1, LEN)
+const SCOPE_SPANS_SPANS = tagOf(2, LEN)
+const SCOPE_NAME = tagOf(1, LEN)
+const SCOPE_VERSION = tagOf(2, LEN)
+const SCOPE_ATTRIBUTES = tagOf(3, LEN)
 
-interface PbAnyValue {
-  value?: string
-  stringValue?: string
-  boolValue?: boolean
-  intValue?: PbInt64
-  doubleValue?: number
-  arrayValue?: { values?: PbAnyValue[] } | null
-  kvlistValue?: { values?: PbKeyValue[] } | null
-  bytesValue?: Uint8Array
+interface EnvelopeScopeSpans {
+  scope: OtlpScope
+  /** Start and end offsets of each span's bytes in the body. */
+  spans: number[]
 }
-interface PbKeyValue {
-  key?: string
-  value?: PbAnyValue | null
-}
-interface PbSpan {
-  traceId?: Uint8Array
-  spanId?: Uint8Array
-  parentSpanId?: Uint8Array
-  traceState?: string
-  name?: string
-  kind?: number
-  startTimeUnixNano?: PbInt64
-  endTimeUnixNano?: PbInt64
-  attributes?: PbKeyValue[]
-  events?: { timeUnixNano?: PbInt64; name?: string; attributes?: PbKeyValue[] }[]
-  links?: { traceId?: Uint8Array; spanId?: Uint8Array; traceState?: string; attributes?: PbKeyValue[] }[]
-  status?: { code?: number; message?: string } | null
-}
-const MAX_DEPTH = 32
-
-function pbInt64(value: PbInt64 | undefined, unsigned: boolean): bigint {
-  if (value === undefined || value === null) return 0n
-  if (typeof value === 'number') return BigInt(Math.trunc(value))
-  const bits = (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0)
-  return unsigned ? bits : BigInt.asIntN(64, bits)
+interface EnvelopeResourceSpans {
+  resource: OtlpResource
+  scopeSpans: EnvelopeScopeSpans[]
 }
 
-function hex(bytes: Uint8Array | undefined): string {
-  if (!bytes || bytes.length === 0) return ''
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
-
-function pbValue(value: PbAnyValue | null | undefined, depth: number): AttributeValue {
-  if (!value) return null
-  if (depth > MAX_DEPTH)
-    throw new CollectorError('malformed_request', `attribute values nested deeper than ${MAX_DEPTH}`)
-  switch (value.value) {
-    case 'stringValue':
-      return value.stringValue ?? ''
-    case 'boolValue':
-      return value.boolValue ?? false
-    case 'intValue':
-      return pbInt64(value.intValue, false)
-    case 'doubleValue':
-      return value.doubleValue ?? 0
-    case 'bytesValue':
-      return value.bytesValue ?? new Uint8Array()
-    case 'arrayValue':
-      return (value.arrayValue?.values ?? []).map((v) => pbValue(v, depth + 1))
-    case 'kvlistValue':
-      return pbAttributes(value.kvlistValue?.values, depth + 1)
-    default:
-      return null
+function readResource(r: WireReader): OtlpResource {
+  const start = r.span()
+  const outer = r.enter(start)
+  const attributes = new Map<string, AttributeValue>()
+  for (let tag = r.tag(); tag !== 0; tag = r.tag()) {
+    if (tag === RESOURCE_ATTRIBUTES) readAttribute(r, attributes)
+    else r.skip(tag & 7)
   }
+  r.leave(outer)
+  return { attributes }
 }
 
-function pbAttributes(list: PbKeyValue[] | undefined, depth = 0): Map<string, AttributeValue> {
-  const out = new Map<string, AttributeValue>()
-  if (!list) return out
-  for (const kv of list) out.set(kv.key ?? '', pbValue(kv.value, depth))
-  return out
-}
-
-/*
- * The envelope is decoded with a variant of the schema whose `ScopeSpans.spans` are `bytes`
- * (the same wire format as an embedded message): spans can then be counted before any is
- * decoded, and each is decoded on its own so a broken one is refused alone.
- */
-const LAZY_PROTO = `
-syntax = "proto3";
-package hindsight.lazy;
-
-message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
-message ResourceSpans {
-  opentelemetry.proto.resource.v1.Resource resource = 1;
-  repeated ScopeSpans scope_spans = 2;
-}
-message ScopeSpans {
-  opentelemetry.proto.common.v1.InstrumentationScope scope = 1;
-  repeated bytes spans = 2;
-}
-`
-
-function buildLazyRoot(): protobuf.Root {
-  const root = new protobuf.Root()
-  for (const file of [
-    'opentelemetry/proto/common/v1/common.proto',
-    'opentelemetry/proto/resource/v1/resource.proto',
-  ]) {
-    const source = OTLP_PROTO_SOURCES[file]
-    if (source) protobuf.parse(source, root, { keepCase: false })
+function readScope(r: WireReader): OtlpScope {
+  const start = r.span()
+  const outer = r.enter(start)
+  let name = ''
+  let version = ''
+  const attributes = new Map<string, AttributeValue>()
+  for (let tag = r.tag(); tag !== 0; tag = r.tag()) {
+    if (tag === SCOPE_NAME) name = r.string()
+    else if (tag === SCOPE_VERSION) version = r.string()
+    else if (tag === SCOPE_ATTRIBUTES) readAttribute(r, attributes)
+    else r.skip(tag & 7)
   }
-  protobuf.parse(LAZY_PROTO, root, { keepCase: false })
-  root.resolveAll()
-  return root
+  r.leave(outer)
+  return { name, version, attributes }
 }
 
-const LazyRequest = buildLazyRoot().lookupType('hindsight.lazy.ExportTraceServiceRequest')
-const SpanType = otlpRoot.lookupType('opentelemetry.proto.trace.v1.Span')
-
-interface PbLazyRequest {
-  resourceSpans?: {
-    resource?: { attributes?: PbKeyValue[] } | null
-    scopeSpans?: {
-      scope?: { name?: string; version?: string; attributes?: PbKeyValue[] } | null
-      spans?: Uint8Array[]
-    }[]
-  }[]
-}
-
-/**
- * Decode with protobuf's UTF-8 check (proto3 strings must be UTF-8); when that fails, decode
- * again replacing invalid sequences with U+FFFD. `repaired` tells which one succeeded.
- */
-function decodeTolerant<T>(type: protobuf.Type, bytes: Uint8Array): { message: T; repaired: boolean } {
-  try {
-    return { message: type.decode(bytes) as unknown as T, repaired: false }
-  } catch (strictError) {
-    const reader = protobuf.Reader.create(bytes)
-    // Buffer-backed readers decode strings with replacement characters; use that for every string.
-    Object.assign(reader, { stringVerify: reader.string })
-    try {
-      return { message: type.decode(reader) as unknown as T, repaired: true }
-    } catch {
-      throw strictError
-    }
+function readScopeSpans(r: WireReader): EnvelopeScopeSpans {
+  const start = r.span()
+  const outer = r.enter(start)
+  let scope: OtlpScope = { name: '', version: '', attributes: new Map() }
+  const spans: number[] = []
+  for (let tag = r.tag(); tag !== 0; tag = r.tag()) {
+    if (tag === SCOPE_SPANS_SCOPE) scope = readScope(r)
+    else if (tag === SCOPE_SPANS_SPANS) {
+      const at = r.span()
+      spans.push(at, r.pos)
+    } else r.skip(tag & 7)
   }
+  r.leave(outer)
+  return { scope, spans }
 }
 
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+function readResourceSpans(r: WireReader): EnvelopeResourceSpans {
+  const start = r.span()
+  const outer = r.enter(start)
+  let resource: OtlpResource = { attributes: new Map() }
+  const scopeSpans: EnvelopeScopeSpans[] = []
+  for (let tag = r.tag(); tag !== 0; tag = r.tag()) {
+    if (tag === RESOURCE_SPANS_RESOURCE) resource = readResource(r)
+    else if (tag === RESOURCE_SPANS_SCOPE_SPANS) scopeSpans.push(readScopeSpans(r))
+    else r.skip(tag & 7)
+  }
+  r.leave(outer)
+  return { resource, scopeSpans }
 }
 
 function decodeProtobuf(body: Buffer, maxSpans: number): DecodedRequest {
-  let request: PbLazyRequest
-  let envelopeRepaired: boolean
+  const envelope = new WireReader(body)
+  const request: EnvelopeResourceSpans[] = []
   try {
-    const decoded = decodeTolerant<PbLazyRequest>(LazyRequest, body)
-    request = decoded.message
-    envelopeRepaired = decoded.repaired
+    for (let tag = envelope.tag(); tag !== 0; tag = envelope.tag()) {
+      if (tag === REQUEST_RESOURCE_SPANS) request.push(readResourceSpans(envelope))
+      else envelope.skip(tag & 7)
+    }
   } catch (error) {
+    // Values nested too deeply in a resource or scope: the request's own problem, said as such.
+    if (CollectorError.isInstance(error)) throw error
     throw new CollectorError(
       'malformed_request',
       `body is not a valid protobuf ExportTraceServiceRequest: ${errorText(error)}`,
     )
   }
+  const envelopeRepaired = envelope.invalidUtf8
   let count = 0
-  for (const rs of request.resourceSpans ?? [])
-    for (const ss of rs.scopeSpans ?? []) count += ss.spans?.length ?? 0
+  for (const rs of request) for (const ss of rs.scopeSpans) count += ss.spans.length / 2
   if (count > maxSpans) throw tooManySpans(count, maxSpans)
 
   const spans: OtlpSpan[] = []
   const rejections: SpanRejection[] = []
-  ;(request.resourceSpans ?? []).forEach((rs, r) => {
-    const resource: OtlpResource = { attributes: pbAttributes(rs.resource?.attributes) }
-    ;(rs.scopeSpans ?? []).forEach((ss, s) => {
-      const scope: OtlpScope = {
-        name: ss.scope?.name ?? '',
-        version: ss.scope?.version ?? '',
-        attributes: pbAttributes(ss.scope?.attributes),
-      }
-      ;(ss.spans ?? []).forEach((bytes, i) => {
+  request.forEach((rs, r) => {
+    rs.scopeSpans.forEach((ss, s) => {
+      for (let i = 0; i < ss.spans.length; i += 2) {
+        const reader = new WireReader(body, ss.spans[i] ?? 0, ss.spans[i + 1] ?? 0)
         try {
-          const { message, repaired } = decodeTolerant<PbSpan>(SpanType, asBuffer(bytes))
-          const span = pbSpan(message, resource, scope)
-          spans.push(repaired || envelopeRepaired ? flagInvalidText(span) : span)
+          const span = readSpan(reader, rs.resource, ss.scope)
+          spans.push(reader.invalidUtf8 || envelopeRepaired ? flagInvalidText(span) : span)
         } catch (error) {
           rejections.push({
             reason: 'malformed_span',
-            message: `resourceSpans[${r}].scopeSpans[${s}].spans[${i}] is not a valid protobuf Span: ${errorText(error)}`,
+            message: `resourceSpans[${r}].scopeSpans[${s}].spans[${i / 2}] is not a valid protobuf Span: ${errorText(error)}`,
           })
         }
-      })
+      }
     })
   })
   return { spans, rejections }
-}
-
-function pbSpan(span: PbSpan, resource: OtlpResource, scope: OtlpScope): OtlpSpan {
-  return {
-    traceId: hex(span.traceId),
-    spanId: hex(span.spanId),
-    parentSpanId: hex(span.parentSpanId),
-    traceState: span.traceState ?? '',
-    name: span.name ?? '',
-    kind: span.kind ?? 0,
-    startTimeUnixNano: pbInt64(span.startTimeUnixNano, true),
-    endTimeUnixNano: pbInt64(span.endTimeUnixNano, true),
-    attributes: pbAttributes(span.attributes),
-    events: (span.events ?? []).map(
-      (e): OtlpEvent => ({
-        timeUnixNano: pbInt64(e.timeUnixNano, true),
-        name: e.name ?? '',
-        attributes: pbAttributes(e.attributes),
-      }),
-    ),
-    links: (span.links ?? []).map(
-      (l): OtlpLink => ({
-        traceId: hex(l.traceId),
-        spanId: hex(l.spanId),
-        traceState: l.traceState ?? '',
-        attributes: pbAttributes(l.attributes),
-      }),
-    ),
-    status: { code: span.status?.code ?? 0, message: span.status?.message ?? '' },
-    resource,
-    scope,
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

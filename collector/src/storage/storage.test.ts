@@ -63,3 +63,30 @@ test('projects: keys are stored hashed and authenticate to their project', async
   await assert.rejects(repo.ensure('Other', 'hs_test_key_1234567890'), /belongs to another project/)
   assert.equal((await repo.list()).length, 1, 'a rejected init creates nothing')
 })
+
+test('the embedded engine writes span parts below 128 MiB compact (one data file, not one per column)', async () => {
+  await migrate(storage)
+  const setting = await storage.client.query({
+    query: "SELECT value FROM system.merge_tree_settings WHERE name = 'min_bytes_for_wide_part'",
+    format: 'JSONEachRow',
+  })
+  assert.equal((await setting.json<{ value: string }>())[0]?.value, String(128 * 2 ** 20))
+  const { testRow } = await import('../testing')
+  await storage.client.insert({
+    table: 'hs_storage_test.spans',
+    // ~16 MB uncompressed: beyond the engine's default 10 MiB, a wide part without the configuration.
+    values: Array.from({ length: 4000 }, (_, i) =>
+      testRow({ span_id: i.toString(16).padStart(16, '0'), input: `${i} ${'x'.repeat(4000)}` }),
+    ),
+    format: 'JSONEachRow',
+  })
+  const parts = await storage.client.query({
+    query: `SELECT DISTINCT part_type FROM system.parts
+            WHERE database = 'hs_storage_test' AND table = 'spans' AND active`,
+    format: 'JSONEachRow',
+  })
+  assert.deepEqual(
+    (await parts.json<{ part_type: string }>()).map((p) => p.part_type),
+    ['Compact'],
+  )
+})

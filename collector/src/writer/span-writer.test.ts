@@ -159,3 +159,31 @@ test('admit refuses rows beyond the pending bound, except into an empty writer',
   await writer.close()
   assert.equal(writer.admit(1), 'failing', 'a closed writer takes nothing')
 })
+
+test('batches joined from several requests (in a reused buffer) store every row as sent', async () => {
+  const writer = new SpanWriter({ storage, batchMaxDelayMs: 10_000, onError: quiet })
+  const sent: string[] = []
+  for (let batch = 0; batch < 3; batch++) {
+    // Later batches are smaller than earlier ones: stale bytes of the reused buffer must not leak.
+    const requests = 4 - batch
+    for (let r = 0; r < requests; r++) {
+      const rows = Array.from({ length: 5 }, (_, i) =>
+        testRow({ project_id: 'joined', name: `b${batch}-r${r}-${i}`, input: 'x'.repeat(200 * (3 - batch)) }),
+      )
+      sent.push(...rows.map((row) => row.name))
+      writer.add(rows)
+    }
+    await writer.flush()
+  }
+  const result = await storage.client.query({
+    query: `SELECT name, length(input) AS n FROM ${storage.database}.spans FINAL WHERE project_id = 'joined' ORDER BY name`,
+    format: 'JSONEachRow',
+  })
+  const stored = await result.json<{ name: string; n: number }>()
+  assert.deepEqual(
+    stored.map((s) => s.name),
+    [...sent].sort(),
+  )
+  for (const s of stored) assert.equal(Number(s.n), 200 * (3 - Number(s.name[1])))
+  await writer.close()
+})

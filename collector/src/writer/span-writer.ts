@@ -6,7 +6,13 @@ import type { Storage } from '../storage'
 export interface SpanWriterOptions {
   /** Where rows go: `${storage.database}.spans`. */
   storage: Pick<Storage, 'client' | 'database'>
-  /** Insert as soon as this many rows are buffered (bigger inserts cost the engine less per row). @default 10000 */
+  /**
+   * Insert as soon as this many rows are buffered (bigger inserts cost the engine less CPU per
+   * row and leave fewer parts to merge, but need more engine memory while they are parsed:
+   * 20000-row batches of ~3 KB rows raised the process's RSS by ~300 MiB in the benchmark).
+   * Under load a batch is whatever arrived during the previous insert, up to this.
+   * @default DEFAULT_BATCH_MAX_ROWS (10000)
+   */
   batchMaxRows?: number
   /** Insert buffered rows at most this long after the first one arrived. @default 200 */
   batchMaxDelayMs?: number
@@ -83,10 +89,40 @@ interface Waiter {
   reject: (error: Error) => void
 }
 
+/** Largest batch Buffer kept for reuse between inserts (see `SpanWriter.join`). */
+const BATCH_SCRATCH_MAX_BYTES = 96 * 2 ** 20
+
+/** Rows per insert at most, unless configured (`batchMaxRows`). */
+export const DEFAULT_BATCH_MAX_ROWS = 10_000
+
+/**
+ * Engine settings of every span insert (embedded and server), chosen by measurement on the
+ * benchmark's rows (`bench/README.md`, ingest): the collector inserts one batch at a time while
+ * its own threads decode the next requests on the same cores, so CPU per row matters more than
+ * one insert's latency.
+ * - `input_format_parallel_parsing = 0`: parse the batch on the inserting thread; splitting it
+ *   for parallel parsing costs more CPU per row than it saves on 2 busy cores.
+ * - `optimize_on_insert = 0`: no ReplacingMergeTree de-duplication inside each inserted block
+ *   (a sort and merge per insert). Duplicates are collapsed by background merges and `FINAL`,
+ *   as they are across inserts anyway, so nothing a reader sees changes.
+ * Together about 25–35% less engine CPU per row (JSONEachRow, ~3 KB rows).
+ */
+export const SPAN_INSERT_SETTINGS: Readonly<Record<string, 0 | 1>> = Object.freeze({
+  input_format_parallel_parsing: 0,
+  optimize_on_insert: 0,
+})
+
+type RawInsertParams = {
+  table: string
+  values: Buffer
+  format: 'JSONEachRow'
+  settings?: Readonly<Record<string, number>>
+}
+
 interface RawInsertConnection {
   connectionName?: string
   chdb?: {
-    rawInsert?: (params: { table: string; values: Buffer; format: 'JSONEachRow' }) => Promise<unknown>
+    rawInsert?: (params: RawInsertParams) => Promise<unknown>
   }
 }
 
@@ -151,6 +187,7 @@ export class SpanWriter {
   private readonly spool: Spool | null
   private readonly spoolMaxBytes: number
 
+  private batchScratch: Buffer = Buffer.allocUnsafeSlow(0)
   private queue: Chunk[] = []
   private queueRows = 0
   private queueBytes = 0
@@ -176,7 +213,7 @@ export class SpanWriter {
 
   constructor(options: SpanWriterOptions) {
     this.table = `${options.storage.database}.spans`
-    this.batchMaxRows = Math.max(1, options.batchMaxRows ?? 10_000)
+    this.batchMaxRows = Math.max(1, options.batchMaxRows ?? DEFAULT_BATCH_MAX_ROWS)
     this.batchMaxDelayMs = Math.max(0, options.batchMaxDelayMs ?? 200)
     this.maxPendingRows = Math.max(1, options.maxPendingRows ?? 100_000)
     this.maxPendingBytes = Math.max(1, options.maxPendingBytes ?? 256 * 2 ** 20)
@@ -209,13 +246,19 @@ export class SpanWriter {
     const rawInsert = connection?.chdb?.rawInsert
     if (preferRaw && connection?.connectionName === 'chdb' && typeof rawInsert === 'function') {
       return async (body) => {
-        await rawInsert.call(connection.chdb, { table: this.table, values: body, format: 'JSONEachRow' })
+        await rawInsert.call(connection.chdb, {
+          table: this.table,
+          values: body,
+          format: 'JSONEachRow',
+          settings: SPAN_INSERT_SETTINGS,
+        })
       }
     }
     return async (body) => {
       const result = await storage.client.exec({
         query: `INSERT INTO ${this.table} FORMAT JSONEachRow`,
         values: Readable.from([body]),
+        clickhouse_settings: SPAN_INSERT_SETTINGS,
       })
       // Drain the (empty) response so an HTTP connection goes back to the pool.
       for await (const _ of result.stream) {
@@ -486,8 +529,23 @@ export class SpanWriter {
     this.queueBytes -= bytes
     this.inflightRows = rows
     this.inflightBytes = bytes
-    const body = bodies.length === 1 && bodies[0] ? bodies[0] : Buffer.concat(bodies, bytes)
+    const body = bodies.length === 1 && bodies[0] ? bodies[0] : this.join(bodies, bytes)
     return { body, rows, end }
+  }
+
+  /**
+   * The bodies of a batch in one Buffer. Batches are inserted one at a time, so one Buffer is
+   * reused from batch to batch (up to BATCH_SCRATCH_MAX_BYTES): no batch-sized allocation and
+   * release per insert, which is what made the process's memory swing by a batch each time.
+   */
+  private join(bodies: Buffer[], bytes: number): Buffer {
+    if (bytes > BATCH_SCRATCH_MAX_BYTES) return Buffer.concat(bodies, bytes)
+    if (this.batchScratch.length < bytes) {
+      this.batchScratch = Buffer.allocUnsafeSlow(Math.min(BATCH_SCRATCH_MAX_BYTES, Math.ceil(bytes * 1.25)))
+    }
+    let offset = 0
+    for (const body of bodies) offset += body.copy(this.batchScratch, offset)
+    return this.batchScratch.subarray(0, offset)
   }
 
   private abandonError(): Error {
