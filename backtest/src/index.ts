@@ -67,6 +67,13 @@ export { qualityRow, qualityRows } from './evaluate-metrics'
 export { type LatencyDistribution, loadLatencyDistribution, projectLatency } from './latency'
 export { candidatePrice, fromNano, priceCalls, toNano } from './pricing'
 export {
+  type CandidateAnswer,
+  type CandidateClient,
+  type CandidateClientOptions,
+  type CandidateToolCall,
+  createCandidateClient,
+} from './replay/client'
+export {
   MIN_REPLAY_CALLS,
   type ReplayMetric,
   type ReplayReportOptions,
@@ -75,15 +82,27 @@ export {
   replayMetrics,
   replayReport,
 } from './replay/report'
-export { type ChatRequest, NoContentError, type RecordedCall, toChatRequest } from './replay/request'
 export {
+  type AnthropicRequest,
+  type ChatRequest,
+  DEFAULT_ANTHROPIC_MAX_TOKENS,
+  NoContentError,
+  placeBreakpoints,
+  type RecordedCall,
+  recordedToolCalls,
+  toAnthropicRequest,
+  toChatRequest,
+  wantsStream,
+} from './replay/request'
+export {
+  candidateCacheRule,
   loadReplayCalls,
   type ReplayOptions,
   type ReplayRun,
   type ReplayStatus,
   runReplay,
 } from './replay/runner'
-export { type ReplayCallRecord, ReplayCallStore, type ReplayResult } from './replay/store'
+export { type ReplayCallRecord, ReplayCallStore, ReplayCallWriter, type ReplayResult } from './replay/store'
 export {
   type BacktestReport,
   type MetricName,

@@ -2,6 +2,8 @@
  * The back-test report: JSON first. The CLI, the REST API, the dashboard page and the Markdown,
  * HTML and CSV exports all render this one document.
  */
+
+import { abReportToHtml, abReportToMarkdown } from './ab-report'
 import type { AbSummary } from './ab-spec'
 import type { CandidateSpec, EvaluationSpec, ObjectiveKey, Objectives } from './candidate'
 import type { CohortFilter, CohortSample } from './cohort'
@@ -154,7 +156,8 @@ export interface Triangle {
 
 /**
  * One report shape for both modes. A replay report (`mode: 'replay'`) has measured (not
- * projected) metrics, `caching.enabled` false, and the `replay` section.
+ * projected) metrics, `caching` as the candidate endpoint reported it (measured cache reads and
+ * writes, no simulation), and the `replay` section.
  */
 export interface BacktestReport {
   schema_version: typeof REPORT_SCHEMA_VERSION
@@ -739,8 +742,10 @@ export function reportToMarkdown(report: BacktestReport): string {
   if (cache.enabled) {
     out.push('')
     out.push(
-      `Prompt caching (simulated): hit rate ${fmt(cache.hit_rate)}, ${cache.read_tokens} tokens read, ${cache.write_tokens} written, ` +
-        `savings $${cache.savings_usd ?? '—'}. ${cache.token_counts}`,
+      report.mode === 'replay'
+        ? `Prompt caching (measured by the candidate endpoint): ${fmt(cache.hit_rate)} of calls read from the cache, ${cache.read_tokens} tokens read, ${cache.write_tokens} written. ${cache.token_counts}`
+        : `Prompt caching (simulated): hit rate ${fmt(cache.hit_rate)}, ${cache.read_tokens} tokens read, ${cache.write_tokens} written, ` +
+            `savings $${cache.savings_usd ?? '—'}. ${cache.token_counts}`,
     )
     if (cache.calibration) {
       out.push(
@@ -817,7 +822,14 @@ ${report.messages.length ? `<ul>${report.messages.map((m) => `<li>${html(m)}</li
 
 export type ReportFormat = 'json' | 'md' | 'html' | 'csv'
 
+/**
+ * Render any back-test report (what-if, replay or live A/B) as JSON, Markdown, HTML or CSV. A live
+ * A/B report (`mode: 'ab'`) gets its own Markdown / HTML (`ab-report.ts`), so every caller works
+ * whatever the mode.
+ */
 export function renderReport(report: BacktestReport, format: ReportFormat): string {
+  if (report.mode === 'ab' && report.ab && (format === 'md' || format === 'html'))
+    return format === 'md' ? abReportToMarkdown(report) : abReportToHtml(report)
   switch (format) {
     case 'json':
       return `${JSON.stringify(report, null, 2)}\n`

@@ -103,6 +103,12 @@ export class BacktestService {
   /** Parse and check a request; throws ZodError, BacktestInputError or NotImplementedError. */
   validate(input: BacktestRequestInput | unknown): BacktestRequest {
     const request = backtestRequestSchema.parse(withAbCandidate(input))
+    if (request.evaluation && request.mode !== 'replay')
+      throw new BacktestInputError(
+        request.mode === 'ab'
+          ? "evaluation: only for mode 'replay'. A live A/B compares the quality scores already stored on the arms' traces (online evaluation rules, annotations); name one with objectives.quality_score"
+          : "evaluation: only for mode 'replay'. A what-if makes no model calls, so there are no candidate answers to evaluate; run the same request with mode 'replay' to score both arms",
+      )
     if (request.mode === 'ab') {
       // Live A/B: recorded traffic only, no candidate model to price or call.
       if (!request.ab)

@@ -19,6 +19,7 @@ import { after, before, describe, test } from 'node:test'
 import type { SpanRow } from '@hindsight/collector/canonical'
 import { createStorage, migrate, type Storage } from '@hindsight/collector/storage'
 import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
+import { z } from 'zod'
 import { loadCalls } from './calls'
 import { candidateSchema } from './candidate'
 import { createCohort } from './cohort'
@@ -318,7 +319,7 @@ describe('runWhatIf', () => {
 })
 
 describe('BacktestService', () => {
-  test('runs in the background, records progress and the report; A/B needs its arms, replay needs an OpenAI-compatible base_url', async () => {
+  test('runs in the background, records progress and the report; A/B needs its arms; refused: replay without base_url, unpriced budget, unknown api, evaluation on a what-if', async () => {
     const service = new BacktestService(storage)
     const record = await service.start(P, {
       cohort: { filter: FILTER, sample: { size: 20, seed: 'svc' } },
@@ -357,14 +358,55 @@ describe('BacktestService', () => {
         }),
       (e: unknown) => e instanceof BacktestInputError && /base_url/.test(e.message),
     )
+    // Claude is replayed through the Anthropic Messages API (api.anthropic.com unless base_url).
+    assert.equal(
+      service.validate({
+        mode: 'replay',
+        cohort: { filter: FILTER },
+        candidate: { provider: 'anthropic', model: 'claude-sonnet-4-5', api: 'anthropic' },
+      }).candidate.api,
+      'anthropic',
+    )
+    // Still refused: a budget cap on a model without a price (nothing to stop the spend by),
     assert.throws(
       () =>
         service.validate({
           mode: 'replay',
           cohort: { filter: FILTER },
-          candidate: { provider: 'anthropic', model: 'claude-sonnet-4-5', api: 'anthropic' },
+          candidate: {
+            provider: 'acme',
+            model: 'acme-unknown-1',
+            api: 'anthropic',
+            base_url: 'http://127.0.0.1:9',
+            budget_usd: 1,
+          },
         }),
-      (e: unknown) => e instanceof BacktestInputError && /OpenAI-compatible/.test(e.message),
+      (e: unknown) =>
+        e instanceof BacktestInputError &&
+        /candidate\.price: no price for acme\/acme-unknown-1/.test(e.message),
+    )
+    // an unknown wire protocol,
+    assert.throws(
+      () =>
+        service.validate({
+          mode: 'replay',
+          cohort: { filter: FILTER },
+          candidate: { provider: 'google', model: 'gemini-2.5-pro', api: 'gemini' },
+        }),
+      (e: unknown) => e instanceof z.ZodError && e.issues.some((i) => i.path.join('.') === 'candidate.api'),
+    )
+    // and an evaluation on a what-if (no candidate answers to score) rather than ignoring it.
+    assert.throws(
+      () =>
+        service.validate({
+          mode: 'what_if',
+          cohort: { filter: FILTER },
+          candidate: { provider: 'openai', model: 'gpt-4o' },
+          evaluation: { evaluators: [{ type: 'builtin', evaluator: 'exact_match' }] },
+        }),
+      (e: unknown) =>
+        e instanceof BacktestInputError &&
+        /evaluation: only for mode 'replay'.*what-if makes no model calls/.test(e.message),
     )
     assert.equal(
       service.validate({

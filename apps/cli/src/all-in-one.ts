@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { backtestServiceFor } from '@hindsight/backtest'
 import { type RunningCollector, startCollector } from '@hindsight/collector'
 import {
   createStorage,
@@ -208,6 +209,9 @@ export async function startAllInOne(config: Config, options: AllInOneOptions = {
       knownKeys,
       next: withNext,
     }).catch(explainListenError('HINDSIGHT_PORT', config.port))
+    // The process's back-test service (the REST API and the dashboard share it): creating it resumes
+    // the runs a previous process left unfinished (a replay continues without re-sending a stored call).
+    const backtests = backtestServiceFor(storage)
 
     // Online evaluation rules run in the background on completed traces (quality/src/online).
     const evaluations = new OnlineEvaluationWorker({
@@ -226,6 +230,8 @@ export async function startAllInOne(config: Config, options: AllInOneOptions = {
       closing ??= (async () => {
         await evaluations.stop()
         await objectives.stop()
+        // Stop this process's replays (calls in flight finish and are stored; the next start resumes them).
+        await backtests.close()
         await server.close()
         await running.flush()
         await running.close()

@@ -201,13 +201,36 @@ withBacktestOptions(
   backtest
     .command('replay')
     .description(
-      're-issue the recorded calls against an OpenAI-compatible candidate (real calls, resumable, budget-capped) and compare paired results',
+      're-issue the recorded calls to the candidate (OpenAI-compatible or Anthropic; real calls, resumable, budget-capped), evaluate both arms and compare paired results',
     ),
 )
-  .requiredOption(
+  .option(
     '--base-url <url>',
-    "the candidate's OpenAI-compatible base URL, e.g. https://api.openai.com/v1",
+    "the candidate's base URL: OpenAI-compatible, e.g. https://api.openai.com/v1 (required with --api openai), or Anthropic's (default api.anthropic.com)",
   )
+  .option(
+    '--api <openai|anthropic>',
+    'wire protocol (default: anthropic for an Anthropic candidate, e.g. claude-*; openai otherwise)',
+  )
+  .option('--stream', 'call the candidate streaming (measures its time to first token)')
+  .option(
+    '--evaluator <name>',
+    'score both arms with it (repeatable): exact_match, reference_f1, valid_json, refusal, contains:<a,b>, length_bounds:<min-max>, judge:<rubric>, custom:<name>',
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
+  .option('--evaluation <file.json>', 'the request’s whole `evaluation` object from a JSON file')
+  .option('--online-rules', 'also run the project’s online evaluation rules for the cohort’s routes')
+  .option('--judge-model <model>', 'LLM judge model for judge:<rubric> (alone: a correctness judge)')
+  .option('--judge-provider <openai|anthropic>', 'LLM judge API (default: from the model name)')
+  .option('--judge-key-env <NAME>', 'the server environment variable holding the judge key')
+  .option('--judge-base-url <url>', 'LLM judge base URL')
+  .option('--min-quality <score>', 'objective: candidate mean quality score ≥ this', Number)
+  .option(
+    '--max-quality-regression <margin>',
+    'objective: the paired quality delta’s 95% interval above −margin (non-inferiority)',
+    Number,
+  )
+  .option('--quality-score <name>', 'the score the quality objectives use (default: the first evaluator)')
   .option('--budget <usd>', 'stop when the candidate has cost this many dollars', positive('--budget'))
   .option('--concurrency <n>', 'calls in flight at once (1–256)', positive('--concurrency'))
   .option(

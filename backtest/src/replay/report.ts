@@ -359,6 +359,56 @@ function percentileRow(name: RowName, p: Paired, r: PairedBootstrapResult, winTi
 
 const allPositive = (v: Float64Array) => v.every((x) => x > 0)
 
+/** Calls of the replay sent streaming (their candidate TTFT measured), resumed ones included. */
+function streamedCalls(records: readonly ReplayCallRecord[]): number {
+  return records.filter((r) => r.result.ok && r.result.streamed === true).length
+}
+
+/** Why a replay has no paired time to first token, worded after what was streamed. */
+function ttftMissing(records: readonly ReplayCallRecord[]): string {
+  const ok = records.filter((r) => r.result.ok)
+  const streamed = streamedCalls(records)
+  if (ok.length === 0) return 'no call was answered by the candidate'
+  if (streamed === 0)
+    return 'no time to first token for the candidate: it was called without streaming (the recorded calls did not stream; set candidate.parameters.stream to true to measure it)'
+  const recorded = ok.filter((r) => r.result.baseline.ttft_ms !== null).length
+  if (recorded === 0)
+    return `the candidate streamed ${streamed} calls, but the recording has no time to first token to pair them with (the recorded calls did not stream)`
+  return `no call has a time to first token in both arms (${streamed} candidate calls streamed, ${recorded} recorded calls have one)`
+}
+
+/** "N calls failed … (most common: 78 × "401 …")": the errors, so a wrong endpoint or key is visible in the report. */
+function failedMessage(run: ReplayRun): string {
+  const counts = new Map<string, number>()
+  for (const r of run.records) {
+    const error = r.result.error
+    if (r.result.ok || !error || error.includes('no recorded messages')) continue
+    const key = error.length > 200 ? `${error.slice(0, 200)}…` : error
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  const top = [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 2)
+    .map(([error, n]) => `${n} × ${JSON.stringify(error)}`)
+  return `${run.failed} calls failed at the candidate endpoint and are not compared${top.length > 0 ? ` (${top.join('; ')})` : ''}.`
+}
+
+/** The replay's latency method, worded after whether the candidate was called streaming. */
+function latencyMethod(candidate: CandidateSpec, run: ReplayRun): string {
+  const where =
+    candidate.base_url ?? (candidate.api === 'anthropic' ? 'the Anthropic API' : 'the candidate endpoint')
+  const ok = run.records.filter((r) => r.result.ok).length
+  // Resumed calls carry `streamed` in their records; `run.streamed` counts this process's calls.
+  const streamed = Math.max(streamedCalls(run.records), run.streamed)
+  const how =
+    streamed === 0
+      ? 'non-streaming, so no candidate time to first token'
+      : streamed >= ok
+        ? 'streaming, so the time to the first content delta (TTFT) was measured too'
+        : `${streamed} of ${ok} calls streaming (their TTFT measured), the others not`
+  return `each recorded call was re-issued to ${where} and its wall-clock duration measured (${how}).`
+}
+
 /**
  * Every metric row of a replay report: cost per call (mean delta, ratio with its bootstrap
  * interval, the candidate's mean interval for `cost_per_call_max_usd`), latency mean / p50 / p95
@@ -409,13 +459,7 @@ export function replayMetricRows(
       tP50 ? percentileRow('ttft_p50_ms', ttft, tP50, true) : emptyRow('ttft_p50_ms', ttft, ttftSmall ?? ''),
     )
   } else {
-    rows.push(
-      emptyRow(
-        'ttft_ms',
-        ttft,
-        'no time to first token for the candidate (a non-streaming replay) or the recording',
-      ),
-    )
+    rows.push(emptyRow('ttft_ms', ttft, ttftMissing(records)))
   }
   for (const name of ['output_tokens', 'output_chars'] as const) {
     const p = paired(records, pick(name))
@@ -501,8 +545,7 @@ export function replayReport(o: ReplayReportOptions): BacktestReport {
     ok.length < 2 ? `only ${ok.length} calls were answered by the candidate: too few to compare` : null
   const price = candidate.price
   const messages = [...run.messages, ...(o.quality?.messages ?? [])]
-  if (run.failed > 0)
-    messages.push(`${run.failed} calls failed at the candidate endpoint and are not compared.`)
+  if (run.failed > 0) messages.push(failedMessage(run))
   return {
     schema_version: REPORT_SCHEMA_VERSION,
     mode: 'replay',
@@ -555,22 +598,29 @@ export function replayReport(o: ReplayReportOptions): BacktestReport {
       savings_usd: usd(baselineCost - candidateCost),
     },
     caching: {
-      enabled: false,
+      // Measured, not simulated: the cache reads and writes the candidate endpoint reported.
+      enabled: candidate.caching === 'on',
       rule: null,
       simulated_calls: 0,
       calls_without_content: run.records.filter((r) => r.result.error?.includes('no recorded messages'))
         .length,
-      hit_rate: null,
-      read_tokens: 0,
-      write_tokens: 0,
+      hit_rate:
+        candidate.caching === 'on' && ok.length > 0
+          ? ok.filter((r) => (r.result.cache_read_tokens ?? 0) > 0).length / ok.length
+          : null,
+      read_tokens: ok.reduce((s, r) => s + (r.result.cache_read_tokens ?? 0), 0),
+      write_tokens: ok.reduce((s, r) => s + (r.result.cache_write_tokens ?? 0), 0),
       input_tokens: ok.reduce((s, r) => s + r.result.input_tokens, 0),
       savings_usd: null,
-      token_counts: 'Token counts are those the candidate endpoint returned.',
+      token_counts:
+        candidate.caching === 'on'
+          ? 'Token counts, cache reads and writes are those the candidate endpoint returned (measured, not simulated; the hit rate is the share of calls with a cache read).'
+          : 'Token counts are those the candidate endpoint returned.',
       calibration: null,
     },
     latency: {
       projection: false,
-      method: `each recorded call was re-issued to ${candidate.base_url ?? 'the candidate endpoint'} and its wall-clock duration measured (non-streaming, so no candidate TTFT).`,
+      method: latencyMethod(candidate, run),
       source: null,
       note: null,
     },

@@ -3,7 +3,8 @@
  * progress polled), and in --direct mode against the storage opened in-process.
  */
 import assert from 'node:assert/strict'
-import { rmSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { SpanRow } from '@hindsight/collector/canonical'
 import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
@@ -12,6 +13,7 @@ import { type AllInOne, startAllInOne } from '../all-in-one'
 import { tempDataDir, testConfig } from '../test-support'
 import {
   inferProvider,
+  parseEvaluator,
   parseReplayOptions,
   parseWhatIfOptions,
   replay,
@@ -193,8 +195,138 @@ describe('backtest replay (CLI)', () => {
     assert.equal(capped.report.replay?.paired_calls, 2) // $0.02, $0.04 ≥ $0.03: stop
   })
 
+  test('evaluates both arms with --evaluator and judges them against the quality objectives', async () => {
+    const config = testConfig(dataDir, { HINDSIGHT_API_KEY: API_KEY, CLICKHOUSE_DATABASE: 'hs_cli_backtest' })
+    const { report, output } = await replay(config, {
+      ...parseReplayOptions({
+        candidateModel: 'cand-model',
+        baseUrl: fake.baseURL,
+        evaluator: ['exact_match', 'reference_f1'],
+        maxQualityRegression: 0.1,
+        minQuality: 0.8,
+        qualityScore: 'exact_match',
+        priceInput: 1,
+        priceOutput: 1,
+        format: 'md',
+        route: ['/r'],
+      }),
+      ...base,
+      candidateModel: 'cand-model',
+      url: app.webUrl,
+    })
+    // The fake answers "candidate answer" to every "question k" recorded as "answer k".
+    const exact = report.metrics.find((m) => m.name === 'quality' && m.score === 'exact_match')
+    assert.equal(exact?.baseline, 1)
+    assert.equal(exact?.candidate, 0)
+    assert.deepEqual(exact?.win_tie_loss, { wins: 0, ties: 0, losses: 6 })
+    assert.ok(report.metrics.some((m) => m.name === 'quality' && m.score === 'reference_f1'))
+    assert.equal(report.quality?.primary, 'exact_match')
+    // 0 of 6 exact: the candidate's pass rate (Wilson upper bound 0.39) is wholly below 0.8 → fail;
+    // the regression −1 with 6 identical differences gets the rule-of-three bound [−1, 0], which still
+    // contains −0.1 → inconclusive rather than a guess.
+    assert.equal(report.verdict.result, 'fail', JSON.stringify(report.verdict))
+    assert.deepEqual(
+      report.verdict.checks.map((c) => [c.objective, c.comparator, c.result]),
+      [
+        ['min_quality', '≥', 'fail'],
+        ['max_quality_regression', '≥', 'inconclusive'],
+      ],
+    )
+    assert.match(output, /exact_match/)
+    assert.match(output, /max_quality_regression/)
+  })
+
+  test('evaluator shorthand, judge options and an --evaluation file', () => {
+    assert.deepEqual(parseEvaluator('exact_match'), { type: 'builtin', evaluator: 'exact_match' })
+    assert.deepEqual(parseEvaluator('reference_f1'), { type: 'custom', evaluator: 'reference_f1' })
+    assert.deepEqual(parseEvaluator('contains:refund, order id'), {
+      type: 'builtin',
+      evaluator: 'contains',
+      options: { values: ['refund', 'order id'] },
+    })
+    assert.deepEqual(parseEvaluator('length_bounds:-500'), {
+      type: 'builtin',
+      evaluator: 'length_bounds',
+      options: { max: 500 },
+    })
+    assert.throws(() => parseEvaluator('judge:correctness'), /needs --judge-model/)
+    assert.throws(() => parseEvaluator('bleu'), /--evaluator 'bleu' is not one of/)
+    const file = join(dataDir, 'evaluation.json')
+    writeFileSync(
+      file,
+      JSON.stringify({ evaluators: [{ type: 'builtin', evaluator: 'refusal' }], reference: 'recorded' }),
+    )
+    const options = parseReplayOptions({
+      candidateModel: 'claude-haiku-4-5',
+      evaluator: ['valid_json', 'judge:helpfulness'],
+      evaluation: file,
+      onlineRules: true,
+      judgeModel: 'gpt-4o-mini',
+      judgeKeyEnv: 'JUDGE_KEY',
+      minQuality: 0.8,
+      maxQualityRegression: 0.02,
+      stream: true,
+      format: 'json',
+    })
+    // A Claude candidate without --base-url goes to Anthropic's Messages API.
+    const request = replayRequest(options, new Date('2026-05-11T00:00:00Z'))
+    assert.equal(request.candidate?.api, 'anthropic')
+    assert.equal(request.candidate?.base_url, undefined)
+    assert.deepEqual(request.candidate?.parameters, { stream: true })
+    assert.deepEqual(request.objectives, { min_quality: 0.8, max_quality_regression: 0.02 })
+    assert.deepEqual(request.evaluation, {
+      evaluators: [
+        { type: 'builtin', evaluator: 'refusal' },
+        { type: 'builtin', evaluator: 'valid_json' },
+        {
+          type: 'judge',
+          rubric: 'helpfulness',
+          endpoint: { provider: 'openai', model: 'gpt-4o-mini', apiKeyEnv: 'JUDGE_KEY' },
+        },
+      ],
+      reference: 'recorded',
+      rules: 'route',
+    })
+    // --judge-model alone adds a correctness judge.
+    const judged = replayRequest(
+      parseReplayOptions({
+        candidateModel: 'm',
+        baseUrl: 'http://h/v1',
+        judgeModel: 'claude-haiku-4-5',
+        format: 'json',
+      }),
+    )
+    assert.deepEqual(judged.evaluation?.evaluators, [
+      {
+        type: 'judge',
+        rubric: 'correctness',
+        endpoint: { provider: 'anthropic', model: 'claude-haiku-4-5' },
+      },
+    ])
+    assert.throws(
+      () => parseReplayOptions({ candidateModel: 'm', baseUrl: 'http://h/v1', judgeKeyEnv: 'K' }),
+      /need --judge-model/,
+    )
+    writeFileSync(file, '{"evaluators": [{"type": "builtin", "evaluator": "bleu"}]}')
+    assert.throws(
+      () =>
+        replayRequest(parseReplayOptions({ candidateModel: 'm', baseUrl: 'http://h/v1', evaluation: file })),
+      /evaluation\.evaluators\.0/,
+    )
+    // No evaluator: no evaluation (cost and latency only).
+    assert.equal(
+      replayRequest(parseReplayOptions({ candidateModel: 'm', baseUrl: 'http://h/v1' })).evaluation,
+      undefined,
+    )
+  })
+
   test('options: --base-url required, budget and concurrency checked, request built', () => {
     assert.throws(() => parseReplayOptions({ candidateModel: 'x' }), /--base-url is required/)
+    assert.throws(
+      () => parseReplayOptions({ candidateModel: 'claude-sonnet-4-5', api: 'openai' }),
+      /--base-url is required/,
+    )
+    assert.throws(() => parseReplayOptions({ candidateModel: 'x', api: 'gemini' }), /--api must be one of/)
     assert.throws(
       () => parseReplayOptions({ candidateModel: 'x', baseUrl: 'http://h/v1', concurrency: 0 }),
       /--concurrency must be an integer/,

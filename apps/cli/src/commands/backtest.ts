@@ -1,7 +1,9 @@
 /**
  * `hindsight backtest what-if`: "what if these calls had gone to model B (with caching)?" on
- * recorded traffic. `hindsight backtest replay`: re-issue the recorded calls to model B behind an
- * OpenAI-compatible `--base-url` and compare the measured answers, call by call.
+ * recorded traffic. `hindsight backtest replay`: re-issue the recorded calls to model B (behind an
+ * OpenAI-compatible `--base-url`, or Anthropic's Messages API with `--api anthropic`), score both
+ * arms with the same evaluators (`--evaluator`, `--judge-*`, `--evaluation file.json`) and compare
+ * cost, latency and quality call by call against the objectives.
  * `hindsight backtest ab`: compare two releases (or any attribute values) on production traffic,
  * without replay. By default it asks the running Hindsight (REST API, the project of the key);
  * `--direct` opens the storage in this process instead (only when no server holds the embedded
@@ -12,8 +14,10 @@ import {
   type BacktestReport,
   type BacktestRequestInput,
   BacktestService,
+  type EvaluationInput,
+  evaluationSchema,
   type ReportFormat,
-  renderAnyReport,
+  renderReport,
 } from '@hindsight/backtest'
 import { createStorage, migrate } from '@hindsight/collector/storage'
 import cliProgress from 'cli-progress'
@@ -51,9 +55,36 @@ export interface WhatIfCommandOptions {
   progress?: boolean
 }
 
+/** An LLM judge for `--evaluator judge:<rubric>` (the key is read from the server's `keyEnv`). */
+export interface JudgeOptions {
+  provider: 'openai' | 'anthropic'
+  model: string
+  keyEnv?: string
+  baseUrl?: string
+}
+
 export interface ReplayCommandOptions extends WhatIfCommandOptions {
-  /** The candidate's OpenAI-compatible endpoint (the key comes from the server's OPENAI_API_KEY). */
-  baseUrl: string
+  /**
+   * The candidate's endpoint: an OpenAI-compatible base URL (required with `api: 'openai'`), or
+   * Anthropic's (default api.anthropic.com). The key is the server's OPENAI_API_KEY / ANTHROPIC_API_KEY.
+   */
+  baseUrl?: string
+  /** Wire protocol. @default 'anthropic' for an Anthropic candidate (e.g. claude-*), else 'openai' */
+  api?: 'openai' | 'anthropic'
+  /** Call the candidate streaming (measures its time to first token). */
+  stream?: boolean
+  /** Evaluators for both arms, in the shorthand `parseEvaluator` reads. */
+  evaluators?: string[]
+  /** A JSON file with the request's whole `evaluation` object (its evaluators come first). */
+  evaluationFile?: string
+  /** Also run the project's online evaluation rules for the cohort's routes. */
+  onlineRules?: boolean
+  /** The judge `judge:<rubric>` evaluators use. */
+  judge?: JudgeOptions
+  /** Objectives on quality (the replay's evaluators). */
+  minQuality?: number
+  maxQualityRegression?: number
+  qualityScore?: string
   /** Stop before spending more than this (USD). */
   budget?: number
   /** Requests in flight at once. */
@@ -114,19 +145,139 @@ export function whatIfRequest(o: WhatIfCommandOptions, now = new Date()): Backte
   }
 }
 
+type EvaluatorSpecInput = NonNullable<EvaluationInput['evaluators']>[number]
+
+/** Built-ins that need no options, as `--evaluator <name>`. */
+const PLAIN_BUILTINS = new Set([
+  'exact_match',
+  'valid_json',
+  'refusal',
+  'citation_present',
+  'citations_resolvable',
+])
+
+/**
+ * One `--evaluator` value → an evaluator spec:
+ * `exact_match`, `valid_json`, `refusal`, `citation_present` (built-ins); `reference_f1` (token F1
+ * against the recorded answer); `contains:a,b` (all of them); `length_bounds:MIN-MAX` (characters,
+ * either end may be empty); `judge:<rubric>` (correctness, helpfulness, …; needs --judge-model);
+ * `custom:<name>` (a custom evaluator registered in the server).
+ */
+export function parseEvaluator(text: string, judge?: JudgeOptions): EvaluatorSpecInput {
+  const value = text.trim()
+  const colon = value.indexOf(':')
+  const name = colon < 0 ? value : value.slice(0, colon)
+  const arg = colon < 0 ? '' : value.slice(colon + 1).trim()
+  if (colon < 0 && PLAIN_BUILTINS.has(name)) return { type: 'builtin', evaluator: name as 'exact_match' }
+  if (name === 'reference_f1' && colon < 0) return { type: 'custom', evaluator: 'reference_f1' }
+  if (name === 'contains') {
+    const values = arg
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean)
+    if (values.length === 0)
+      throw new Error('--evaluator contains:<text>[,<text>…] needs the text to look for')
+    return { type: 'builtin', evaluator: 'contains', options: { values } }
+  }
+  if (name === 'length_bounds') {
+    const m = /^(\d*)-(\d*)$/.exec(arg)
+    if (!m || (m[1] === '' && m[2] === ''))
+      throw new Error(
+        '--evaluator length_bounds:MIN-MAX (characters; e.g. 20-2000, or -500 for a maximum only)',
+      )
+    return {
+      type: 'builtin',
+      evaluator: 'length_bounds',
+      options: { ...(m[1] ? { min: Number(m[1]) } : {}), ...(m[2] ? { max: Number(m[2]) } : {}) },
+    }
+  }
+  if (name === 'judge') {
+    if (!judge)
+      throw new Error(
+        '--evaluator judge:<rubric> needs --judge-model (and --judge-provider, --judge-key-env)',
+      )
+    return {
+      type: 'judge',
+      rubric: (arg || 'correctness') as 'correctness',
+      endpoint: {
+        provider: judge.provider,
+        model: judge.model,
+        ...(judge.keyEnv ? { apiKeyEnv: judge.keyEnv } : {}),
+        ...(judge.baseUrl ? { baseURL: judge.baseUrl } : {}),
+      },
+    }
+  }
+  if (name === 'custom' && arg) return { type: 'custom', evaluator: arg }
+  throw new Error(
+    `--evaluator '${value}' is not one of: exact_match, reference_f1, valid_json, refusal, citation_present, contains:<a,b>, length_bounds:<min-max>, judge:<rubric>, custom:<name>`,
+  )
+}
+
+/** The request's `evaluation` from --evaluation FILE, --evaluator (repeated), --judge-* and --online-rules. */
+export function replayEvaluation(o: ReplayCommandOptions): EvaluationInput | undefined {
+  let fromFile: Record<string, unknown> = {}
+  if (o.evaluationFile) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(readFileSync(o.evaluationFile, 'utf8'))
+    } catch (error) {
+      throw new Error(`--evaluation ${o.evaluationFile}: ${(error as Error).message}`)
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error(
+        `--evaluation ${o.evaluationFile}: expected a JSON object such as { "evaluators": [...] }`,
+      )
+    fromFile = parsed as Record<string, unknown>
+  }
+  const evaluators = [
+    ...(Array.isArray(fromFile.evaluators) ? (fromFile.evaluators as EvaluatorSpecInput[]) : []),
+    ...(o.evaluators ?? []).map((e) => parseEvaluator(e, o.judge)),
+  ]
+  // A judge given without --evaluator judge:… is a judge on the correctness rubric.
+  if (o.judge && !(o.evaluators ?? []).some((e) => e.trim().startsWith('judge')))
+    evaluators.push(parseEvaluator('judge:correctness', o.judge))
+  const rules = o.onlineRules ? 'route' : fromFile.rules
+  if (evaluators.length === 0 && rules === undefined) {
+    if (o.evaluationFile) throw new Error(`--evaluation ${o.evaluationFile}: give evaluators, rules, or both`)
+    return undefined
+  }
+  const evaluation = { ...fromFile, evaluators, ...(rules !== undefined ? { rules } : {}) }
+  const checked = evaluationSchema.safeParse(evaluation)
+  if (!checked.success) {
+    const issue = checked.error.issues[0]
+    throw new Error(`evaluation.${issue?.path.join('.')}: ${issue?.message}`)
+  }
+  return evaluation as EvaluationInput
+}
+
 /** The replay request the options describe (the API's body). */
 export function replayRequest(o: ReplayCommandOptions, now = new Date()): BacktestRequestInput {
   const base = whatIfRequest(o, now)
-  if (!/^https?:\/\//.test(o.baseUrl))
+  // An Anthropic candidate speaks the Messages API unless told otherwise (an OpenAI-compatible proxy: --api openai).
+  const api = o.api ?? (base.candidate?.provider === 'anthropic' ? 'anthropic' : 'openai')
+  if (api === 'openai' && !o.baseUrl)
+    throw new Error(
+      '--base-url is required with the OpenAI API: the OpenAI-compatible endpoint of the candidate (for Claude use --api anthropic)',
+    )
+  if (o.baseUrl !== undefined && !/^https?:\/\//.test(o.baseUrl))
     throw new Error('--base-url must be an http(s) URL such as http://localhost:8000/v1')
   if ((o.priceInput === undefined) !== (o.priceOutput === undefined))
     throw new Error('--price-input and --price-output go together (USD per 1M tokens)')
+  const objectives: Record<string, number | string> = { ...base.objectives }
+  if (o.minQuality !== undefined) objectives.min_quality = o.minQuality
+  if (o.maxQualityRegression !== undefined) objectives.max_quality_regression = o.maxQualityRegression
+  if (o.qualityScore !== undefined) objectives.quality_score = o.qualityScore
+  const evaluation = replayEvaluation(o)
   return {
     ...base,
     mode: 'replay',
+    objectives,
+    ...(evaluation ? { evaluation } : {}),
     candidate: {
       ...base.candidate,
-      base_url: o.baseUrl,
+      ...(api === 'anthropic' ? { api } : {}),
+      ...(o.baseUrl !== undefined ? { base_url: o.baseUrl } : {}),
+      ...(o.stream ? { parameters: { stream: true } } : {}),
       ...(o.budget !== undefined ? { budget_usd: o.budget } : {}),
       ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
       ...(o.priceInput !== undefined && o.priceOutput !== undefined
@@ -258,7 +409,7 @@ export async function whatIf(
   const bar = progressBar(o.progress ?? Boolean(process.stderr.isTTY))
   try {
     const report = o.direct ? await direct(config, o, request, bar) : await viaRest(config, o, request, bar)
-    return { report, output: renderAnyReport(report, o.format) }
+    return { report, output: renderReport(report, o.format) }
   } finally {
     bar.stop()
   }
@@ -273,7 +424,7 @@ export async function replay(
   const bar = progressBar(o.progress ?? Boolean(process.stderr.isTTY), 'replay')
   try {
     const report = o.direct ? await direct(config, o, request, bar) : await viaRest(config, o, request, bar)
-    return { report, output: renderAnyReport(report, o.format) }
+    return { report, output: renderReport(report, o.format) }
   } finally {
     bar.stop()
   }
@@ -330,11 +481,35 @@ export function parseWhatIfOptions(raw: Record<string, unknown>): WhatIfCommandO
   }
 }
 
-/** Commander's parsed options for `backtest replay` (what-if's, plus --base-url, --budget, --concurrency). */
+/**
+ * Commander's parsed options for `backtest replay` (what-if's, plus --base-url / --api, --budget,
+ * --concurrency, --stream, the evaluators and the quality objectives).
+ */
 export function parseReplayOptions(raw: Record<string, unknown>): ReplayCommandOptions {
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
-  if (typeof raw.baseUrl !== 'string' || raw.baseUrl === '')
-    throw new Error('--base-url is required: the OpenAI-compatible endpoint of the candidate')
+  const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined)
+  const api = ONE_OF('--api', raw.api, ['openai', 'anthropic'] as const)
+  const provider = text(raw.candidateProvider) ?? inferProvider(String(raw.candidateModel))
+  const baseUrl = text(raw.baseUrl)
+  if (!baseUrl && (api ?? (provider === 'anthropic' ? 'anthropic' : 'openai')) === 'openai')
+    throw new Error(
+      '--base-url is required: the OpenAI-compatible endpoint of the candidate (for Claude: --api anthropic, or a claude-* model)',
+    )
+  const judgeModel = text(raw.judgeModel)
+  const judgeProvider = ONE_OF('--judge-provider', raw.judgeProvider, ['openai', 'anthropic'] as const)
+  if (!judgeModel && (judgeProvider || text(raw.judgeKeyEnv) || text(raw.judgeBaseUrl)))
+    throw new Error('--judge-provider, --judge-key-env and --judge-base-url need --judge-model')
+  const judge: JudgeOptions | undefined = judgeModel
+    ? {
+        provider: judgeProvider ?? (inferProvider(judgeModel) === 'anthropic' ? 'anthropic' : 'openai'),
+        model: judgeModel,
+        keyEnv: text(raw.judgeKeyEnv),
+        baseUrl: text(raw.judgeBaseUrl),
+      }
+    : undefined
+  const maxQualityRegression = num(raw.maxQualityRegression)
+  if (maxQualityRegression !== undefined && maxQualityRegression < 0)
+    throw new Error('--max-quality-regression must be ≥ 0 (0 = no regression at all)')
   const concurrency = num(raw.concurrency)
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256))
     throw new Error('--concurrency must be an integer from 1 to 256')
@@ -342,11 +517,20 @@ export function parseReplayOptions(raw: Record<string, unknown>): ReplayCommandO
   if (budget !== undefined && budget <= 0) throw new Error('--budget must be a positive number of USD')
   return {
     ...parseWhatIfOptions(raw),
-    baseUrl: raw.baseUrl,
+    baseUrl,
+    api,
+    stream: raw.stream === true,
     budget,
     concurrency,
     priceInput: num(raw.priceInput),
     priceOutput: num(raw.priceOutput),
+    evaluators: Array.isArray(raw.evaluator) ? raw.evaluator.map(String) : undefined,
+    evaluationFile: text(raw.evaluation),
+    onlineRules: raw.onlineRules === true,
+    judge,
+    minQuality: num(raw.minQuality),
+    maxQualityRegression,
+    qualityScore: text(raw.qualityScore),
   }
 }
 
@@ -392,7 +576,7 @@ export async function ab(
     const report = o.direct
       ? await direct(config, options, request, bar)
       : await viaRest(config, options, request, bar)
-    return { report, output: renderAnyReport(report, o.format) }
+    return { report, output: renderReport(report, o.format) }
   } finally {
     bar.stop()
   }

@@ -3,7 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { type FakeOpenAI, startFakeOpenAI } from '@hindsight/backtest/testing'
+import {
+  type FakeAnthropic,
+  type FakeOpenAI,
+  startFakeAnthropic,
+  startFakeOpenAI,
+} from '@hindsight/backtest/testing'
 import type { SpanRow } from '@hindsight/collector/canonical'
 import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
 import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
@@ -22,6 +27,8 @@ let storage: Storage
 let dir: string
 let app: Hono
 let fake: FakeOpenAI
+/** Anthropic Messages: answers "answer k" to "question k" for even k, something else for odd k. */
+let fakeAnthropic: FakeAnthropic
 const REPLAY_FILTER = { ...FILTER, model: ['gpt-4o-mini'] }
 
 /** 30 traces of two gpt-4o calls each (1,000 input / 100 output tokens) in project A. */
@@ -75,12 +82,23 @@ before(async () => {
   fake = await startFakeOpenAI({
     reply: { content: 'candidate answer', usage: { prompt_tokens: 12, completion_tokens: 8 } },
   })
+  fakeAnthropic = await startFakeAnthropic({
+    reply: (request) => {
+      const k = Number(/question (\d+)/.exec(JSON.stringify(request.messages))?.[1] ?? -1)
+      return {
+        content: k % 2 === 0 ? `answer ${k}` : `I would rather not say (${k})`,
+        // Every call after the first reads the cached prefix.
+        usage: { input_tokens: 10, output_tokens: 6, ...(k > 0 ? { cache_read_input_tokens: 90 } : {}) },
+      }
+    },
+  })
   app = new Hono()
   app.route(PUBLIC_API_BASE, createPublicApi({ storage, projects }))
 })
 
 after(async () => {
   await fake.close()
+  await fakeAnthropic.close()
   await storage.close()
   rmSync(dir, { recursive: true, force: true })
 })
@@ -159,7 +177,7 @@ describe('POST /backtests (what-if) → GET status → GET report', () => {
     assert.equal((await call('GET', `/backtests/${id}`, undefined, KEY_B)).status, 404)
   })
 
-  test('A/B without arms, a replay without base_url or to Anthropic, an unknown price, a bad body or a bad id answer 400', async () => {
+  test('A/B without arms, a replay without base_url, an unpriced budget or an unknown api, evaluation on a what-if, an unknown price, a bad body or a bad id answer 400', async () => {
     const ab = await call('POST', '/backtests', {
       mode: 'ab',
       cohort: { filter: FILTER },
@@ -175,13 +193,42 @@ describe('POST /backtests (what-if) → GET status → GET report', () => {
     })
     assert.equal(noUrl.status, 400)
     assert.match(String((noUrl.json.error as Record<string, unknown>).message), /base_url/)
-    const anthropic = await call('POST', '/backtests', {
+    // A budget cap on a candidate without a price (nothing would stop the spend): refused before any call.
+    const unpriced = await call('POST', '/backtests', {
       mode: 'replay',
       cohort: { filter: REPLAY_FILTER },
-      candidate: { provider: 'anthropic', model: 'claude-sonnet-4-5', api: 'anthropic' },
+      candidate: {
+        provider: 'acme',
+        model: 'acme-unknown-1',
+        api: 'anthropic',
+        base_url: fakeAnthropic.baseURL,
+        budget_usd: 1,
+      },
     })
-    assert.equal(anthropic.status, 400)
-    assert.match(String((anthropic.json.error as Record<string, unknown>).message), /OpenAI-compatible/)
+    assert.equal(unpriced.status, 400)
+    assert.match(
+      String((unpriced.json.error as Record<string, unknown>).message),
+      /candidate\.price: no price/,
+    )
+    const unknownApi = await call('POST', '/backtests', {
+      mode: 'replay',
+      cohort: { filter: REPLAY_FILTER },
+      candidate: { provider: 'google', model: 'gemini-2.5-pro', api: 'gemini', base_url: fake.baseURL },
+    })
+    assert.equal(unknownApi.status, 400)
+    assert.match(String((unknownApi.json.error as Record<string, unknown>).message), /candidate\.api/)
+    // Evaluation on a what-if is refused with a reason rather than silently ignored.
+    const evalWhatIf = await call('POST', '/backtests', {
+      cohort: { filter: FILTER },
+      candidate: { provider: 'openai', model: 'gpt-4.1-mini' },
+      evaluation: { evaluators: [{ type: 'builtin', evaluator: 'exact_match' }] },
+    })
+    assert.equal(evalWhatIf.status, 400)
+    assert.match(
+      String((evalWhatIf.json.error as Record<string, unknown>).message),
+      /evaluation: only for mode 'replay'/,
+    )
+    assert.equal(fakeAnthropic.requests.length, 0, 'no refused request reached a provider')
     const unknown = await call('POST', '/backtests', {
       cohort: { filter: FILTER },
       candidate: { provider: 'acme', model: 'x-1' },
@@ -239,6 +286,30 @@ describe('POST /backtests (what-if) → GET status → GET report', () => {
     assert.match(csv.text, /\r\nlatency_ms,ms,/)
   })
 
+  test('a replay whose endpoint fails says why in the report, and the verdict is inconclusive', async () => {
+    const started = await call('POST', '/backtests', {
+      mode: 'replay',
+      cohort: { filter: REPLAY_FILTER },
+      // Nothing listens on port 9: every call fails to connect.
+      candidate: {
+        provider: 'openai',
+        model: 'cand-model',
+        base_url: 'http://127.0.0.1:9/v1',
+        concurrency: 8,
+      },
+    })
+    assert.equal(started.status, 202, started.text)
+    const id = String(started.json.id)
+    await until(id, 'done')
+    const report = await call('GET', `/backtests/${id}/report`)
+    assert.equal((report.json.replay as Record<string, unknown>).failed, 8)
+    assert.match(
+      String((report.json.messages as string[])[0]),
+      /^8 calls failed at the candidate endpoint and are not compared \(8 × ".+"\)\.$/,
+    )
+    assert.equal((report.json.verdict as Record<string, unknown>).result, 'inconclusive')
+  })
+
   test('a replay stops at its budget cap with a partial report', async () => {
     const before = fake.requests.length
     const started = await call('POST', '/backtests', {
@@ -264,11 +335,89 @@ describe('POST /backtests (what-if) → GET status → GET report', () => {
     assert.equal((report.json.replay as Record<string, unknown>).paired_calls, 3)
   })
 
-  test('the OpenAPI document lists the back-test endpoints', async () => {
+  test('an Anthropic replay with caching and evaluators (fake Messages server): quality rows, triangle, verdict', async () => {
+    const started = await call('POST', '/backtests', {
+      mode: 'replay',
+      cohort: { filter: REPLAY_FILTER },
+      candidate: {
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-5',
+        api: 'anthropic',
+        base_url: fakeAnthropic.baseURL,
+        caching: 'on',
+        concurrency: 2,
+      },
+      evaluation: {
+        evaluators: [
+          { type: 'builtin', evaluator: 'exact_match' },
+          { type: 'custom', evaluator: 'reference_f1' },
+        ],
+      },
+      objectives: { max_quality_regression: 0.05, quality_score: 'exact_match' },
+      options: { resamples: 1000 },
+    })
+    assert.equal(started.status, 202, started.text)
+    const id = String(started.json.id)
+    await until(id, 'done')
+    // Every recorded call went to the fake Anthropic server (never api.anthropic.com), with a breakpoint.
+    assert.equal(fakeAnthropic.requests.length, 8)
+    for (const body of fakeAnthropic.requests) {
+      assert.equal(body.model, 'claude-sonnet-4-5')
+      assert.match(JSON.stringify(body.messages), /"cache_control":\{"type":"ephemeral"\}/)
+    }
+    const report = await call('GET', `/backtests/${id}/report`)
+    assert.equal(report.status, 200, report.text)
+    const metrics = report.json.metrics as Array<Record<string, unknown>>
+    const exact = metrics.find((m) => m.name === 'quality' && m.score === 'exact_match')
+    // The recording agrees with itself; the candidate gives the recorded answer for 4 of 8 questions.
+    assert.equal(exact?.baseline, 1)
+    assert.equal(exact?.candidate, 0.5)
+    assert.deepEqual(exact?.win_tie_loss, { wins: 0, ties: 4, losses: 4 })
+    assert.equal((exact?.test as Record<string, unknown> | undefined)?.name, 'McNemar')
+    assert.ok(metrics.some((m) => m.name === 'quality' && m.score === 'reference_f1'))
+    const quality = report.json.quality as Record<string, unknown>
+    assert.equal(quality.primary, 'exact_match')
+    assert.equal((quality.evaluators as unknown[]).length, 2)
+    const triangle = report.json.triangle as { quality_score: string; baseline: { quality: number } }
+    assert.equal(triangle.quality_score, 'exact_match')
+    assert.equal(triangle.baseline.quality, 1)
+    // −0.5 regression, wholly beyond −0.05: the non-inferiority check fails.
+    const verdict = report.json.verdict as { result: string; checks: Array<Record<string, unknown>> }
+    assert.equal(verdict.result, 'fail')
+    assert.equal(verdict.checks[0]?.objective, 'max_quality_regression')
+    assert.equal(verdict.checks[0]?.comparator, '≥')
+    assert.equal(verdict.checks[0]?.score, 'exact_match')
+    // Caching measured from the usage the endpoint returned: 7 of 8 calls read the cache.
+    const caching = report.json.caching as Record<string, unknown>
+    assert.equal(caching.enabled, true)
+    assert.equal(caching.hit_rate, 7 / 8)
+    assert.equal(caching.read_tokens, 7 * 90)
+    const md = await call('GET', `/backtests/${id}/report?format=md`)
+    assert.match(md.text, /exact_match/)
+    assert.match(md.text, /non-streaming, so no candidate time to first token/)
+  })
+
+  test('the OpenAPI document lists the back-test endpoints with evaluation, quality and triangle', async () => {
     const res = await app.request(`${PUBLIC_API_BASE}/openapi.json`)
-    const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> }
+    const doc = (await res.json()) as {
+      paths: Record<string, Record<string, unknown>>
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> }
+    }
     assert.ok(doc.paths['/backtests']?.post)
     assert.ok(doc.paths['/backtests/{id}']?.get)
     assert.ok(doc.paths['/backtests/{id}/report']?.get)
+    const text = JSON.stringify(doc.paths['/backtests']?.post)
+    for (const field of [
+      'evaluation',
+      'max_quality_regression',
+      'quality_score',
+      'min_quality',
+      'reference_f1',
+    ])
+      assert.ok(text.includes(field), `POST /backtests documents ${field}`)
+    const report = doc.components.schemas.BacktestReport?.properties ?? {}
+    assert.ok(report.quality && report.triangle, 'the report documents quality and triangle')
+    assert.ok(doc.components.schemas.BacktestMetric?.properties?.score, 'metric rows document score')
+    assert.ok(doc.components.schemas.BacktestObjectiveCheck?.properties?.comparator)
   })
 })

@@ -10,8 +10,10 @@ import {
   backtestRequestSchema,
   backtestServiceFor,
   candidateSchema,
+  evaluationSchema,
   NotImplementedError,
-  renderAnyReport,
+  objectivesSchema,
+  renderReport,
 } from '@hindsight/backtest'
 import { createRoute, z } from '@hono/zod-openapi'
 import { ZodError } from 'zod'
@@ -82,9 +84,101 @@ const MetricSchema = z
     n_needed: z.number().nullable(),
     method: z.string(),
     projection: z.boolean().openapi({ description: 'A projection (what-if latency), not a measurement.' }),
+    score: z.string().optional().openapi({
+      description:
+        'Quality rows only: the score (evaluator) the row is about — one `quality` row per evaluator in a replay with `evaluation`, per score name in a live A/B.',
+    }),
+    better: z.enum(['lower', 'higher']),
+    candidate_ci_low: z
+      .number()
+      .nullable()
+      .openapi({ description: "The candidate's own 95% interval (what min/max objectives are checked on)." }),
+    candidate_ci_high: z.number().nullable(),
+    test: z
+      .object({ name: z.string(), statistic: z.number(), p_value: z.number(), method: z.string() })
+      .nullable()
+      .openapi({
+        description: 'Robustness test: Wilcoxon signed-rank / McNemar (paired), Mann–Whitney (A/B).',
+      }),
+    win_tie_loss: z
+      .object({ wins: z.number().int(), ties: z.number().int(), losses: z.number().int() })
+      .nullable()
+      .openapi({ description: 'Per paired call (null for a live A/B: unpaired).' }),
+    note: z.string().nullable(),
   })
   .passthrough()
   .openapi('BacktestMetric')
+
+const QualitySectionSchema = z
+  .object({
+    reference: z.enum(['recorded', 'none']).openapi({
+      description:
+        'What reference evaluators compare an answer with: the recorded answer (on the baseline arm the recording is compared with itself, so the paired delta is the loss of agreement).',
+    }),
+    evaluators: z.array(
+      z.object({
+        name: z.string(),
+        data_type: z.enum(['numeric', 'boolean', 'categorical']),
+        better: z.enum(['higher', 'lower']),
+        origin: z.enum(['request', 'rule']),
+        rule_id: z.string().nullable(),
+        paired: z.number().int().openapi({ description: 'Calls scored in both arms.' }),
+        failed: z.object({ baseline: z.number().int(), candidate: z.number().int() }),
+      }),
+    ),
+    primary: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The score the quality objectives and the triangle use.' }),
+    calls: z.number().int(),
+    scored: z.number().int(),
+    resumed: z.number().int(),
+    eval_cost_usd: z.number(),
+    storage: z.string(),
+  })
+  .openapi('BacktestQuality')
+
+const Interval = z.tuple([z.number(), z.number()]).nullable()
+const TriangleArmSchema = z.object({
+  quality: z.number().nullable(),
+  quality_ci: Interval,
+  cost_per_call_usd: z.number().nullable(),
+  cost_ci: Interval,
+  latency_p50_ms: z.number().nullable(),
+  latency_p95_ms: z.number().nullable(),
+  latency_p95_ci: Interval,
+})
+
+const TriangleSchema = z
+  .object({
+    quality_score: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The quality score plotted (null: not measured).' }),
+    quality_unit: z.enum(['usd', 'ms', 'rate', 'score', 'tokens', 'chars']).nullable(),
+    baseline: TriangleArmSchema,
+    candidate: TriangleArmSchema,
+    latency_projection: z.boolean(),
+  })
+  .openapi('BacktestTriangle')
+
+const CheckSchema = z
+  .object({
+    objective: z.string(),
+    threshold: z.number(),
+    comparator: z
+      .enum(['≤', '≥'])
+      .openapi({ description: 'The interval must be at most (≤) or at least (≥) the threshold.' }),
+    metric: z.string(),
+    score: z.string().optional().openapi({ description: 'Quality objectives: the score they are about.' }),
+    value: z.number().nullable(),
+    ci_low: z.number().nullable(),
+    ci_high: z.number().nullable(),
+    result: z.enum(['pass', 'fail', 'inconclusive']),
+    reason: z.string(),
+    n_needed: z.number().nullable(),
+  })
+  .openapi('BacktestObjectiveCheck')
 
 const AbArmSchema = z.object({
   value: z.string(),
@@ -152,10 +246,18 @@ const ReportSchema = z
         "Live A/B only: each arm's traces, calls, time range and recorded cost, traces left out, time overlap and traffic mix.",
     }),
     metrics: z.array(MetricSchema),
+    quality: QualitySectionSchema.optional().openapi({
+      description:
+        'Replay with `evaluation` only: how both arms were scored (evaluators, paired and failed counts, primary score, judge cost, where the scores are stored); the rows are the `quality` metrics.',
+    }),
+    triangle: TriangleSchema.optional().openapi({
+      description:
+        'The intelligence–cost–latency triangle, baseline vs candidate: per arm quality, cost per call and latency p50/p95, with the intervals.',
+    }),
     verdict: z.object({
       result: z.enum(['pass', 'fail', 'inconclusive']),
       summary: z.string(),
-      checks: z.array(z.record(z.string(), z.unknown())),
+      checks: z.array(CheckSchema),
     }),
     totals: z.record(z.string(), z.unknown()),
     caching: z.record(z.string(), z.unknown()),
@@ -168,6 +270,23 @@ const CreateBodySchema = backtestRequestSchema.extend({
   candidate: candidateSchema
     .optional()
     .describe("Required for what_if and replay; omitted in mode 'ab' (the candidate arm is `ab.candidate`)."),
+  objectives: objectivesSchema
+    .default({})
+    .describe(
+      'Defined in advance; each is checked on a 95% interval (pass when wholly on the right side, fail when wholly on the wrong side, else inconclusive). ' +
+        '`cost_per_call_max_ratio`, `cost_per_call_max_usd`, `latency_p95_max_ms`, `latency_p50_max_ms`; quality (replay with `evaluation`, or a live A/B on stored scores): ' +
+        "`min_quality` (the candidate's mean score / pass rate at least this), `max_quality_regression` (non-inferiority on the paired delta: the candidate may lose at most this much; " +
+        '0 = no regression), `quality_score` (the evaluator / score name they use; default the first evaluator).',
+    ),
+  evaluation: evaluationSchema
+    .optional()
+    .describe(
+      "Mode 'replay' only (400 otherwise): score both arms (recorded answer and candidate answer) with the same evaluators. " +
+        '`evaluators`: `{ type: "builtin", evaluator: "exact_match" | "contains" | "valid_json" | "length_bounds" | "refusal" | …, options }`, ' +
+        '`{ type: "custom", evaluator: "reference_f1" }`, `{ type: "judge", rubric: "correctness" | "helpfulness" | …, endpoint: { provider, model, apiKeyEnv } }`; ' +
+        '`rules: "route"` adds the project\'s online evaluation rules for the cohort\'s routes (or a list of rule ids); `reference`: `recorded` (default) or `none`. ' +
+        'Scores are stored (source `evaluator`, `metadata.backtest_id`, `metadata.arm`) and the report gets one `quality` row per evaluator, the `quality` section and the triangle.',
+    ),
 })
 
 const createRouteDef = createRoute({
@@ -178,8 +297,11 @@ const createRouteDef = createRoute({
     'Freezes the cohort (a filter and optional seeded sample, or an existing cohort id) and runs the ' +
     "candidate against it. Mode `what_if` (instant, no model calls): re-prices the recorded usage at the candidate's " +
     'prices, simulates prompt caching with the provider rules and projects latency. Mode `replay` re-issues every ' +
-    "recorded LLM call to the candidate's OpenAI-compatible `base_url` (Anthropic candidates are refused with 400) with " +
-    '`concurrency`, `rate_limit_rpm` and a `budget_usd` cap, and reports paired per-call deltas. Mode `ab` (live A/B, ' +
+    'recorded LLM call to the candidate — `api: "openai"` (any OpenAI-compatible `base_url`, required) or `api: "anthropic"` ' +
+    '(Messages API; `base_url` defaults to api.anthropic.com; `caching: "on"` places `cache_control` breakpoints), streaming when ' +
+    'the recorded call streamed or `parameters.stream` is true (candidate TTFT measured) — with `concurrency`, `rate_limit_rpm` and ' +
+    'a `budget_usd` cap, resumable after a restart, and reports paired per-call deltas; with `evaluation` both arms are scored by ' +
+    'the same evaluators and quality enters the verdict. Mode `ab` (live A/B, ' +
     'no calls, no `candidate` needed) compares two arms of production traffic — `ab: { attribute: "release", baseline: ' +
     '"v1", candidate: "v2" }`, or any span column, `tag`, `metadata.<key>` or attribute — as two independent samples ' +
     "(Welch-type intervals, unpaired bootstrap, Newcombe, Mann–Whitney, Holm) and reports each arm's n and time range. " +
@@ -217,8 +339,10 @@ const reportRouteDef = createRoute({
   path: '/backtests/{id}/report',
   summary: 'The report of a finished back-test',
   description:
-    'Per metric: baseline, candidate, delta with its 95% interval, p-value (and Holm-adjusted), n, clusters, ' +
-    'minimum detectable effect; the verdict against the objectives. `format=md|html|csv` renders the same JSON.',
+    'Per metric: baseline, candidate, delta with its 95% interval, ratio with its interval, p-value (and Holm-adjusted), ' +
+    'n, clusters, minimum detectable effect, robustness test, win/tie/loss; quality rows (one per evaluator, `score` names it); ' +
+    'the `quality` section (replay with evaluation), the intelligence–cost–latency `triangle`; the verdict against the ' +
+    'objectives (each check with its comparator). `format=md|html|csv` renders the same JSON.',
   security: [BEARER],
   request: { params: BacktestParams, query: ReportQuery },
   responses: {
@@ -321,6 +445,6 @@ export function registerBacktestRoutes(app: PublicApiApp, deps: PublicApiDeps): 
     if (!report)
       return c.json({ error: { code: 'not_ready' as const, message: `back-test ${id} has no report` } }, 409)
     if (format === 'json') return c.json(report as unknown as z.infer<typeof ReportSchema>, 200)
-    return c.body(renderAnyReport(report, format), 200, { 'content-type': CONTENT_TYPES[format] })
+    return c.body(renderReport(report, format), 200, { 'content-type': CONTENT_TYPES[format] })
   })
 }

@@ -1,10 +1,12 @@
 'use client'
 /**
- * Back-tests: "what if we moved these calls to model B, with caching?" on the page's time range,
- * or a live A/B of two releases (any attribute values) of the recorded production traffic.
- * The form starts a what-if or an A/B; the run is polled; the report JSON is rendered as a metric
- * table with 95% intervals, the verdict against the objectives, and the intelligence–cost–latency
- * chart (an A/B report also describes both arms). `?backtest=<id>` in the URL selects a run.
+ * Back-tests: "what if we moved these calls to model B, with caching?" on the page's time range —
+ * instantly (what-if: re-priced, simulated, no calls), or replayed against the candidate with both
+ * arms evaluated by the same evaluators (replay) — or a live A/B of two releases (any attribute
+ * values) of the recorded production traffic. The form starts a run; the run is polled (progress
+ * bar); the report JSON is rendered as a metric table with 95% intervals, the quality rows (per
+ * evaluator: win/tie/loss, paired test), the verdict against the objectives, and the
+ * intelligence–cost–latency triangle (chart and table). `?backtest=<id>` in the URL selects a run.
  */
 import type { BacktestReport } from '@hindsight/backtest'
 import { useMutation, useQuery } from '@tanstack/react-query'
@@ -27,12 +29,21 @@ import { formatDateTime, parseTimestamp } from '../../../lib/format'
 import { useTRPC } from '../../../lib/trpc'
 import { useView } from '../../../lib/use-view'
 import {
+  type EvaluationChoices,
+  evaluationFromChoices,
+  JUDGE_RUBRICS,
+  SIMPLE_EVALUATORS,
+} from '../lib/evaluation-form'
+import {
   abArms,
+  checkLabel,
   formatInterval,
   formatMetric,
   formatP,
   formatRatio,
+  qualityView,
   trianglePoints,
+  triangleRows,
 } from '../lib/report-view'
 
 const PROVIDERS = ['openai', 'anthropic', 'gcp.gemini', 'deepseek'] as const
@@ -61,7 +72,8 @@ function Backtests({ projectId }: { projectId: string }) {
   const base = href({}, '/backtests')
   const models = useQuery(trpc.backtests.models.queryOptions({ projectId, ...rangeInput }))
   const releases = useQuery(trpc.backtests.releases.queryOptions({ projectId, ...rangeInput }))
-  const [mode, setMode] = useState<'what_if' | 'ab'>('what_if')
+  const [mode, setMode] = useState<Mode>('what_if')
+  const [judgeOn, setJudgeOn] = useState(false)
   const list = useQuery({
     ...trpc.backtests.list.queryOptions({ projectId }),
     refetchInterval: (q) =>
@@ -82,6 +94,12 @@ function Backtests({ projectId }: { projectId: string }) {
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault()
     const data = new FormData(event.currentTarget)
+    const text = (name: string) => String(data.get(name) ?? '').trim()
+    const qualityObjectives = {
+      min_quality: numberOrUndefined(data.get('minQuality')),
+      max_quality_regression: numberOrUndefined(data.get('maxQualityRegression')),
+      quality_score: text('qualityScore') || undefined,
+    }
     const baseline = String(data.get('baseline') ?? '')
     const route = String(data.get('route') ?? '').trim()
     if (mode === 'ab') {
@@ -104,26 +122,73 @@ function Backtests({ projectId }: { projectId: string }) {
         objectives: {
           cost_per_call_max_ratio: numberOrUndefined(data.get('maxCostRatio')),
           latency_p95_max_ms: numberOrUndefined(data.get('maxP95')),
+          min_quality: qualityObjectives.min_quality,
+          quality_score: qualityObjectives.quality_score,
         },
       })
     }
-    const candidateModel = String(data.get('candidateModel') ?? '').trim()
+    const candidateModel = text('candidateModel')
     if (!candidateModel) return setError('Name the candidate model.')
+    const provider = text('provider') || 'openai'
+    let evaluation: ReturnType<typeof evaluationFromChoices>
+    if (mode === 'replay') {
+      const choices: EvaluationChoices = {
+        simple: data.getAll('evaluator').map(String),
+        contains: text('containsValues'),
+        lengthMin: text('lengthMin'),
+        lengthMax: text('lengthMax'),
+        judge: judgeOn
+          ? {
+              rubric: text('judgeRubric') || 'correctness',
+              provider: text('judgeProvider'),
+              model: text('judgeModel'),
+              apiKeyEnv: text('judgeKeyEnv'),
+              baseURL: text('judgeBaseUrl'),
+            }
+          : null,
+        rules: data.get('evalRules') === 'on',
+      }
+      try {
+        evaluation = evaluationFromChoices(choices)
+      } catch (e) {
+        return setError((e as Error).message)
+      }
+      const api = text('api') || (provider === 'anthropic' ? 'anthropic' : 'openai')
+      if (api === 'openai' && !text('baseUrl'))
+        return setError('An OpenAI-compatible candidate needs its base URL (e.g. https://api.openai.com/v1).')
+    }
     start.mutate({
       projectId,
       ...rangeInput,
+      mode: mode === 'replay' ? 'replay' : 'what_if',
       model: baseline ? [baseline] : undefined,
       route: route ? [route] : undefined,
       sampleSize: numberOrUndefined(data.get('sample')),
       candidate: {
-        provider: String(data.get('provider') ?? 'openai'),
+        provider,
         model: candidateModel,
         caching: data.get('caching') === 'on' ? 'on' : 'off',
+        ...(mode === 'replay'
+          ? {
+              api:
+                text('api') === 'anthropic'
+                  ? ('anthropic' as const)
+                  : text('api') === 'openai'
+                    ? ('openai' as const)
+                    : undefined,
+              base_url: text('baseUrl') || undefined,
+              budget_usd: numberOrUndefined(data.get('budget')),
+              concurrency: numberOrUndefined(data.get('concurrency')),
+              stream: data.get('stream') === 'on' ? true : undefined,
+            }
+          : {}),
       },
       objectives: {
         cost_per_call_max_ratio: numberOrUndefined(data.get('maxCostRatio')),
         latency_p95_max_ms: numberOrUndefined(data.get('maxP95')),
+        ...(mode === 'replay' ? qualityObjectives : {}),
       },
+      ...(evaluation ? { evaluation } : {}),
     })
   }
 
@@ -131,13 +196,21 @@ function Backtests({ projectId }: { projectId: string }) {
     <div className="stack">
       <section className="panel">
         <header className="panel-head">
-          <h3>{mode === 'ab' ? 'Live A/B' : 'What if…'}</h3>
+          <h3>{mode === 'ab' ? 'Live A/B' : mode === 'replay' ? 'Replay' : 'What if…'}</h3>
           {mode === 'ab' ? (
             <span className="muted small">
               Compares two releases (or any attribute values) on the production traffic recorded in the
               selected time range — two independent samples, no replay. Also available as{' '}
               <code>hindsight backtest ab</code> and <code>POST /api/public/v1/backtests</code> (mode{' '}
               <code>ab</code>).
+            </span>
+          ) : mode === 'replay' ? (
+            <span className="muted small">
+              Re-issues every recorded call in the selected time range to the candidate (real calls, paid by
+              its endpoint’s key on the server; resumable, stops at the budget cap), scores both arms with the
+              same evaluators and qualifies the verdict statistically. Also available as{' '}
+              <code>hindsight backtest replay</code> and <code>POST /api/public/v1/backtests</code> (mode{' '}
+              <code>replay</code>).
             </span>
           ) : (
             <span className="muted small">
@@ -154,10 +227,11 @@ function Backtests({ projectId }: { projectId: string }) {
             <select
               name="mode"
               value={mode}
-              onChange={(e) => setMode(e.target.value === 'ab' ? 'ab' : 'what_if')}
+              onChange={(e) => setMode(toMode(e.target.value))}
               data-testid="backtest-mode"
             >
               <option value="what_if">What-if (re-price, no calls)</option>
+              <option value="replay">Replay (real calls, evaluated)</option>
               <option value="ab">Live A/B (two releases)</option>
             </select>
           </label>
@@ -239,9 +313,10 @@ function Backtests({ projectId }: { projectId: string }) {
                 <span className="field-label">Prompt caching</span>
                 <select name="caching" defaultValue="off">
                   <option value="off">off</option>
-                  <option value="on">on (simulated)</option>
+                  <option value="on">{mode === 'replay' ? 'on (requested)' : 'on (simulated)'}</option>
                 </select>
               </label>
+              {mode === 'replay' ? <ReplayFields /> : null}
             </>
           )}
           <label className="field">
@@ -256,10 +331,22 @@ function Backtests({ projectId }: { projectId: string }) {
             <span className="field-label">Sample traces</span>
             <input name="sample" inputMode="numeric" placeholder="all" size={6} />
           </label>
+          {mode !== 'what_if' ? <QualityObjectiveFields mode={mode} /> : null}
+          {mode === 'replay' ? <EvaluationFields judgeOn={judgeOn} onJudge={setJudgeOn} /> : null}
           <button type="submit" className="btn primary" disabled={start.isPending} data-testid="run-backtest">
-            {start.isPending ? 'Starting…' : mode === 'ab' ? 'Run A/B' : 'Run what-if'}
+            {start.isPending
+              ? 'Starting…'
+              : mode === 'ab'
+                ? 'Run A/B'
+                : mode === 'replay'
+                  ? 'Run replay'
+                  : 'Run what-if'}
           </button>
-          {error ? <span className="error-text">{error}</span> : null}
+          {error ? (
+            <span className="error-text" role="alert" data-testid="backtest-error">
+              {error}
+            </span>
+          ) : null}
         </form>
       </section>
 
@@ -305,6 +392,162 @@ function Backtests({ projectId }: { projectId: string }) {
         ) : null}
       </section>
     </div>
+  )
+}
+
+type Mode = 'what_if' | 'replay' | 'ab'
+
+function toMode(value: string): Mode {
+  return value === 'ab' || value === 'replay' ? value : 'what_if'
+}
+
+/** Replay only: where and how the candidate is called. */
+function ReplayFields() {
+  return (
+    <>
+      <label className="field">
+        <span className="field-label">API</span>
+        <select name="api" defaultValue="" data-testid="replay-api">
+          <option value="">from the provider</option>
+          <option value="openai">OpenAI-compatible</option>
+          <option value="anthropic">Anthropic Messages</option>
+        </select>
+      </label>
+      <label className="field">
+        <span className="field-label">Base URL</span>
+        <input
+          name="baseUrl"
+          type="url"
+          placeholder="https://api.openai.com/v1"
+          size={28}
+          title="The candidate endpoint; Anthropic defaults to api.anthropic.com. The key is the server's OPENAI_API_KEY / ANTHROPIC_API_KEY."
+          data-testid="replay-base-url"
+        />
+      </label>
+      <label className="field">
+        <span className="field-label">Budget ($)</span>
+        <input name="budget" inputMode="decimal" placeholder="e.g. 5" size={5} data-testid="replay-budget" />
+      </label>
+      <label className="field">
+        <span className="field-label">Concurrency</span>
+        <input name="concurrency" inputMode="numeric" placeholder="8" size={4} />
+      </label>
+      <label className="field checkbox">
+        <input type="checkbox" name="stream" /> <span className="field-label">stream (measure TTFT)</span>
+      </label>
+    </>
+  )
+}
+
+/** Quality objectives: replay (paired: both) and live A/B (stored scores: minimum only). */
+function QualityObjectiveFields({ mode }: { mode: Mode }) {
+  return (
+    <>
+      <label className="field">
+        <span className="field-label">Min quality</span>
+        <input
+          name="minQuality"
+          inputMode="decimal"
+          placeholder="e.g. 0.8"
+          size={5}
+          title="The candidate's mean score (pass rate for pass/fail) must be at least this: its 95% interval's lower end"
+          data-testid="objective-min-quality"
+        />
+      </label>
+      {mode === 'replay' ? (
+        <label className="field">
+          <span className="field-label">Max quality regression</span>
+          <input
+            name="maxQualityRegression"
+            inputMode="decimal"
+            placeholder="e.g. 0.02"
+            size={5}
+            title="Non-inferiority: the paired delta's whole 95% interval must be above −this"
+            data-testid="objective-max-regression"
+          />
+        </label>
+      ) : null}
+      <label className="field">
+        <span className="field-label">Quality score</span>
+        <input
+          name="qualityScore"
+          placeholder={mode === 'replay' ? 'first evaluator' : 'score name'}
+          size={12}
+          title="The score (evaluator name) the quality objectives use"
+          data-testid="objective-quality-score"
+        />
+      </label>
+    </>
+  )
+}
+
+/** Replay only: which evaluators score both arms. */
+function EvaluationFields({ judgeOn, onJudge }: { judgeOn: boolean; onJudge: (on: boolean) => void }) {
+  return (
+    <fieldset className="filters" data-testid="backtest-evaluation" style={{ width: '100%' }}>
+      <legend className="field-label">Evaluate both arms with</legend>
+      {SIMPLE_EVALUATORS.map((e) => (
+        <label key={e.id} className="field checkbox" title={e.hint}>
+          <input type="checkbox" name="evaluator" value={e.id} data-testid={`evaluator-${e.id}`} /> {e.label}
+        </label>
+      ))}
+      <label className="field">
+        <span className="field-label">Contains (comma-separated)</span>
+        <input name="containsValues" size={14} placeholder="none" />
+      </label>
+      <label className="field">
+        <span className="field-label">Length (chars)</span>
+        <span>
+          <input name="lengthMin" inputMode="numeric" size={4} placeholder="min" />–
+          <input name="lengthMax" inputMode="numeric" size={5} placeholder="max" />
+        </span>
+      </label>
+      <label className="field checkbox" title="The project's online evaluation rules for the cohort's routes">
+        <input type="checkbox" name="evalRules" data-testid="evaluator-rules" /> the route’s online rules
+      </label>
+      <label className="field checkbox">
+        <input
+          type="checkbox"
+          checked={judgeOn}
+          onChange={(e) => onJudge(e.target.checked)}
+          data-testid="evaluator-judge"
+        />{' '}
+        LLM judge
+      </label>
+      {judgeOn ? (
+        <>
+          <label className="field">
+            <span className="field-label">Rubric</span>
+            <select name="judgeRubric" defaultValue="correctness">
+              {JUDGE_RUBRICS.map((r) => (
+                <option key={r} value={r}>
+                  {r}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span className="field-label">Judge provider</span>
+            <select name="judgeProvider" defaultValue="openai">
+              <option value="openai">openai</option>
+              <option value="anthropic">anthropic</option>
+            </select>
+          </label>
+          <label className="field">
+            <span className="field-label">Judge model</span>
+            <input name="judgeModel" placeholder="e.g. gpt-4o-mini" size={12} data-testid="judge-model" />
+          </label>
+          <label className="field">
+            <span className="field-label">Key env var</span>
+            <input name="judgeKeyEnv" placeholder="OPENAI_API_KEY" size={14} />
+          </label>
+          <label className="field">
+            <span className="field-label">Judge base URL</span>
+            <input name="judgeBaseUrl" type="url" placeholder="default" size={18} />
+          </label>
+        </>
+      ) : null}
+    </fieldset>
   )
 }
 
@@ -358,6 +601,7 @@ function ReportView({ report }: { report: BacktestReport }) {
             `Live A/B: ${report.ab.attribute} ${report.ab.baseline.value} → ${report.ab.candidate.value}`
           ) : (
             <>
+              {report.mode === 'replay' ? 'Replay: ' : ''}
               {report.baseline.models.map((m) => m.model).join(', ') || 'recorded calls'} → {c.provider}/
               {c.model}
               {c.caching === 'on' ? ' with caching' : ''}
@@ -412,9 +656,22 @@ function ReportView({ report }: { report: BacktestReport }) {
           {report.totals.baseline_cost_usd}, candidate ${report.totals.candidate_cost_usd} (savings $
           {report.totals.savings_usd}).
           {report.caching.enabled && report.caching.hit_rate !== null
-            ? ` Simulated cache hit rate ${(report.caching.hit_rate * 100).toFixed(1)}%, caching saves $${report.caching.savings_usd}.`
+            ? report.mode === 'replay'
+              ? ` Measured prompt caching: ${(report.caching.hit_rate * 100).toFixed(1)}% of calls read from the cache (${report.caching.read_tokens} tokens read, ${report.caching.write_tokens} written).`
+              : ` Simulated cache hit rate ${(report.caching.hit_rate * 100).toFixed(1)}%, caching saves $${report.caching.savings_usd}.`
             : ''}
         </p>
+        {report.replay ? (
+          <p className="small" data-testid="backtest-replay">
+            Replay{' '}
+            {report.replay.status === 'stopped_budget' ? 'stopped at the budget cap' : report.replay.status}:{' '}
+            {report.replay.paired_calls} of {report.replay.total} calls answered and paired
+            {report.replay.failed > 0 ? `, ${report.replay.failed} failed` : ''}
+            {report.replay.resumed > 0 ? `, ${report.replay.resumed} resumed` : ''}; spent $
+            {report.replay.spent_usd.toFixed(4)}
+            {report.replay.budget_usd !== null ? ` of $${report.replay.budget_usd}` : ''}.
+          </p>
+        ) : null}
         <table className="table" data-testid="backtest-metrics">
           <thead>
             <tr>
@@ -451,16 +708,17 @@ function ReportView({ report }: { report: BacktestReport }) {
             ))}
           </tbody>
         </table>
+        <QualityTable report={report} />
         {report.verdict.checks.length > 0 ? (
-          <ul className="small">
+          <ul className="small" data-testid="backtest-checks">
             {report.verdict.checks.map((ch) => (
-              <li key={ch.objective}>
-                <strong>{ch.objective}</strong> {ch.objective === 'min_quality' ? '≥' : '≤'} {ch.threshold}:{' '}
-                {ch.result} — {ch.reason}
+              <li key={`${ch.objective}:${ch.score ?? ''}`}>
+                <strong>{checkLabel(ch)}</strong>: {ch.result} — {ch.reason}
               </li>
             ))}
           </ul>
         ) : null}
+        <TriangleTable report={report} />
         <TriangleChart report={report} />
         {report.messages.length > 0 ? (
           <ul className="small muted">
@@ -476,6 +734,88 @@ function ReportView({ report }: { report: BacktestReport }) {
         </p>
       </div>
     </section>
+  )
+}
+
+/** Quality per evaluator: both arms, the paired delta with its interval, win/tie/loss and the paired test. */
+function QualityTable({ report }: { report: BacktestReport }) {
+  const rows = qualityView(report)
+  if (rows.length === 0) return null
+  const q = report.quality
+  return (
+    <div className="small" data-testid="backtest-quality">
+      <h4>Quality</h4>
+      <table className="table">
+        <thead>
+          <tr>
+            <th>Evaluator</th>
+            <th className="num">Baseline</th>
+            <th className="num">Candidate</th>
+            <th className="num">Δ</th>
+            <th className="num">95% CI of Δ</th>
+            <th className="num">Win / tie / loss</th>
+            <th>Paired test</th>
+            <th className="num">Calls scored</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.score} title={r.evaluator}>
+              <td>
+                {r.score} <span className="muted">{r.evaluator}</span>
+                {r.note ? <div className="muted">{r.note}</div> : null}
+              </td>
+              <td className="num mono">{r.baseline}</td>
+              <td className="num mono">{r.candidate}</td>
+              <td className="num mono">{r.delta}</td>
+              <td className="num mono">{r.interval}</td>
+              <td className="num mono">{r.winTieLoss}</td>
+              <td className="mono">{r.test}</td>
+              <td className="num mono">{r.paired}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {q ? (
+        <p className="muted">
+          Both arms scored by the same evaluators against the{' '}
+          {q.reference === 'recorded' ? 'recorded answer' : 'no reference'}; primary score {q.primary ?? '—'};{' '}
+          {q.scored} scores written
+          {q.resumed > 0 ? `, ${q.resumed} reused` : ''}
+          {q.eval_cost_usd > 0 ? `, judge cost $${q.eval_cost_usd.toFixed(4)}` : ''}. {q.storage}
+        </p>
+      ) : null}
+    </div>
+  )
+}
+
+/** The intelligence–cost–latency triangle as a table: baseline vs candidate (candidate with its intervals). */
+function TriangleTable({ report }: { report: BacktestReport }) {
+  const t = triangleRows(report)
+  if (!t) return null
+  return (
+    <table className="table small" data-testid="backtest-triangle-table">
+      <thead>
+        <tr>
+          <th>Intelligence–cost–latency</th>
+          <th className="num">Quality{t.score ? ` (${t.score})` : ''}</th>
+          <th className="num">Cost per call</th>
+          <th className="num">Latency p50</th>
+          <th className="num">Latency p95{report.triangle?.latency_projection ? ' (projected)' : ''}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {t.rows.map((r) => (
+          <tr key={r.arm}>
+            <td>{r.arm}</td>
+            <td className="num mono">{r.quality}</td>
+            <td className="num mono">{r.cost}</td>
+            <td className="num mono">{r.latencyP50}</td>
+            <td className="num mono">{r.latencyP95}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   )
 }
 
@@ -495,8 +835,10 @@ function TriangleChart({ report }: { report: BacktestReport }) {
         {quality === null || quality === undefined
           ? report.mode === 'ab'
             ? 'no quality scores on either arm'
-            : 'not measured by a what-if (replay with evaluators)'
-          : quality}
+            : report.mode === 'replay'
+              ? 'not measured (replay without evaluators)'
+              : 'not measured by a what-if (replay with evaluators)'
+          : `${report.triangle?.quality_score ?? 'quality'} ${formatMetric(quality, report.triangle?.quality_unit ?? 'score')}`}
         .
       </figcaption>
       <ResponsiveContainer width="100%" height={260}>

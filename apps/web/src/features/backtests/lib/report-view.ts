@@ -61,7 +61,11 @@ export interface TrianglePoint {
 export function trianglePoints(report: BacktestReport): TrianglePoint[] | null {
   const cost = report.metrics.find((m) => m.name === 'cost_per_call_usd')
   const latency = report.metrics.find((m) => m.name === 'latency_p95_ms')
-  const quality = report.metrics.find((m) => m.name === 'quality')
+  // The triangle's primary score (objectives.quality_score, else the first evaluator's) when there is one.
+  const primary = report.triangle?.quality_score
+  const quality =
+    report.metrics.find((m) => m.name === 'quality' && primary != null && m.score === primary) ??
+    report.metrics.find((m) => m.name === 'quality')
   if (!cost || !latency) return null
   if (
     cost.baseline === null ||
@@ -127,4 +131,86 @@ export function abArms(report: BacktestReport): AbArmRow[] | null {
       models: a.models.map((m) => `${m.model} (${m.calls})`).join(', ') || '—',
     }
   })
+}
+
+/** An objective check as the page words it: "max_quality_regression (exact_match) ≥ −0.05". */
+export function checkLabel(ch: BacktestReport['verdict']['checks'][number]): string {
+  return `${ch.objective}${ch.score ? ` (${ch.score})` : ''} ${ch.comparator} ${ch.threshold}`
+}
+
+export interface QualityViewRow {
+  score: string
+  evaluator: string
+  baseline: string
+  candidate: string
+  delta: string
+  interval: string
+  /** "wins / ties / losses", or "—" (live A/B: unpaired). */
+  winTieLoss: string
+  /** "McNemar p = 0.0412", or "—". */
+  test: string
+  /** Calls scored in both arms, and how many failed per arm. */
+  paired: string
+  note: string | null
+}
+
+/** The report's quality rows (one per evaluator), with the evaluation summary when there is one. */
+export function qualityView(report: BacktestReport): QualityViewRow[] {
+  const evaluators = new Map((report.quality?.evaluators ?? []).map((e) => [e.name, e]))
+  return report.metrics
+    .filter((m) => m.name === 'quality' && m.score !== undefined)
+    .map((m) => {
+      const e = evaluators.get(m.score ?? '')
+      const w = m.win_tie_loss
+      return {
+        score: m.score ?? '',
+        evaluator: e
+          ? `${e.data_type}, ${e.better} is better${e.origin === 'rule' ? ', online rule' : ''}`
+          : m.better === 'lower'
+            ? 'lower is better'
+            : 'higher is better',
+        baseline: formatMetric(m.baseline, m.unit),
+        candidate: formatMetric(m.candidate, m.unit),
+        delta: formatMetric(m.delta, m.unit),
+        interval: formatInterval(m.ci_low, m.ci_high, m.unit),
+        winTieLoss: w ? `${w.wins} / ${w.ties} / ${w.losses}` : '—',
+        test: m.test ? `${m.test.name} p = ${formatP(m.test.p_value)}` : '—',
+        paired: e
+          ? `${e.paired}${e.failed.baseline + e.failed.candidate > 0 ? ` (failed: ${e.failed.baseline} baseline, ${e.failed.candidate} candidate)` : ''}`
+          : String(m.n),
+        note: m.candidate === null ? m.note : null,
+      }
+    })
+}
+
+export interface TriangleRow {
+  arm: 'baseline' | 'candidate'
+  quality: string
+  cost: string
+  latencyP50: string
+  latencyP95: string
+}
+
+/** The intelligence–cost–latency triangle as two table rows (candidate values with their intervals). */
+export function triangleRows(report: BacktestReport): { score: string | null; rows: TriangleRow[] } | null {
+  const t = report.triangle
+  if (!t) return null
+  const unit = t.quality_unit ?? 'score'
+  const withCi = (value: string, ci: [number, number] | null, u: MetricRow['unit']) =>
+    ci ? `${value} (${formatInterval(ci[0], ci[1], u)})` : value
+  const row = (arm: 'baseline' | 'candidate'): TriangleRow => {
+    const a = t[arm]
+    return {
+      arm,
+      quality: withCi(formatMetric(a.quality, unit), arm === 'candidate' ? a.quality_ci : null, unit),
+      cost: withCi(formatMetric(a.cost_per_call_usd, 'usd'), arm === 'candidate' ? a.cost_ci : null, 'usd'),
+      latencyP50: formatMetric(a.latency_p50_ms, 'ms'),
+      latencyP95: withCi(
+        formatMetric(a.latency_p95_ms, 'ms'),
+        arm === 'candidate' ? a.latency_p95_ci : null,
+        'ms',
+      ),
+    }
+  }
+  return { score: t.quality_score, rows: [row('baseline'), row('candidate')] }
 }

@@ -1,11 +1,13 @@
 /**
- * Back-tests for the dashboard: start a what-if on the page's time range and filters, poll it,
- * read its report. The same service (and table) as the REST API.
+ * Back-tests for the dashboard: start a what-if, a replay (real calls to the candidate, both arms
+ * evaluated) or a live A/B on the page's time range and filters, poll it, read its report. The same
+ * service (and table) as the REST API.
  */
 import {
   BacktestInputError,
   type BacktestReport,
   backtestServiceFor,
+  evaluationSchema,
   NotImplementedError,
 } from '@hindsight/backtest'
 import { getFilterValues } from '@hindsight/dashboards'
@@ -26,8 +28,11 @@ const startInput = z.object({
   release: labels,
   sampleSize: z.number().int().positive().max(1_000_000).optional(),
   seed: z.string().max(100).optional(),
-  /** `ab`: live A/B of two attribute values on recorded traffic (no candidate model). */
-  mode: z.enum(['what_if', 'ab']).default('what_if'),
+  /**
+   * `what_if`: re-price and simulate (no calls); `replay`: re-issue the recorded calls to the
+   * candidate (and evaluate both arms); `ab`: live A/B of two attribute values (no candidate model).
+   */
+  mode: z.enum(['what_if', 'replay', 'ab']).default('what_if'),
   ab: z
     .object({
       attribute: z.string().trim().min(1).max(300),
@@ -41,14 +46,26 @@ const startInput = z.object({
       model: z.string().trim().min(1).max(200),
       caching: z.enum(['on', 'off']),
       system: z.string().max(100_000).optional(),
+      /** Replay: the wire protocol, endpoint, spend cap and parallelism. */
+      api: z.enum(['openai', 'anthropic']).optional(),
+      base_url: z.url({ protocol: /^https?$/ }).optional(),
+      budget_usd: z.number().positive().optional(),
+      concurrency: z.number().int().min(1).max(256).optional(),
+      /** Replay: stream the candidate calls (measures its time to first token). */
+      stream: z.boolean().optional(),
     })
     .optional(),
   objectives: z
     .object({
       cost_per_call_max_ratio: z.number().positive().optional(),
       latency_p95_max_ms: z.number().positive().optional(),
+      min_quality: z.number().optional(),
+      max_quality_regression: z.number().nonnegative().optional(),
+      quality_score: z.string().trim().min(1).max(200).optional(),
     })
     .default({}),
+  /** Replay: evaluators for both arms (built-ins, LLM judge, custom, the route's online rules). */
+  evaluation: evaluationSchema.optional(),
 })
 
 function mapError(error: unknown): never {
@@ -76,7 +93,7 @@ export const backtestsRouter = createTRPCRouter({
       mode: r.mode,
       candidate: r.request.ab
         ? `A/B ${r.request.ab.attribute}: ${r.request.ab.baseline} → ${r.request.ab.candidate}`
-        : `${r.request.candidate.provider}/${r.request.candidate.model}${r.request.candidate.caching === 'on' ? ' + caching' : ''}`,
+        : `${r.mode === 'replay' ? 'replay → ' : ''}${r.request.candidate.provider}/${r.request.candidate.model}${r.request.candidate.caching === 'on' ? ' + caching' : ''}${r.request.evaluation ? ' (evaluated)' : ''}`,
     }))
   }),
 
@@ -95,7 +112,7 @@ export const backtestsRouter = createTRPCRouter({
         (await getFilterValues(ctx.storage, input.projectId, toRange(input))).releases,
     ),
 
-  /** Start a what-if or a live A/B; answers at once with the queued run. */
+  /** Start a what-if, a replay or a live A/B; answers at once with the queued run. */
   start: projectProcedure.input(startInput).mutation(async ({ ctx, input }) => {
     try {
       const cohort = {
@@ -119,18 +136,30 @@ export const backtestsRouter = createTRPCRouter({
         })
         return { id: record.id }
       }
-      if (!input.candidate)
-        throw new TRPCError({ code: 'BAD_REQUEST', message: 'candidate: name the candidate model' })
+      const c = input.candidate
+      if (!c) throw new TRPCError({ code: 'BAD_REQUEST', message: 'candidate: name the candidate model' })
+      const replay = input.mode === 'replay'
       const record = await backtestServiceFor(ctx.storage).start(input.projectId, {
-        mode: 'what_if',
+        mode: input.mode,
         cohort,
         candidate: {
-          provider: input.candidate.provider,
-          model: input.candidate.model,
-          caching: input.candidate.caching,
-          prompt: input.candidate.system ? { system: input.candidate.system } : {},
+          provider: c.provider,
+          model: c.model,
+          caching: c.caching,
+          prompt: c.system ? { system: c.system } : {},
+          ...(replay
+            ? {
+                api: c.api ?? (c.provider === 'anthropic' ? 'anthropic' : 'openai'),
+                ...(c.base_url ? { base_url: c.base_url } : {}),
+                ...(c.budget_usd !== undefined ? { budget_usd: c.budget_usd } : {}),
+                ...(c.concurrency !== undefined ? { concurrency: c.concurrency } : {}),
+                ...(c.stream !== undefined ? { parameters: { stream: c.stream } } : {}),
+              }
+            : {}),
         },
         objectives: input.objectives,
+        // The service refuses an evaluation on a what-if with a clear message (BAD_REQUEST).
+        ...(input.evaluation ? { evaluation: input.evaluation } : {}),
       })
       return { id: record.id }
     } catch (error) {
