@@ -107,6 +107,16 @@ function candidateInterval(
   return { lo: est.ci_low, hi: est.ci_high, method: groups === n ? 'CLT' : 'cluster-robust CLT', note: null }
 }
 
+/**
+ * Calls a non-significant paired delta would need at 80% power, or null when the normal
+ * approximation answers n or fewer (a t interval on few traces can be wider than the z-based
+ * estimate assumes): n calls did not settle it, so a smaller figure is never given.
+ */
+function callsNeeded(n: number, se: number, effect: number): number | null {
+  const needed = finite(samplesNeeded(n, se, effect))
+  return needed !== null && needed > n ? needed : null
+}
+
 /** The paired comparison of one evaluator's scores; null inputs (failed evaluations) are left out. */
 export function qualityRow(e: EvaluatorQuality): MetricRow {
   if (e.data_type === 'categorical')
@@ -201,7 +211,7 @@ export function qualityRow(e: EvaluatorQuality): MetricRow {
     n,
     clusters: groups,
     mde: diff.se > 0 ? finite(minimumDetectableEffect(diff.se)) : null,
-    n_needed: significant || !(diff.se > 0) ? null : finite(samplesNeeded(n, diff.se, diff.estimate)),
+    n_needed: significant || !(diff.se > 0) ? null : callsNeeded(n, diff.se, diff.estimate),
     method: `${method}; candidate interval: ${own.method}`,
     test,
     win_tie_loss: winTieLoss(b, c, { better: e.better, tolerance: 1e-9 }),

@@ -314,10 +314,17 @@ function check(
     const se = onLog ? seFromInterval(Math.log(lo), Math.log(hi)) : seFromInterval(lo, hi)
     const distance = onLog ? Math.abs(Math.log(threshold) - Math.log(value)) : Math.abs(threshold - value)
     const needed = samplesNeeded(n, se, distance)
-    nNeeded = Number.isFinite(needed) ? needed : null
+    // The interval still contains the threshold after n calls, so n did not settle it. A normal
+    // reading of a skewed or degenerate interval (a rule-of-three bound, bootstrap percentiles)
+    // can still answer ≤ n: then only "more than n" is known, and no number is claimed.
+    nNeeded = Number.isFinite(needed) && needed > n ? needed : null
     reason =
       `${what} 95% CI [${fmt(lo)}, ${fmt(hi)}] contains ${fmt(threshold)}` +
-      (nNeeded !== null ? `; about ${nNeeded} calls would settle it` : '; the estimate sits on the threshold')
+      (nNeeded !== null
+        ? `; about ${nNeeded} calls would settle it`
+        : Number.isFinite(needed)
+          ? `; more than the ${n} calls run would be needed (the interval is too irregular to say how many)`
+          : '; the estimate sits on the threshold')
   }
   return {
     ...base,

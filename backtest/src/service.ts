@@ -14,7 +14,7 @@ import { type Cohort, createCohort, getCohort } from './cohort'
 import { type EvaluationHooks, evaluateReplay } from './evaluate'
 import { candidatePrice } from './pricing'
 import { replayReport } from './replay/report'
-import { loadReplayCalls, runReplay } from './replay/runner'
+import { acquireReplaySpanRouting, loadReplayCalls, type ReplaySpanSink, runReplay } from './replay/runner'
 import type { BacktestReport } from './report'
 import {
   type BacktestRecord,
@@ -39,6 +39,14 @@ export interface BacktestServiceOptions {
   replayApiKey?: string
   /** Replay: send the candidate spans to this collector (else the process's SDK `init` applies). */
   replayCollector?: { endpoint: string; apiKey?: string }
+  /**
+   * Replay: hand the candidate spans to this in-process sink under the back-test's project
+   * (`hindsight start` wires it to the collector's own ingest). The SDK is `init()`-ed once per
+   * process with a routing exporter when the service is created, unless the host process had
+   * called `init()` before: then the host's configuration applies (as without a sink).
+   * `replayCollector` wins over it.
+   */
+  spanSink?: ReplaySpanSink
   /**
    * `backtestServiceFor` only: on creation, resume the runs a previous process left `queued` or
    * `running` (see `resumeInterrupted`). @default true
@@ -91,6 +99,8 @@ export class BacktestService {
   ) {
     this.store = new BacktestStore(storage)
     this.now = options.now ?? (() => new Date())
+    // Installed now, so an init() the process makes later (e.g. the Demo fill) is not taken for the host's.
+    if (options.spanSink && !options.replayCollector) acquireReplaySpanRouting()
   }
 
   /** Strictly increasing timestamps, so the newest row of a run always wins under FINAL. */
@@ -386,6 +396,7 @@ export class BacktestService {
       candidate: request.candidate,
       apiKey: this.options.replayApiKey,
       collector: this.options.replayCollector,
+      spanSink: this.options.spanSink,
       priceTable: this.options.priceTable,
       cacheRules: this.options.cacheRules,
       signal: controller.signal,

@@ -15,6 +15,12 @@ export {
   type OtlpHandler,
   type OtlpHandlerOptions,
 } from './http/otlp-handler'
+export {
+  type LocalIngest,
+  type LocalIngestOptions,
+  type LocalIngestStats,
+  startLocalIngest,
+} from './ingest/local-ingest'
 export { IngestPipeline, type IngestPipelineOptions, type IngestResult } from './ingest/pipeline'
 export { DEFAULT_LIMITS, type IngestLimits, limitSpan, resolveLimits } from './limits/limits'
 export { type MapSpanOptions, mapSpan } from './mapping/map-span'

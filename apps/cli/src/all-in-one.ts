@@ -5,8 +5,13 @@
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { backtestServiceFor } from '@hindsight/backtest'
-import { type RunningCollector, startCollector } from '@hindsight/collector'
+import { type BacktestServiceOptions, backtestServiceFor } from '@hindsight/backtest'
+import {
+  type LocalIngest,
+  type RunningCollector,
+  startCollector,
+  startLocalIngest,
+} from '@hindsight/collector'
 import {
   createStorage,
   migrate,
@@ -17,6 +22,7 @@ import {
 } from '@hindsight/collector/storage'
 import { ObjectiveMonitor, OnlineEvaluationWorker } from '@hindsight/quality'
 import { startWebServer } from '@hindsight/web/server'
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { type DemoResult, runDemo } from './demo'
 import type { Config } from './env'
 import {
@@ -65,6 +71,8 @@ export interface AllInOne {
   storage: Storage
   repository: ProjectRepository
   collector: RunningCollector
+  /** The in-process ingest the back-test replays' candidate spans go through (own spool). */
+  replayIngest: LocalIngest
   projects: {
     /** The init project (HINDSIGHT_INIT_PROJECT) or 'Default'. */
     main: LocalProject
@@ -183,6 +191,8 @@ export async function startAllInOne(config: Config, options: AllInOneOptions = {
   const storage = await createStorage(storageOptions(config))
   let collector: RunningCollector | undefined
   let web: Awaited<ReturnType<typeof startWebServer>> | undefined
+  let replayIngest: LocalIngest | undefined
+  let backtests: ReturnType<typeof backtestServiceFor> | undefined
   try {
     await migrate(storage)
     const repository = new ProjectRepository(storage)
@@ -200,6 +210,18 @@ export async function startAllInOne(config: Config, options: AllInOneOptions = {
       retention: { defaultDays: config.retentionDays },
     }).catch(explainListenError('HINDSIGHT_OTLP_PORT', config.otlpPort))
     const otlpUrl = collector.url
+    // The process's back-test service (the REST API and the dashboard share it): creating it resumes
+    // the runs a previous process left unfinished (a replay continues without re-sending a stored call).
+    // Created before the web server, whose REST API and dashboard take the same one (first creation wins).
+    // Replays' candidate spans are stored under the back-test's project through the collector's own
+    // pipeline (decode, mapping, prices, spool, writer), in-process: the server holds no project's
+    // plaintext key to send them over OTLP with.
+    replayIngest = await startLocalIngest({
+      storage,
+      spoolDir: join(config.dataDir, 'spool-replay'),
+      onError: (message, error) => log(`[replay spans] ${message}: ${error}`),
+    })
+    backtests = backtestServiceFor(storage, { spanSink: replaySpanSink(replayIngest) })
     web = await startWebServer({
       storage,
       projects: repository,
@@ -209,9 +231,6 @@ export async function startAllInOne(config: Config, options: AllInOneOptions = {
       knownKeys,
       next: withNext,
     }).catch(explainListenError('HINDSIGHT_PORT', config.port))
-    // The process's back-test service (the REST API and the dashboard share it): creating it resumes
-    // the runs a previous process left unfinished (a replay continues without re-sending a stored call).
-    const backtests = backtestServiceFor(storage)
 
     // Online evaluation rules run in the background on completed traces (quality/src/online).
     const evaluations = new OnlineEvaluationWorker({
@@ -225,13 +244,16 @@ export async function startAllInOne(config: Config, options: AllInOneOptions = {
 
     let closing: Promise<void> | undefined
     const running = collector
+    const ingest = replayIngest
+    const service = backtests
     const server = web
     const close = () => {
       closing ??= (async () => {
         await evaluations.stop()
         await objectives.stop()
         // Stop this process's replays (calls in flight finish and are stored; the next start resumes them).
-        await backtests.close()
+        await service.close()
+        await ingest.close()
         await server.close()
         await running.flush()
         await running.close()
@@ -267,15 +289,30 @@ export async function startAllInOne(config: Config, options: AllInOneOptions = {
       storage,
       repository,
       collector: running,
+      replayIngest: ingest,
       projects,
       demoFill,
       close,
     }
   } catch (error) {
+    await backtests?.close().catch(() => {})
     await web?.close().catch(() => {})
+    await replayIngest?.close().catch(() => {})
     await collector?.close().catch(() => {})
     await storage.close().catch(() => {})
     throw error
+  }
+}
+
+/** Candidate spans → OTLP protobuf (the official serializer) → the in-process ingest, for their project. */
+export function replaySpanSink(ingest: LocalIngest): NonNullable<BacktestServiceOptions['spanSink']> {
+  return {
+    async export(projectId, spans) {
+      const body = ProtobufTraceSerializer.serializeRequest(spans)
+      if (!body) throw new Error('the candidate spans could not be serialized')
+      const result = await ingest.ingest(projectId, body, 'protobuf')
+      if (result.accepted === 0 && result.rejected > 0) throw new Error(result.errorMessage)
+    },
   }
 }
 

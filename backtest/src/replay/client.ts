@@ -208,8 +208,8 @@ async function sendAnthropic(
   const streamed = wantsStream(call, candidate)
   const started = performance.now()
   if (!streamed) {
-    const message: Message = await client.messages.create(
-      request as unknown as MessageCreateParamsNonStreaming,
+    const message: Message = await quietDeprecation(request.model, () =>
+      client.messages.create(request as unknown as MessageCreateParamsNonStreaming),
     )
     const text: string[] = []
     const toolCalls: CandidateToolCall[] = []
@@ -229,10 +229,12 @@ async function sendAnthropic(
       streamed,
     }
   }
-  const stream = await client.messages.create({
-    ...(request as unknown as MessageCreateParamsNonStreaming),
-    stream: true,
-  } as MessageCreateParamsStreaming)
+  const stream = await quietDeprecation(request.model, () =>
+    client.messages.create({
+      ...(request as unknown as MessageCreateParamsNonStreaming),
+      stream: true,
+    } as MessageCreateParamsStreaming),
+  )
   let model = ''
   let text = ''
   let ttft: number | null = null
@@ -283,6 +285,36 @@ async function sendAnthropic(
     duration_ms: performance.now() - started,
     ttft_ms: ttft,
     streamed,
+  }
+}
+
+const DEPRECATION_WARNING = /^The model '.*' is deprecated and will reach end-of-life/
+/** Models whose deprecation warning this process has shown. */
+const deprecationShown = new Set<string>()
+
+/**
+ * The Anthropic SDK (1.x) `console.warn`s on EVERY `messages.create` of a model on its deprecation
+ * list (e.g. `claude-sonnet-4-5`): hundreds of identical lines in a replay. Its `logLevel` /
+ * `logger` client options do not reach that warning (it is written with `console.warn` directly),
+ * so: the warning is written synchronously inside `create()`, and only during that synchronous
+ * call is `console.warn` wrapped to hold back that one message, which is then shown once per
+ * model and process. No other code runs in that window, so nothing else logged is ever touched.
+ */
+function quietDeprecation<T>(model: string, create: () => T): T {
+  const original = console.warn
+  let held: unknown[] | undefined
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && DEPRECATION_WARNING.test(args[0])) held = args
+    else Reflect.apply(original, console, args)
+  }
+  try {
+    return create()
+  } finally {
+    console.warn = original
+    if (held && !deprecationShown.has(model)) {
+      deprecationShown.add(model)
+      Reflect.apply(original, console, held)
+    }
   }
 }
 

@@ -9,8 +9,11 @@
  * another, so a crashed run resumes without re-spending.
  */
 import { computeCostUsd, PRICE_TABLE, type PriceTable } from '@hindsight/collector'
+import { HINDSIGHT } from '@hindsight/collector/conventions'
 import type { Storage } from '@hindsight/collector/storage'
-import { init, withAttributes } from '@hindsight/sdk'
+import { getTracer, type Hindsight, init, withAttributes } from '@hindsight/sdk'
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core'
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { CACHE_RULES, type CacheRule, type CacheRules, findCacheRule } from '../caching/rules'
 import { chTime } from '../calls'
 import type { CandidateSpec } from '../candidate'
@@ -32,6 +35,12 @@ export interface ReplayOptions {
   apiKey?: string
   /** Send the candidate spans here (`init({ endpoint })`); without it the process's current `init()` applies. */
   collector?: { endpoint: string; apiKey?: string }
+  /**
+   * Hand the candidate spans to this sink, under the run's project, through the process's one
+   * routing SDK instance (see `acquireReplaySpanRouting`). Ignored when `collector` is given, or
+   * when the host process called the SDK's `init()` before (its configuration then applies).
+   */
+  spanSink?: ReplaySpanSink
   priceTable?: PriceTable
   /** Caching rules: read/write price multipliers and, for Anthropic with `caching: 'on'`, where breakpoints go. */
   cacheRules?: CacheRules
@@ -57,6 +66,174 @@ export interface ReplayRun {
   storage_wait_ms: number
   records: ReplayCallRecord[]
   messages: string[]
+  /**
+   * Where the candidate spans went: `sink` (the run's `spanSink`, routed by back-test id),
+   * `collector` (`init({ endpoint })`), or `process` (whatever the process's `init()` says).
+   */
+  spans: 'sink' | 'collector' | 'process'
+}
+
+/** Where candidate spans go in-process (e.g. the collector's own ingest in `hindsight start`). */
+export interface ReplaySpanSink {
+  /** Keep the candidate spans of one project; resolve once kept, reject when they could not be. */
+  export(projectId: string, spans: ReadableSpan[]): Promise<unknown>
+}
+
+/** Attribute the runner's `withAttributes({ metadata: { backtest_id } })` puts on each candidate span. */
+export const BACKTEST_ID_ATTRIBUTE = `${HINDSIGHT.metadataPrefix}backtest_id`
+
+export interface ReplaySpanRouterStats {
+  /** Spans handed to a sink. */
+  routed: number
+  /** Spans of no back-test running in this process (no or unknown back-test id): dropped, never guessed. */
+  unrouted: number
+  /** Spans whose sink rejected them. */
+  failed: number
+}
+
+/**
+ * The SDK exporter of the replay runner: each span goes to the sink and project of the back-test
+ * named by its `hindsight.metadata.backtest_id`, among the runs registered (in flight in this
+ * process). A span of an unknown back-test is counted and dropped: one project's spans never
+ * reach another.
+ */
+export class ReplaySpanRouter implements SpanExporter {
+  private readonly runs = new Map<string, { projectId: string; sink: ReplaySpanSink; holds: number }>()
+  private readonly counts: ReplaySpanRouterStats = { routed: 0, unrouted: 0, failed: 0 }
+
+  /** Route the spans of `backtestId` to `projectId` through `sink` until the returned release is called. */
+  register(backtestId: string, projectId: string, sink: ReplaySpanSink): () => void {
+    const run = this.runs.get(backtestId)
+    if (run && run.projectId !== projectId)
+      throw new Error(`back-test ${backtestId} is already routed to another project`)
+    if (run) run.holds += 1
+    else this.runs.set(backtestId, { projectId, sink, holds: 1 })
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      const current = this.runs.get(backtestId)
+      if (current && --current.holds <= 0) this.runs.delete(backtestId)
+    }
+  }
+
+  stats(): ReplaySpanRouterStats {
+    return { ...this.counts }
+  }
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    const groups = new Map<ReplaySpanSink, Map<string, ReadableSpan[]>>()
+    for (const span of spans) {
+      const id = span.attributes[BACKTEST_ID_ATTRIBUTE]
+      const run = typeof id === 'string' ? this.runs.get(id) : undefined
+      if (!run) {
+        this.counts.unrouted += 1
+        continue
+      }
+      let byProject = groups.get(run.sink)
+      if (!byProject) {
+        byProject = new Map()
+        groups.set(run.sink, byProject)
+      }
+      const list = byProject.get(run.projectId)
+      if (list) list.push(span)
+      else byProject.set(run.projectId, [span])
+    }
+    const sends: Promise<void>[] = []
+    for (const [sink, byProject] of groups) {
+      for (const [projectId, list] of byProject) {
+        sends.push(
+          Promise.resolve()
+            .then(() => sink.export(projectId, list))
+            .then(
+              () => {
+                this.counts.routed += list.length
+              },
+              (error: unknown) => {
+                this.counts.failed += list.length
+                throw error
+              },
+            ),
+        )
+      }
+    }
+    Promise.allSettled(sends).then((results) => {
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      done(
+        failure
+          ? {
+              code: ExportResultCode.FAILED,
+              error: failure.reason instanceof Error ? failure.reason : new Error(String(failure.reason)),
+            }
+          : { code: ExportResultCode.SUCCESS },
+      )
+    })
+  }
+
+  /** The router outlives SDK instances (a re-`init()` shuts the previous one down): nothing to stop. */
+  shutdown(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve()
+  }
+}
+
+/** The process's replay span routing: one SDK instance, `init()`-ed once, over one router. */
+const routing: {
+  mode: 'unset' | 'host' | 'routed'
+  router: ReplaySpanRouter
+  instance?: Hindsight
+  /** The resource of the spans our instance makes (tells it from another instance). */
+  resource?: unknown
+} = { mode: 'unset', router: new ReplaySpanRouter() }
+
+/** Whether the process's current SDK instance records spans, and their resource. A probe span is started, never ended (so never exported). */
+function probeSdk(): { recording: boolean; resource: unknown } {
+  const probe = getTracer().startSpan('hindsight.backtest.probe')
+  const recording = probe.isRecording()
+  return { recording, resource: recording && 'resource' in probe ? probe.resource : undefined }
+}
+
+function installRouting(): void {
+  routing.instance = init({
+    exporter: routing.router,
+    serviceName: 'hindsight-backtest',
+    captureContent: true,
+  })
+  routing.resource = probeSdk().resource
+  routing.mode = 'routed'
+}
+
+/**
+ * The process's replay span router, `init()`-ing the SDK with it the first time (the public
+ * `init({ exporter, serviceName: 'hindsight-backtest', captureContent: true })`, once per
+ * process, not per run). Returns null when the host process had already called `init()` when
+ * this was first asked: the host's configuration then applies, as it does without a sink
+ * (candidate spans go where the host sends its spans). Once installed, a later `init()` by
+ * anyone else in the process (e.g. the Demo fill's sample app) replaces the instance until the
+ * next call here, which installs it again: while another `init()` is active, spans of replays in
+ * flight go to that configuration.
+ */
+export function acquireReplaySpanRouting(): ReplaySpanRouter | null {
+  if (routing.mode === 'host') return null
+  const active = probeSdk()
+  if (routing.mode === 'unset') {
+    if (active.recording) {
+      routing.mode = 'host'
+      return null
+    }
+    installRouting()
+  } else if (!active.recording || active.resource !== routing.resource) {
+    installRouting()
+  }
+  return routing.router
+}
+
+/** Send the spans the routing instance holds now (before a run releases its route). */
+async function flushRouting(): Promise<void> {
+  await routing.instance?.flush()
 }
 
 /** The cohort's recorded LLM calls, in start order. */
@@ -152,8 +329,40 @@ export async function runReplay(storage: Storage, o: ReplayOptions): Promise<Rep
       `no price for ${candidate.provider}/${candidate.model}: a budget cap needs one (give candidate.price)`,
     )
   }
-  if (o.collector)
+  let spans: ReplayRun['spans'] = 'process'
+  let releaseRoute: (() => void) | undefined
+  if (o.collector) {
     init({ endpoint: o.collector.endpoint, apiKey: o.collector.apiKey, serviceName: 'hindsight-backtest' })
+    spans = 'collector'
+  } else if (o.spanSink) {
+    const router = acquireReplaySpanRouting()
+    if (router) {
+      releaseRoute = router.register(o.backtestId, o.projectId, o.spanSink)
+      spans = 'sink'
+    }
+  }
+  try {
+    return await replayCalls(storage, o, { rule, price, spans })
+  } finally {
+    if (releaseRoute) {
+      // The run's spans leave the SDK queue before its route goes (a late span would be dropped).
+      await flushRouting()
+      releaseRoute()
+    }
+  }
+}
+
+async function replayCalls(
+  storage: Storage,
+  o: ReplayOptions,
+  setup: {
+    rule: CacheRule | null
+    price: ReturnType<typeof candidatePrice>
+    spans: ReplayRun['spans']
+  },
+): Promise<ReplayRun> {
+  const { rule, price } = setup
+  const candidate = o.candidate
   const client = createCandidateClient(candidate, { apiKey: o.apiKey, rule })
   const store = new ReplayCallStore(storage)
   const writer = new ReplayCallWriter(store, o.projectId, o.backtestId)
@@ -174,6 +383,7 @@ export async function runReplay(storage: Storage, o: ReplayOptions): Promise<Rep
     storage_wait_ms: 0,
     records,
     messages: [],
+    spans: setup.spans,
   }
   const interval = candidate.rate_limit_rpm ? 60_000 / candidate.rate_limit_rpm : 0
   let nextSlot = 0

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict'
+import { getEventListeners } from 'node:events'
 import { after, before, test } from 'node:test'
 import OpenAI from 'openai'
-import { estimatePromptTokens, type SimulatedProvider, startSimulatedProvider } from './simulated-provider'
+import {
+  estimatePromptTokens,
+  type SimulatedProvider,
+  sleep,
+  startSimulatedProvider,
+} from './simulated-provider'
 
 let provider: SimulatedProvider
 let openai: OpenAI
@@ -102,4 +108,19 @@ test('malformed requests get a 400 naming the problem', async () => {
   assert.equal(response.status, 400)
   const body = (await response.json()) as { error: { message: string } }
   assert.match(body.error.message, /messages/)
+})
+
+test('waits leave no abort listener behind (a streamed answer waits once per chunk on one signal)', async () => {
+  const controller = new AbortController()
+  // More waits than Node's listener limit (10), as a long streamed answer makes.
+  for (let i = 0; i < 15; i++) await sleep(1, controller.signal)
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 0)
+  // An abort still ends a wait early, and its listener goes with it.
+  const started = performance.now()
+  const waiting = sleep(10_000, controller.signal)
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 1)
+  controller.abort()
+  await waiting
+  assert.ok(performance.now() - started < 1000)
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 0)
 })

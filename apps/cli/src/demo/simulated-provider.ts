@@ -103,14 +103,23 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
+/**
+ * Wait `ms`, or less if `signal` aborts (the client went away). The abort listener is removed
+ * when the wait ends: a streamed answer waits once per chunk on the same request's signal, and
+ * listeners left behind piled up past Node's limit of 10 (MaxListenersExceededWarning).
+ */
+export const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (ms <= 0 || signal.aborted) return resolve()
-    const timer = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(timer)
       resolve()
-    })
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
   })
 
 /** Start the simulated provider on 127.0.0.1 and a free port. */
