@@ -4,28 +4,18 @@
  * renders any back-test report: A/B here, the other modes with `renderReport`.
  */
 import type { AbArmSummary, AbSummary } from './ab-spec'
-import { type BacktestReport, fmt, type ReportFormat, renderReport, reportToCsv } from './report'
-
-function pValue(p: number | null): string {
-  if (p === null || Number.isNaN(p)) return '—'
-  return p < 0.0001 ? '< 0.0001' : p.toFixed(4)
-}
-
-function interval(lo: number | null, hi: number | null): string {
-  return lo === null || hi === null || Number.isNaN(lo) || Number.isNaN(hi) ? '—' : `[${fmt(lo)}, ${fmt(hi)}]`
-}
-
-function mdEscape(text: string): string {
-  return text.replaceAll('|', '\\|').replaceAll('\n', ' ')
-}
-
-function html(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-}
+import {
+  type BacktestReport,
+  fmt,
+  html,
+  htmlNotes,
+  interval,
+  markdownNotes,
+  mdEscape,
+  pValue,
+  type ReportFormat,
+  renderReport,
+} from './report'
 
 export function abTitle(ab: AbSummary): string {
   return `Live A/B: ${ab.attribute} ${ab.baseline.value} → ${ab.candidate.value}`
@@ -105,14 +95,7 @@ export function abReportToMarkdown(report: BacktestReport): string {
       )
     }
   }
-  if (report.messages.length > 0) {
-    out.push('')
-    out.push('Messages:')
-    for (const m of report.messages) out.push(`- ${mdEscape(m)}`)
-  }
-  out.push('')
-  out.push('Assumptions:')
-  for (const a of report.assumptions) out.push(`- ${mdEscape(a)}`)
+  out.push(...markdownNotes(report))
   return `${out.join('\n')}\n`
 }
 
@@ -145,23 +128,12 @@ ${table}
 <p>${html(report.correction.statement)}</p>
 <p>${html(ab.win_tie_loss_note)}</p>
 ${checks ? `<table><thead><tr><th>objective</th><th>threshold</th><th>value</th><th>95% CI</th><th>result</th><th>reason</th></tr></thead><tbody>${checks}</tbody></table>` : ''}
-${report.messages.length ? `<ul>${report.messages.map((m) => `<li>${html(m)}</li>`).join('')}</ul>` : ''}
-<h2>Assumptions</h2><ul>${report.assumptions.map((a) => `<li>${html(a)}</li>`).join('')}</ul>
+${htmlNotes(report)}
 </body></html>
 `
 }
 
-/** Render any back-test report: live A/B reports here, what-if and replay with `renderReport`. */
+/** Render any back-test report: the same function as `renderReport` (which renders every mode), kept. */
 export function renderAnyReport(report: BacktestReport, format: ReportFormat): string {
-  if (report.mode !== 'ab' || !report.ab) return renderReport(report, format)
-  switch (format) {
-    case 'json':
-      return `${JSON.stringify(report, null, 2)}\n`
-    case 'md':
-      return abReportToMarkdown(report)
-    case 'html':
-      return abReportToHtml(report)
-    case 'csv':
-      return reportToCsv(report)
-  }
+  return renderReport(report, format)
 }

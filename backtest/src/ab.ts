@@ -12,11 +12,19 @@ import { PRICE_TABLE, type PriceTable } from '@hindsight/collector'
 import { HINDSIGHT } from '@hindsight/collector/conventions'
 import type { Storage } from '@hindsight/collector/storage'
 import { type AbArmSummary, type AbSpec, type AbSummary, parseAbAttribute } from './ab-spec'
-import { type CallQuery, callConditions, chTime } from './calls'
+import { type CallQuery, callConditions, chTime, inCohortSql } from './calls'
 import { candidateSchema, type Objectives } from './candidate'
 import { type Cohort, callQuery } from './cohort'
+import { bootstrapFields, emptyMetricRow, finite } from './metric-row'
 import { fromNano, toNano } from './pricing'
-import { type BacktestReport, type MetricRow, REPORT_SCHEMA_VERSION, triangle, verdict } from './report'
+import {
+  type BacktestReport,
+  type MetricRow,
+  REPORT_SCHEMA_VERSION,
+  reportCohort,
+  triangle,
+  verdict,
+} from './report'
 import { clusteredMeanCI, holm, meanCI, minimumDetectableEffect, samplesNeeded } from './stats'
 import { newcombeDifference, twoProportionTest } from './stats/proportions'
 import { type MannWhitneyResult, mannWhitney, welchMeanDifference } from './stats/unpaired'
@@ -110,7 +118,7 @@ async function loadArms(storage: Storage, o: AbOptions): Promise<Map<string, num
       FROM ${db}.spans FINAL
       WHERE project_id = {projectId:String}
         AND start_time >= {from:DateTime64(6, 'UTC')} AND start_time < {to:DateTime64(6, 'UTC')}
-        AND trace_id IN (SELECT trace_id FROM ${db}.cohort_traces WHERE project_id = {projectId:String} AND cohort_id = {cohortId:String})
+        AND ${inCohortSql(db)}
       GROUP BY trace_id`,
     query_params: params,
     format: 'JSONCompactEachRow',
@@ -129,9 +137,7 @@ async function loadArmCalls(
 ): Promise<[ArmCalls, ArmCalls]> {
   const db = storage.database
   const { where, params } = callConditions(callQuery(o.projectId, o.cohort.filter))
-  where.push(
-    `trace_id IN (SELECT trace_id FROM ${db}.cohort_traces WHERE project_id = {projectId:String} AND cohort_id = {cohortId:String})`,
-  )
+  where.push(inCohortSql(db))
   params.cohortId = o.cohort.id
   const result = await storage.client.query({
     query: `
@@ -192,7 +198,7 @@ async function loadScores(
       SELECT trace_id, toString(name), value, data_type = 'boolean'
       FROM ${db}.scores FINAL
       WHERE project_id = {projectId:String} AND status != 'failed' AND data_type IN ('numeric', 'boolean')
-        AND trace_id IN (SELECT trace_id FROM ${db}.cohort_traces WHERE project_id = {projectId:String} AND cohort_id = {cohortId:String})`,
+        AND ${inCohortSql(db)}`,
     query_params: { projectId: o.projectId, cohortId: o.cohort.id },
     format: 'JSONCompactEachRow',
   })
@@ -204,46 +210,6 @@ async function loadScores(
       boolean: isBoolean === true || isBoolean === 1,
     }),
   )
-}
-
-function finite(x: number | null | undefined): number | null {
-  return x === null || x === undefined || !Number.isFinite(x) ? null : x
-}
-
-function emptyRow(
-  name: MetricRow['name'],
-  label: string,
-  unit: MetricRow['unit'],
-  better: MetricRow['better'],
-  note: string,
-): MetricRow {
-  return {
-    name,
-    label,
-    unit,
-    better,
-    baseline: null,
-    candidate: null,
-    delta: null,
-    ci_low: null,
-    ci_high: null,
-    ratio: null,
-    ratio_ci_low: null,
-    ratio_ci_high: null,
-    candidate_ci_low: null,
-    candidate_ci_high: null,
-    p_value: null,
-    p_value_adjusted: null,
-    n: 0,
-    clusters: 0,
-    mde: null,
-    n_needed: null,
-    method: '',
-    test: null,
-    win_tie_loss: null,
-    projection: false,
-    note,
-  }
 }
 
 function keep<T extends Float64Array | Uint32Array>(values: T, ok: (i: number) => boolean): T {
@@ -452,11 +418,8 @@ export async function runAb(storage: Storage, o: AbOptions): Promise<BacktestRep
       )
     if (tooSmall || bc.length < 2 || cc.length < 2) {
       metrics.push(
-        emptyRow(
-          'cost_per_call_usd',
-          label,
-          'usd',
-          'lower',
+        emptyMetricRow(
+          { name: 'cost_per_call_usd', label, unit: 'usd', better: 'lower' },
           tooSmall ?? 'fewer than 2 priced calls in an arm',
         ),
       )
@@ -494,11 +457,8 @@ export async function runAb(storage: Storage, o: AbOptions): Promise<BacktestRep
     const cs = perTrace(c)
     if (tooSmall || bs.length < 2 || cs.length < 2)
       metrics.push(
-        emptyRow(
-          'cost_per_trace_usd',
-          label,
-          'usd',
-          'lower',
+        emptyMetricRow(
+          { name: 'cost_per_trace_usd', label, unit: 'usd', better: 'lower' },
           tooSmall ?? 'fewer than 2 fully priced traces in an arm',
         ),
       )
@@ -536,7 +496,8 @@ export async function runAb(storage: Storage, o: AbOptions): Promise<BacktestRep
       const note =
         tooSmall ??
         `only ${bx.length} baseline and ${cx.length} candidate calls recorded it (need ${AB_MIN_CALLS} each)`
-      for (const s of specs) metrics.push(emptyRow(s.name, s.label, 'ms', 'lower', note))
+      for (const s of specs)
+        metrics.push(emptyMetricRow({ name: s.name, label: s.label, unit: 'ms', better: 'lower' }, note))
       return
     }
     const results = unpairedBootstrap(
@@ -555,17 +516,7 @@ export async function runAb(storage: Storage, o: AbOptions): Promise<BacktestRep
         label: s.label,
         unit: 'ms',
         better: 'lower',
-        baseline: finite(r.baseline),
-        candidate: finite(r.candidate),
-        delta: finite(r.delta),
-        ci_low: finite(r.delta_ci_low),
-        ci_high: finite(r.delta_ci_high),
-        ratio: finite(r.ratio),
-        ratio_ci_low: finite(r.ratio_ci_low),
-        ratio_ci_high: finite(r.ratio_ci_high),
-        candidate_ci_low: finite(r.candidate_ci_low),
-        candidate_ci_high: finite(r.candidate_ci_high),
-        p_value: finite(r.p_value),
+        ...bootstrapFields(r),
         p_value_adjusted: null,
         n: r.n,
         clusters: r.clusters,
@@ -593,7 +544,8 @@ export async function runAb(storage: Storage, o: AbOptions): Promise<BacktestRep
   // --- Error rate: Newcombe on effective sample sizes (calls clustered by trace).
   {
     const label = 'Error rate (share of calls)'
-    if (tooSmall) metrics.push(emptyRow('error_rate', label, 'rate', 'lower', tooSmall))
+    if (tooSmall)
+      metrics.push(emptyMetricRow({ name: 'error_rate', label, unit: 'rate', better: 'lower' }, tooSmall))
     else
       metrics.push(
         rateRow(
@@ -637,13 +589,14 @@ export async function runAb(storage: Storage, o: AbOptions): Promise<BacktestRep
     const [bt, ct] = entry.traces
     const label = `Quality: ${name} (${entry.boolean ? 'pass rate' : 'mean'})`
     let row: MetricRow
-    if (tooSmall) row = emptyRow('quality', label, entry.boolean ? 'rate' : 'score', 'higher', tooSmall)
+    if (tooSmall)
+      row = emptyMetricRow(
+        { name: 'quality', label, unit: entry.boolean ? 'rate' : 'score', better: 'higher' },
+        tooSmall,
+      )
     else if (bv.length < 2 || cv.length < 2)
-      row = emptyRow(
-        'quality',
-        label,
-        entry.boolean ? 'rate' : 'score',
-        'higher',
+      row = emptyMetricRow(
+        { name: 'quality', label, unit: entry.boolean ? 'rate' : 'score', better: 'higher' },
         `only ${bv.length} baseline and ${cv.length} candidate scores named '${name}'`,
       )
     else if (entry.boolean)
@@ -724,13 +677,7 @@ export async function runAb(storage: Storage, o: AbOptions): Promise<BacktestRep
     generated_at: (o.now ?? new Date()).toISOString(),
     project_id: o.projectId,
     backtest_id: o.backtestId ?? null,
-    cohort: {
-      id: o.cohort.id,
-      filter: o.cohort.filter,
-      sample: o.cohort.sample,
-      traces: o.cohort.trace_count,
-      calls: totalCalls,
-    },
+    cohort: reportCohort(o.cohort, totalCalls),
     candidate,
     baseline: { models: summaryB.models },
     pricing: {

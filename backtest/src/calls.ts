@@ -55,6 +55,14 @@ export function chTime(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '000')
 }
 
+/**
+ * SQL condition: the row's trace is in the frozen cohort. Binds `{projectId:String}` and
+ * `{cohortId:String}`.
+ */
+export function inCohortSql(db: string): string {
+  return `trace_id IN (SELECT trace_id FROM ${db}.cohort_traces WHERE project_id = {projectId:String} AND cohort_id = {cohortId:String})`
+}
+
 const TIME = "DateTime64(6, 'UTC')"
 
 /** Conditions on the call itself (kind llm, span filters); values are bound, never spliced. */
@@ -148,9 +156,7 @@ export async function loadCalls(storage: Storage, q: CallQuery): Promise<CallTab
   const db = storage.database
   const { where, params } = callConditions(q)
   if (q.cohortId) {
-    where.push(
-      `trace_id IN (SELECT trace_id FROM ${db}.cohort_traces WHERE project_id = {projectId:String} AND cohort_id = {cohortId:String})`,
-    )
+    where.push(inCohortSql(db))
     params.cohortId = q.cohortId
   }
   const query = `

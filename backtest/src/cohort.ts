@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { HINDSIGHT } from '@hindsight/collector/conventions'
 import type { Storage } from '@hindsight/collector/storage'
 import { z } from 'zod'
-import { type CallQuery, callConditions, chTime } from './calls'
+import { type CallQuery, callConditions, chTime, inCohortSql } from './calls'
 
 const MAX_RANGE_MS = 400 * 86_400_000
 const labels = z.array(z.string().trim().min(1).max(300)).max(100).optional()
@@ -79,6 +79,28 @@ export function callQuery(projectId: string, filter: CohortFilter, cohortId?: st
     provider: filter.provider,
     route: filter.route,
     release: filter.release,
+  }
+}
+
+/**
+ * SQL condition and parameters for every LLM call of the cohort's traces within its time range
+ * (what a replay issues and evaluates; the filter's span-level parts do not apply).
+ */
+export function cohortCallsWhere(
+  db: string,
+  projectId: string,
+  cohort: Cohort,
+): { where: string; params: Record<string, string> } {
+  return {
+    where: `project_id = {projectId:String} AND kind = 'llm'
+        AND start_time >= {from:DateTime64(6, 'UTC')} AND start_time < {to:DateTime64(6, 'UTC')}
+        AND ${inCohortSql(db)}`,
+    params: {
+      projectId,
+      cohortId: cohort.id,
+      from: chTime(new Date(cohort.filter.from)),
+      to: chTime(new Date(cohort.filter.to)),
+    },
   }
 }
 

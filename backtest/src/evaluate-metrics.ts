@@ -6,6 +6,7 @@
  * for a pass rate of independent calls), the minimum detectable effect and the calls needed.
  */
 import type { EvaluatorQuality, QualityEvaluation } from './evaluate'
+import { emptyMetricRow, finite } from './metric-row'
 import type { MetricRow } from './report'
 import {
   clusteredMeanCI,
@@ -22,43 +23,19 @@ import {
   winTieLoss,
 } from './stats'
 
-const finite = (x: number | null | undefined): number | null =>
-  x === null || x === undefined || !Number.isFinite(x) ? null : x
-
 function label(e: EvaluatorQuality): string {
   if (e.data_type === 'boolean') return `Quality: ${e.name} (${e.better === 'lower' ? 'rate' : 'pass rate'})`
   return `Quality: ${e.name} (mean)`
 }
 
 function emptyRow(e: EvaluatorQuality, note: string, n = 0, clusters = 0): MetricRow {
-  return {
-    name: 'quality',
-    score: e.name,
-    label: label(e),
-    unit: e.data_type === 'boolean' ? 'rate' : 'score',
-    better: e.better,
-    baseline: null,
-    candidate: null,
-    delta: null,
-    ci_low: null,
-    ci_high: null,
-    ratio: null,
-    ratio_ci_low: null,
-    ratio_ci_high: null,
-    candidate_ci_low: null,
-    candidate_ci_high: null,
-    p_value: null,
-    p_value_adjusted: null,
+  const unit = e.data_type === 'boolean' ? 'rate' : 'score'
+  return emptyMetricRow(
+    { name: 'quality', score: e.name, label: label(e), unit, better: e.better },
+    note,
     n,
     clusters,
-    mde: null,
-    n_needed: null,
-    method: '',
-    test: null,
-    win_tie_loss: null,
-    projection: false,
-    note,
-  }
+  )
 }
 
 function failureNote(e: EvaluatorQuality, compared: number): string | null {

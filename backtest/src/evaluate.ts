@@ -29,9 +29,8 @@ import {
   textOf,
 } from '@hindsight/quality'
 import { z } from 'zod'
-import { chTime } from './calls'
 import type { EvaluationSpec } from './candidate'
-import type { Cohort } from './cohort'
+import { type Cohort, cohortCallsWhere } from './cohort'
 import type { ReplayCallRecord } from './replay/store'
 
 /** Where the evaluators come from besides the request: custom ones, judge keys, judge spans. */
@@ -291,20 +290,13 @@ async function loadRecorded(
   cohort: Cohort,
 ): Promise<Map<string, { input: string; output: string }>> {
   const db = storage.database
+  const { where, params } = cohortCallsWhere(db, projectId, cohort)
   const result = await storage.client.query({
     query: `
       SELECT trace_id, span_id, input, output
       FROM ${db}.spans FINAL
-      WHERE project_id = {projectId:String} AND kind = 'llm'
-        AND start_time >= {from:DateTime64(6, 'UTC')} AND start_time < {to:DateTime64(6, 'UTC')}
-        AND trace_id IN (SELECT trace_id FROM ${db}.cohort_traces
-                         WHERE project_id = {projectId:String} AND cohort_id = {cohortId:String})`,
-    query_params: {
-      projectId,
-      cohortId: cohort.id,
-      from: chTime(new Date(cohort.filter.from)),
-      to: chTime(new Date(cohort.filter.to)),
-    },
+      WHERE ${where}`,
+    query_params: params,
     format: 'JSONEachRow',
   })
   const rows = z.array(recordedRow).parse(await result.json())

@@ -60,6 +60,18 @@ describe('priceIndexedCalls', () => {
   const n = 5000
   const { usage, index, entries } = fixture(n)
   const priced = priceIndexedCalls(usage, n, { index, entries })
+  /** The collector's cost of call `i` at price entry `k` (the reference the typed-array pass must match). */
+  const collectorCost = (i: number, k: number) =>
+    computeCostUsd(
+      {
+        input_tokens: usage.input[i] ?? 0,
+        output_tokens: usage.output[i] ?? 0,
+        cache_read_tokens: usage.read[i] ?? 0,
+        cache_write_tokens: usage.write[i] ?? 0,
+        cache_write_1h_tokens: usage.write1h?.[i] ?? 0,
+      },
+      entries[k] as PriceEntry,
+    )
 
   test('per call: the collector’s cost of that call (tiers, cache reads, writes, 1-hour writes)', () => {
     let unpriced = 0
@@ -70,18 +82,7 @@ describe('priceIndexedCalls', () => {
         assert.ok(Number.isNaN(priced.perCall[i]))
         continue
       }
-      const expected = Number(
-        computeCostUsd(
-          {
-            input_tokens: usage.input[i] ?? 0,
-            output_tokens: usage.output[i] ?? 0,
-            cache_read_tokens: usage.read[i] ?? 0,
-            cache_write_tokens: usage.write[i] ?? 0,
-            cache_write_1h_tokens: usage.write1h?.[i] ?? 0,
-          },
-          entries[k] as PriceEntry,
-        ),
-      )
+      const expected = Number(collectorCost(i, k))
       // computeCostUsd rounds to the nanodollar; the per-call float does not.
       assert.ok(Math.abs((priced.perCall[i] ?? 0) - expected) <= 5e-10, `call ${i}`)
     }
@@ -95,18 +96,7 @@ describe('priceIndexedCalls', () => {
       const k = index[i] ?? -1
       if (k < 0) continue
       count++
-      sum += toNano(
-        computeCostUsd(
-          {
-            input_tokens: usage.input[i] ?? 0,
-            output_tokens: usage.output[i] ?? 0,
-            cache_read_tokens: usage.read[i] ?? 0,
-            cache_write_tokens: usage.write[i] ?? 0,
-            cache_write_1h_tokens: usage.write1h?.[i] ?? 0,
-          },
-          entries[k] as PriceEntry,
-        ),
-      )
+      sum += toNano(collectorCost(i, k))
     }
     const difference = toNano(priced.totalUsd) - sum
     assert.ok(difference <= BigInt(count) && difference >= -BigInt(count), `${fromNano(difference)}`)

@@ -6,7 +6,7 @@
 import { abReportToHtml, abReportToMarkdown } from './ab-report'
 import type { AbSummary } from './ab-spec'
 import type { CandidateSpec, EvaluationSpec, ObjectiveKey, Objectives } from './candidate'
-import type { CohortFilter, CohortSample } from './cohort'
+import type { Cohort, CohortFilter, CohortSample } from './cohort'
 import { samplesNeeded } from './stats'
 
 export const REPORT_SCHEMA_VERSION = 1
@@ -249,6 +249,17 @@ export interface BacktestReport {
   verdict: { result: VerdictResult; summary: string; checks: ObjectiveCheck[] }
   messages: string[]
   assumptions: string[]
+}
+
+/** A report's `cohort` section: the frozen cohort and the calls the report covers. */
+export function reportCohort(cohort: Cohort, calls: number): BacktestReport['cohort'] {
+  return {
+    id: cohort.id,
+    filter: cohort.filter,
+    sample: cohort.sample,
+    traces: cohort.trace_count,
+    calls,
+  }
 }
 
 const Z95 = 1.959963984540054
@@ -610,16 +621,16 @@ export function reportToCsv(report: BacktestReport): string {
   return `${lines.join('\r\n')}\r\n`
 }
 
-function interval(lo: number | null, hi: number | null): string {
+export function interval(lo: number | null, hi: number | null): string {
   return lo === null || hi === null || Number.isNaN(lo) || Number.isNaN(hi) ? '—' : `[${fmt(lo)}, ${fmt(hi)}]`
 }
 
-function pValue(p: number | null): string {
+export function pValue(p: number | null): string {
   if (p === null || Number.isNaN(p)) return '—'
   return p < 0.0001 ? '< 0.0001' : p.toFixed(4)
 }
 
-function mdEscape(text: string): string {
+export function mdEscape(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('\n', ' ')
 }
 
@@ -764,18 +775,19 @@ export function reportToMarkdown(report: BacktestReport): string {
   out.push(
     `${latencyLead(report)} ${report.latency.method}${report.latency.note ? ` ${report.latency.note}` : ''}`,
   )
-  if (report.messages.length > 0) {
-    out.push('')
-    out.push('Messages:')
-    for (const m of report.messages) out.push(`- ${mdEscape(m)}`)
-  }
-  out.push('')
-  out.push('Assumptions:')
-  for (const a of report.assumptions) out.push(`- ${mdEscape(a)}`)
+  out.push(...markdownNotes(report))
   return `${out.join('\n')}\n`
 }
 
-function html(text: string): string {
+/** The Markdown closing lines of any report: its messages (when any) and assumptions. */
+export function markdownNotes(report: BacktestReport): string[] {
+  const out: string[] = []
+  if (report.messages.length > 0) out.push('', 'Messages:', ...report.messages.map((m) => `- ${mdEscape(m)}`))
+  out.push('', 'Assumptions:', ...report.assumptions.map((a) => `- ${mdEscape(a)}`))
+  return out
+}
+
+export function html(text: string): string {
   return text
     .replaceAll('&', '&amp;')
     .replaceAll('<', '&lt;')
@@ -821,10 +833,15 @@ ${report.replay ? `<p>${html(replayLine(report.replay))}</p>` : ''}
 ${report.quality ? `<p>${html(qualityLine(report.quality))}</p>` : ''}
 ${report.triangle ? triangleHtml(report.triangle) : ''}
 <p>${latencyLead(report)} ${html(report.latency.method)}</p>
-${report.messages.length ? `<ul>${report.messages.map((m) => `<li>${html(m)}</li>`).join('')}</ul>` : ''}
-<h2>Assumptions</h2><ul>${report.assumptions.map((a) => `<li>${html(a)}</li>`).join('')}</ul>
+${htmlNotes(report)}
 </body></html>
 `
+}
+
+/** The HTML closing part of any report: its messages (when any) and assumptions. */
+export function htmlNotes(report: BacktestReport): string {
+  return `${report.messages.length ? `<ul>${report.messages.map((m) => `<li>${html(m)}</li>`).join('')}</ul>` : ''}
+<h2>Assumptions</h2><ul>${report.assumptions.map((a) => `<li>${html(a)}</li>`).join('')}</ul>`
 }
 
 export type ReportFormat = 'json' | 'md' | 'html' | 'csv'

@@ -11,6 +11,7 @@ import { type CallTable, loadCalls } from './calls'
 import { type CandidateSpec, candidateLabel, type Objectives } from './candidate'
 import { type Cohort, callQuery } from './cohort'
 import { type LatencyDistribution, loadLatencyDistribution, projectLatency } from './latency'
+import { bootstrapFields, emptyMetricRow, finite } from './metric-row'
 import {
   candidatePrice,
   firstPriceDate,
@@ -19,7 +20,7 @@ import {
   toNano,
   type UsageColumns,
 } from './pricing'
-import { type BacktestReport, type MetricRow, REPORT_SCHEMA_VERSION, verdict } from './report'
+import { type BacktestReport, type MetricRow, REPORT_SCHEMA_VERSION, reportCohort, verdict } from './report'
 import {
   CORRECTION_LABEL,
   clusteredMeanCI,
@@ -111,46 +112,6 @@ function indexOf<T>(known: Map<T, number>, list: T[], entry: T): number {
     known.set(entry, k)
   }
   return k
-}
-
-function finite(x: number | null | undefined): number | null {
-  return x === null || x === undefined || !Number.isFinite(x) ? null : x
-}
-
-function emptyMetric(
-  name: MetricRow['name'],
-  label: string,
-  unit: MetricRow['unit'],
-  better: MetricRow['better'],
-  note: string,
-): MetricRow {
-  return {
-    name,
-    label,
-    unit,
-    better,
-    baseline: null,
-    candidate: null,
-    delta: null,
-    ci_low: null,
-    ci_high: null,
-    ratio: null,
-    ratio_ci_low: null,
-    ratio_ci_high: null,
-    candidate_ci_low: null,
-    candidate_ci_high: null,
-    p_value: null,
-    p_value_adjusted: null,
-    n: 0,
-    clusters: 0,
-    mde: null,
-    n_needed: null,
-    method: '',
-    test: null,
-    win_tie_loss: null,
-    projection: false,
-    note,
-  }
 }
 
 function subset<T extends Float64Array | Uint32Array>(values: T, keep: Uint8Array, count: number): T {
@@ -481,11 +442,8 @@ export async function runWhatIf(
     })
   } else {
     metrics.push(
-      emptyMetric(
-        'cost_per_call_usd',
-        costLabel,
-        'usd',
-        'lower',
+      emptyMetricRow(
+        { name: 'cost_per_call_usd', label: costLabel, unit: 'usd', better: 'lower' },
         tooSmall ?? 'fewer than 2 calls priced in both arms',
       ),
     )
@@ -504,7 +462,10 @@ export async function runWhatIf(
     if (!projection || tooSmall) {
       for (const s of specs) {
         metrics.push({
-          ...emptyMetric(s.name, s.label, 'ms', 'lower', tooSmall ?? missingNote ?? 'not recorded'),
+          ...emptyMetricRow(
+            { name: s.name, label: s.label, unit: 'ms', better: 'lower' },
+            tooSmall ?? missingNote ?? 'not recorded',
+          ),
           projection: true,
         })
       }
@@ -521,7 +482,10 @@ export async function runWhatIf(
     if (count < MIN_CALLS) {
       for (const s of specs) {
         metrics.push({
-          ...emptyMetric(s.name, s.label, 'ms', 'lower', `only ${count} calls recorded this latency`),
+          ...emptyMetricRow(
+            { name: s.name, label: s.label, unit: 'ms', better: 'lower' },
+            `only ${count} calls recorded this latency`,
+          ),
           projection: true,
         })
       }
@@ -545,17 +509,7 @@ export async function runWhatIf(
         label: s.label,
         unit: 'ms',
         better: 'lower',
-        baseline: finite(r.baseline),
-        candidate: finite(r.candidate),
-        delta: finite(r.delta),
-        ci_low: finite(r.delta_ci_low),
-        ci_high: finite(r.delta_ci_high),
-        ratio: finite(r.ratio),
-        ratio_ci_low: finite(r.ratio_ci_low),
-        ratio_ci_high: finite(r.ratio_ci_high),
-        candidate_ci_low: finite(r.candidate_ci_low),
-        candidate_ci_high: finite(r.candidate_ci_high),
-        p_value: finite(r.p_value),
+        ...bootstrapFields(r),
         p_value_adjusted: null,
         n: count,
         clusters: r.clusters,
@@ -644,11 +598,8 @@ export async function runWhatIf(
   }
 
   metrics.push(
-    emptyMetric(
-      'quality',
-      'Quality',
-      'score',
-      'higher',
+    emptyMetricRow(
+      { name: 'quality', label: 'Quality', unit: 'score', better: 'higher' },
       'not measured by a what-if: quality needs a replay with evaluators (next slice)',
     ),
   )
@@ -693,13 +644,7 @@ export async function runWhatIf(
     generated_at: (o.now ?? new Date()).toISOString(),
     project_id: o.projectId,
     backtest_id: o.backtestId ?? null,
-    cohort: {
-      id: o.cohort.id,
-      filter: o.cohort.filter,
-      sample: o.cohort.sample,
-      traces: o.cohort.trace_count,
-      calls: n,
-    },
+    cohort: reportCohort(o.cohort, n),
     candidate,
     baseline: { models: [...modelCounts.values()].sort((a, b) => b.calls - a.calls) },
     pricing: {

@@ -70,6 +70,19 @@ export interface CandidateClientOptions {
 
 const n = (x: number | null | undefined): number => (typeof x === 'number' && Number.isFinite(x) ? x : 0)
 
+/** Chat Completions usage (whole answer or the last stream chunk's): OpenAI reports no cache writes. */
+function openAIUsage(
+  usage: ChatCompletion['usage'] | ChatCompletionChunk['usage'],
+): CandidateAnswer['usage'] {
+  return {
+    input_tokens: n(usage?.prompt_tokens),
+    output_tokens: n(usage?.completion_tokens),
+    cache_read_tokens: n(usage?.prompt_tokens_details?.cached_tokens),
+    cache_write_tokens: 0,
+    cache_write_1h_tokens: 0,
+  }
+}
+
 export function createCandidateClient(
   candidate: CandidateSpec,
   options: CandidateClientOptions = {},
@@ -119,13 +132,7 @@ async function sendOpenAI(
         c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
       ),
       finish_reason: choice?.finish_reason ?? null,
-      usage: {
-        input_tokens: n(usage?.prompt_tokens),
-        output_tokens: n(usage?.completion_tokens),
-        cache_read_tokens: n(usage?.prompt_tokens_details?.cached_tokens),
-        cache_write_tokens: 0,
-        cache_write_1h_tokens: 0,
-      },
+      usage: openAIUsage(usage),
       duration_ms: performance.now() - started,
       ttft_ms: null,
       streamed,
@@ -165,13 +172,7 @@ async function sendOpenAI(
     text,
     tool_calls: [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c),
     finish_reason: finish,
-    usage: {
-      input_tokens: n(usage?.prompt_tokens),
-      output_tokens: n(usage?.completion_tokens),
-      cache_read_tokens: n(usage?.prompt_tokens_details?.cached_tokens),
-      cache_write_tokens: 0,
-      cache_write_1h_tokens: 0,
-    },
+    usage: openAIUsage(usage),
     duration_ms: performance.now() - started,
     ttft_ms: ttft,
     streamed,

@@ -10,12 +10,14 @@ import type { CandidateSpec, Objectives } from '../candidate'
 import type { Cohort } from '../cohort'
 import type { QualityEvaluation } from '../evaluate'
 import { qualityRows } from '../evaluate-metrics'
+import { bootstrapFields, emptyMetricRow, finite } from '../metric-row'
 import {
   type BacktestReport,
   type MetricRow,
   primaryQuality,
   type QualitySummary,
   REPORT_SCHEMA_VERSION,
+  reportCohort,
   triangle,
   verdict,
 } from '../report'
@@ -75,31 +77,12 @@ const METRICS: Array<{ name: ReplayMetric['name']; better: 'lower' | 'higher'; p
   },
 ]
 
-const finite = (x: number | null | undefined): number | null =>
-  x === null || x === undefined || !Number.isFinite(x) ? null : x
-
 /** Paired metrics over the calls the candidate answered. */
 export function replayMetrics(records: ReplayCallRecord[]): ReplayMetric[] {
-  const ok = records.filter((r) => r.result.ok)
   const rows = METRICS.map(({ name, better, pick }): ReplayMetric => {
-    const b: number[] = []
-    const c: number[] = []
-    const clusters: number[] = []
-    const traceIndex = new Map<string, number>()
-    for (const r of ok) {
-      const [x, y] = pick(r)
-      if (x === null || y === null || !Number.isFinite(x) || !Number.isFinite(y)) continue
-      b.push(x)
-      c.push(y)
-      let k = traceIndex.get(r.trace_id)
-      if (k === undefined) {
-        k = traceIndex.size
-        traceIndex.set(r.trace_id, k)
-      }
-      clusters.push(k)
-    }
+    const { b, c, clusters, groups } = paired(records, pick)
     const n = b.length
-    const mean = (v: number[]) => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : null)
+    const mean = (v: Float64Array) => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : null)
     const empty: ReplayMetric = {
       name,
       baseline: mean(b),
@@ -110,14 +93,14 @@ export function replayMetrics(records: ReplayCallRecord[]): ReplayMetric[] {
       p_value: null,
       p_value_adjusted: null,
       n,
-      clusters: traceIndex.size,
+      clusters: groups,
       method: '',
       test: null,
       win_tie_loss: null,
-      note: n < 2 || traceIndex.size < 2 ? `only ${n} paired calls in ${traceIndex.size} traces` : null,
+      note: n < 2 || groups < 2 ? `only ${n} paired calls in ${groups} traces` : null,
     }
     if (empty.note) return empty
-    const diff = pairedMeanDifference(b, c, { clusters: Uint32Array.from(clusters) })
+    const diff = pairedMeanDifference(b, c, { clusters })
     const w = wilcoxonSignedRank(b, c)
     return {
       ...empty,
@@ -230,34 +213,8 @@ export interface ReplayRowOptions {
 }
 
 function emptyRow(name: RowName, p: Paired | null, note: string): MetricRow {
-  const info = ROW_INFO[name]
-  return {
-    name,
-    label: info.label,
-    unit: info.unit,
-    better: 'lower',
-    baseline: null,
-    candidate: null,
-    delta: null,
-    ci_low: null,
-    ci_high: null,
-    ratio: null,
-    ratio_ci_low: null,
-    ratio_ci_high: null,
-    candidate_ci_low: null,
-    candidate_ci_high: null,
-    p_value: null,
-    p_value_adjusted: null,
-    n: p?.b.length ?? 0,
-    clusters: p?.groups ?? 0,
-    mde: null,
-    n_needed: null,
-    method: '',
-    test: null,
-    win_tie_loss: null,
-    projection: false,
-    note,
-  }
+  const { label, unit } = ROW_INFO[name]
+  return emptyMetricRow({ name, label, unit, better: 'lower' }, note, p?.b.length ?? 0, p?.groups ?? 0)
 }
 
 type RowName =
@@ -336,17 +293,7 @@ function percentileRow(name: RowName, p: Paired, r: PairedBootstrapResult, winTi
   const significant = r.p_value < 0.05
   return {
     ...emptyRow(name, p, ''),
-    baseline: finite(r.baseline),
-    candidate: finite(r.candidate),
-    delta: finite(r.delta),
-    ci_low: finite(r.delta_ci_low),
-    ci_high: finite(r.delta_ci_high),
-    ratio: finite(r.ratio),
-    ratio_ci_low: finite(r.ratio_ci_low),
-    ratio_ci_high: finite(r.ratio_ci_high),
-    candidate_ci_low: finite(r.candidate_ci_low),
-    candidate_ci_high: finite(r.candidate_ci_high),
-    p_value: finite(r.p_value),
+    ...bootstrapFields(r),
     clusters: r.clusters,
     mde: r.delta_se > 0 ? finite(minimumDetectableEffect(r.delta_se)) : null,
     n_needed:
@@ -563,13 +510,7 @@ export function replayReport(o: ReplayReportOptions): BacktestReport {
     generated_at: (o.now ?? new Date()).toISOString(),
     project_id: o.projectId,
     backtest_id: o.backtestId,
-    cohort: {
-      id: o.cohort.id,
-      filter: o.cohort.filter,
-      sample: o.cohort.sample,
-      traces: o.cohort.trace_count,
-      calls: run.total,
-    },
+    cohort: reportCohort(o.cohort, run.total),
     candidate,
     baseline: { models: [...modelCounts.values()].sort((a, b) => b.calls - a.calls) },
     pricing: {

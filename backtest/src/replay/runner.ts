@@ -15,9 +15,8 @@ import { getTracer, type Hindsight, init, withAttributes } from '@hindsight/sdk'
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { CACHE_RULES, type CacheRule, type CacheRules, findCacheRule } from '../caching/rules'
-import { chTime } from '../calls'
 import type { CandidateSpec } from '../candidate'
-import type { Cohort } from '../cohort'
+import { type Cohort, cohortCallsWhere } from '../cohort'
 import { candidatePrice } from '../pricing'
 import { BacktestInputError } from '../whatif'
 import { type CandidateAnswer, createCandidateClient } from './client'
@@ -243,6 +242,7 @@ export async function loadReplayCalls(
   cohort: Cohort,
 ): Promise<RecordedCall[]> {
   const db = storage.database
+  const { where, params } = cohortCallsWhere(db, projectId, cohort)
   const result = await storage.client.query({
     query: `
       SELECT trace_id, span_id, toUnixTimestamp64Milli(start_time) AS start_ms, provider, model, input,
@@ -252,17 +252,9 @@ export async function loadReplayCalls(
              if(position(output, '"tool_call"') > 0, output, '') AS tool_output,
              duration_ms, ttft_ms, output_tokens, lengthUTF8(output) AS output_chars, toFloat64(cost_usd) AS cost_usd
       FROM ${db}.spans FINAL
-      WHERE project_id = {projectId:String} AND kind = 'llm'
-        AND start_time >= {from:DateTime64(6, 'UTC')} AND start_time < {to:DateTime64(6, 'UTC')}
-        AND trace_id IN (SELECT trace_id FROM ${db}.cohort_traces
-                         WHERE project_id = {projectId:String} AND cohort_id = {cohortId:String})
+      WHERE ${where}
       ORDER BY start_time, span_id`,
-    query_params: {
-      projectId,
-      cohortId: cohort.id,
-      from: chTime(new Date(cohort.filter.from)),
-      to: chTime(new Date(cohort.filter.to)),
-    },
+    query_params: params,
     format: 'JSONEachRow',
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   })

@@ -140,7 +140,7 @@ const hdCache = new Map<string, { start: number; cdf: Float64Array }>()
  * cumulative Harrell–Davis weights of a sample of size T. Positions below the window weigh 0,
  * above it their weights sum to 0 as well (the CDF is flat at 1).
  */
-function hdWindow(total: number, q: number): { start: number; cdf: Float64Array } {
+export function hdWindow(total: number, q: number): { start: number; cdf: Float64Array } {
   const key = `${total}:${q}`
   const cached = hdCache.get(key)
   if (cached) return cached
@@ -305,13 +305,35 @@ export function quantile(values: Values, q: number): number {
   return weightedQuantile(values, sortedOrder(values), null, values.length, q)
 }
 
-function percentile(sorted: Float64Array, p: number, count: number): number {
+/** Type-7 quantile `p` of the first `count` values of `sorted` (ascending). */
+export function percentile(sorted: Float64Array, p: number, count: number): number {
   if (count === 0) return Number.NaN
   const h = (count - 1) * p
   const lo = Math.floor(h)
   const a = sorted[lo] ?? Number.NaN
   const b = sorted[Math.min(count - 1, lo + 1)] ?? a
   return a + (h - lo) * (b - a)
+}
+
+/**
+ * The statistics and options both bootstraps check the same way: quantiles in [0, 1], a valid
+ * confidence, a whole number of at least `minResamples` resamples (defaults 0.95 and 10,000).
+ */
+export function bootstrapSettings(
+  statistics: Statistic[],
+  options: { confidence?: number; resamples?: number },
+  minResamples: number,
+): { confidence: number; resamples: number } {
+  for (const s of statistics) {
+    if (s.kind === 'quantile' && !(s.q >= 0 && s.q <= 1))
+      throw new RangeError(`q: must be in [0, 1], got ${s.q}`)
+  }
+  const confidence = options.confidence ?? 0.95
+  assertConfidence(confidence)
+  const resamples = options.resamples ?? 10_000
+  if (!Number.isInteger(resamples) || resamples < minResamples)
+    throw new RangeError(`resamples: must be ≥ ${minResamples}, got ${resamples}`)
+  return { confidence, resamples }
 }
 
 /**
@@ -334,15 +356,7 @@ export function pairedBootstrap(
       `candidate: ${candidate.length} values for ${baseline.length} baseline values (pairs)`,
     )
   }
-  for (const s of statistics) {
-    if (s.kind === 'quantile' && !(s.q >= 0 && s.q <= 1))
-      throw new RangeError(`q: must be in [0, 1], got ${s.q}`)
-  }
-  const confidence = options.confidence ?? 0.95
-  assertConfidence(confidence)
-  const resamples = options.resamples ?? 10_000
-  if (!Number.isInteger(resamples) || resamples < 1)
-    throw new RangeError(`resamples: must be ≥ 1, got ${resamples}`)
+  const { confidence, resamples } = bootstrapSettings(statistics, options, 1)
   const n = baseline.length
   const clusterLabels = options.clusters
   if (clusterLabels && clusterLabels.length !== n) {
@@ -621,7 +635,8 @@ export function pairedBootstrap(
   })
 }
 
-function sd(values: Float64Array, count: number): number {
+/** Sample standard deviation of the first `count` values (NaN below 2). */
+export function sd(values: Float64Array, count: number): number {
   if (count < 2) return Number.NaN
   let mean = 0
   for (let i = 0; i < count; i++) mean += values[i] ?? 0

@@ -49,7 +49,8 @@ function nan(n: number, clusters: number, method: string): Estimate {
   }
 }
 
-function interval(
+/** The t interval and two-sided p-value of an estimate with standard error `se` and `df` degrees of freedom. */
+export function tInterval(
   estimate: number,
   se: number,
   df: number,
@@ -93,7 +94,7 @@ export function meanCI(values: Values, confidence = 0.95): Estimate {
     ss += d * d
   }
   const se = Math.sqrt(ss / (n * (n - 1)))
-  return interval(mean, se, n - 1, n, n, confidence, method)
+  return tInterval(mean, se, n - 1, n, n, confidence, method)
 }
 
 /**
@@ -154,7 +155,7 @@ export function clusteredMeanCI(values: Values, clusters: ClusterLabels, confide
   let s2 = 0
   for (let k = 0; k < g; k++) s2 += (sums[k] ?? 0) ** 2
   const se = Math.sqrt(((g / (g - 1)) * s2) / (n * n))
-  return interval(mean, se, g - 1, n, g, confidence, method)
+  return tInterval(mean, se, g - 1, n, g, confidence, method)
 }
 
 /**

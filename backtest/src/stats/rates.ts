@@ -1,4 +1,4 @@
-import { zFor } from './distributions'
+import { wilsonBounds } from './proportions'
 
 /** A proportion with its Wilson score interval. */
 export interface RateEstimate {
@@ -30,16 +30,11 @@ export function wilson(successes: number, n: number, confidence = 0.95): RateEst
   }
   const method = 'Wilson score interval'
   if (n === 0) return { estimate: Number.NaN, ci_low: 0, ci_high: 1, successes, n, method, note: 'no items' }
-  const z = zFor(confidence)
-  const p = successes / n
-  const z2 = z * z
-  const denominator = 1 + z2 / n
-  const center = (p + z2 / (2 * n)) / denominator
-  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denominator
+  const [ciLow, ciHigh] = wilsonBounds(successes, n, confidence)
   const result: RateEstimate = {
-    estimate: p,
-    ci_low: successes === 0 ? 0 : Math.max(0, center - half),
-    ci_high: successes === n ? 1 : Math.min(1, center + half),
+    estimate: successes / n,
+    ci_low: ciLow,
+    ci_high: ciHigh,
     successes,
     n,
     method,

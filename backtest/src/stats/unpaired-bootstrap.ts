@@ -4,13 +4,17 @@
  * or ratio of percentiles reflects both arms' sampling error and nothing is paired.
  */
 import {
+  bootstrapSettings,
+  hdWindow,
   type PairedBootstrapResult,
+  percentile,
   quantileOfArranged,
   quantileSpan,
   type Statistic,
+  sd,
   sortSpans,
 } from './bootstrap'
-import { assertConfidence, betaCdf, twoSidedNormalP, zFor } from './distributions'
+import { twoSidedNormalP, zFor } from './distributions'
 import { type ClusterLabels, clusterIndex, type Values } from './mean'
 import { createRng, type Rng } from './rng'
 
@@ -79,40 +83,6 @@ function arrange(values: Values, labels: ClusterLabels | undefined): Arm {
   return { values: v, n, g, start, members, sums, sizes, m: g }
 }
 
-/** Below/above these CDF values a Harrell–Davis weight is zero (as in `bootstrap.ts`). */
-const HD_EPSILON = 1e-13
-const windows = new Map<number, { start: number; cdf: Float64Array }>()
-
-/**
- * Cumulative Harrell–Davis weights I_{k/T}((T + 1)q, (T + 1)(1 − q)) over the positions k where
- * they are neither ~0 nor ~1 (cached per sample size and q).
- */
-function hdWindow(total: number, q: number): { start: number; cdf: Float64Array } {
-  const key = total * 1024 + Math.round(q * 1000)
-  const cached = windows.get(key)
-  if (cached) return cached
-  const a = (total + 1) * q
-  const b = (total + 1) * (1 - q)
-  const search = (target: number) => {
-    let lo = 0
-    let hi = total
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (betaCdf(mid / total, a, b) > target) hi = mid
-      else lo = mid + 1
-    }
-    return lo
-  }
-  const start = Math.max(0, search(HD_EPSILON) - 1)
-  const end = Math.min(total, search(1 - HD_EPSILON) + 1)
-  const cdf = new Float64Array(end - start + 1)
-  for (let k = start; k <= end; k++) cdf[k - start] = betaCdf(k / total, a, b)
-  const window = { start, cdf }
-  if (windows.size > 4096) windows.clear()
-  windows.set(key, window)
-  return window
-}
-
 /**
  * The q-quantile of a resample arranged by `sortSpans` (sorted over the positions the estimate
  * reads): Harrell–Davis Σ x₍ₖ₊₁₎ (I_{(k+1)/T} − I_{k/T}), or type 7. Allocation-free, unlike
@@ -121,27 +91,13 @@ function hdWindow(total: number, q: number): { start: number; cdf: Float64Array 
 function arrangedQuantile(a: Float64Array, spec: Extract<Statistic, { kind: 'quantile' }>): number {
   const total = a.length
   if (total === 0) return Number.NaN
-  if (spec.estimator === 'type7' || total === 1 || spec.q <= 0 || spec.q >= 1) {
-    const h = (total - 1) * spec.q
-    const lo = Math.floor(h)
-    const x = a[lo] ?? Number.NaN
-    return x + (h - lo) * ((a[Math.min(total - 1, lo + 1)] ?? x) - x)
-  }
+  if (spec.estimator === 'type7' || total === 1 || spec.q <= 0 || spec.q >= 1)
+    return percentile(a, spec.q, total)
   const { start, cdf } = hdWindow(total, spec.q)
   let sum = 0
   for (let k = start; k < start + cdf.length - 1 && k < total; k++)
     sum += (a[k] ?? 0) * ((cdf[k + 1 - start] ?? 0) - (cdf[k - start] ?? 0))
   return sum
-}
-
-function sd(values: Float64Array, count: number): number {
-  if (count < 2) return Number.NaN
-  let mean = 0
-  for (let i = 0; i < count; i++) mean += values[i] ?? 0
-  mean /= count
-  let ss = 0
-  for (let i = 0; i < count; i++) ss += ((values[i] ?? 0) - mean) ** 2
-  return Math.sqrt(ss / (count - 1))
 }
 
 /**
@@ -156,15 +112,7 @@ export function unpairedBootstrap(
   statistics: Statistic[],
   options: UnpairedBootstrapOptions = {},
 ): UnpairedBootstrapResult[] {
-  for (const s of statistics) {
-    if (s.kind === 'quantile' && !(s.q >= 0 && s.q <= 1))
-      throw new RangeError(`q: must be in [0, 1], got ${s.q}`)
-  }
-  const confidence = options.confidence ?? 0.95
-  assertConfidence(confidence)
-  const resamples = options.resamples ?? 10_000
-  if (!Number.isInteger(resamples) || resamples < 2)
-    throw new RangeError(`resamples: must be ≥ 2, got ${resamples}`)
+  const { confidence, resamples } = bootstrapSettings(statistics, options, 2)
   const arms = [
     arrange(baseline, options.baselineClusters),
     arrange(candidate, options.candidateClusters),

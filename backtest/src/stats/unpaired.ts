@@ -4,8 +4,8 @@
  * the difference combines them (Welch). Calls of one trace or session are clustered within their
  * arm; clusters never span arms.
  */
-import { normalCdf, tQuantile, twoSidedTP } from './distributions'
-import { type ClusterLabels, clusteredMeanCI, type Estimate, meanCI, type Values } from './mean'
+import { normalCdf } from './distributions'
+import { type ClusterLabels, clusteredMeanCI, type Estimate, meanCI, tInterval, type Values } from './mean'
 
 /** candidate − baseline of two independent means, with each arm's own estimate. */
 export interface TwoSampleEstimate {
@@ -95,20 +95,7 @@ export function welchMeanDifference(
     }
   }
   const df = (vb + vc) ** 2 / ((vb * vb) / b.df + (vc * vc) / c.df)
-  const t = tQuantile(1 - (1 - confidence) / 2, df)
-  return {
-    estimate,
-    se,
-    ci_low: estimate - t * se,
-    ci_high: estimate + t * se,
-    df,
-    p_value: twoSidedTP(estimate / se, df),
-    n,
-    clusters,
-    baseline: b,
-    candidate: c,
-    method,
-  }
+  return { ...tInterval(estimate, se, df, n, clusters, confidence, method), baseline: b, candidate: c }
 }
 
 export interface MannWhitneyResult {

@@ -287,7 +287,7 @@ export function replayRequest(o: ReplayCommandOptions, now = new Date()): Backte
   }
 }
 
-function progressBar(enabled: boolean, label = 'what-if') {
+function progressBar(enabled: boolean, label: string) {
   if (!enabled) return { update: (_f: number, _step: string) => {}, stop: () => {} }
   const bar = new cliProgress.SingleBar(
     { stream: process.stderr, hideCursor: true, clearOnComplete: true },
@@ -405,14 +405,32 @@ export async function whatIf(
   config: Config,
   o: WhatIfCommandOptions,
 ): Promise<{ report: BacktestReport; output: string }> {
-  const request = whatIfRequest(o)
-  const bar = progressBar(o.progress ?? Boolean(process.stderr.isTTY))
+  return run(config, o, whatIfRequest(o), 'what-if')
+}
+
+/** Run a back-test (through the server's REST API, or `--direct` in-process) with a progress bar; render its report. */
+async function run(
+  config: Config,
+  o: WhatIfCommandOptions,
+  request: BacktestRequestInput,
+  label: string,
+): Promise<{ report: BacktestReport; output: string }> {
+  const bar = progressBar(o.progress ?? Boolean(process.stderr.isTTY), label)
   try {
     const report = o.direct ? await direct(config, o, request, bar) : await viaRest(config, o, request, bar)
     return { report, output: renderReport(report, o.format) }
   } finally {
     bar.stop()
   }
+}
+
+/**
+ * Print a rendered report. A failed objective is a non-zero exit (3), so scripts and CI can gate
+ * on it; inconclusive is 0.
+ */
+function print({ report, output }: { report: BacktestReport; output: string }): void {
+  process.stdout.write(output)
+  if (report.verdict.result === 'fail') process.exitCode = 3
 }
 
 /** Run the replay and return the rendered report (the command prints it). */
@@ -420,27 +438,15 @@ export async function replay(
   config: Config,
   o: ReplayCommandOptions,
 ): Promise<{ report: BacktestReport; output: string }> {
-  const request = replayRequest(o)
-  const bar = progressBar(o.progress ?? Boolean(process.stderr.isTTY), 'replay')
-  try {
-    const report = o.direct ? await direct(config, o, request, bar) : await viaRest(config, o, request, bar)
-    return { report, output: renderReport(report, o.format) }
-  } finally {
-    bar.stop()
-  }
+  return run(config, o, replayRequest(o), 'replay')
 }
 
 export async function backtestReplayCommand(config: Config, o: ReplayCommandOptions): Promise<void> {
-  const { report, output } = await replay(config, o)
-  process.stdout.write(output)
-  if (report.verdict.result === 'fail') process.exitCode = 3
+  print(await replay(config, o))
 }
 
 export async function backtestWhatIfCommand(config: Config, o: WhatIfCommandOptions): Promise<void> {
-  const { report, output } = await whatIf(config, o)
-  process.stdout.write(output)
-  // A failed objective is a non-zero exit, so scripts and CI can gate on it; inconclusive is 0.
-  if (report.verdict.result === 'fail') process.exitCode = 3
+  print(await whatIf(config, o))
 }
 
 const ONE_OF = <T extends string>(name: string, value: unknown, allowed: readonly T[]): T | undefined => {
@@ -569,23 +575,11 @@ export async function ab(
   config: Config,
   o: AbCommandOptions,
 ): Promise<{ report: BacktestReport; output: string }> {
-  const request = abRequest(o)
-  const bar = progressBar(o.progress ?? Boolean(process.stderr.isTTY), 'a/b')
-  const options = { ...o, candidateModel: o.candidate }
-  try {
-    const report = o.direct
-      ? await direct(config, options, request, bar)
-      : await viaRest(config, options, request, bar)
-    return { report, output: renderReport(report, o.format) }
-  } finally {
-    bar.stop()
-  }
+  return run(config, { ...o, candidateModel: o.candidate }, abRequest(o), 'a/b')
 }
 
 export async function backtestAbCommand(config: Config, o: AbCommandOptions): Promise<void> {
-  const { report, output } = await ab(config, o)
-  process.stdout.write(output)
-  if (report.verdict.result === 'fail') process.exitCode = 3
+  print(await ab(config, o))
 }
 
 /** Commander's parsed options for `backtest ab` (--baseline and --candidate required). */

@@ -1,0 +1,79 @@
+/**
+ * Building blocks of a report's metric rows, shared by every mode (what-if, replay, live A/B and
+ * the quality rows): non-finite figures become null, a row starts empty, and a bootstrap result's
+ * estimates and intervals fill the same fields in every mode.
+ */
+import type { MetricRow } from './report'
+import type { PairedBootstrapResult } from './stats'
+
+/** What a row is about (name, the score of a quality row, label, unit, direction). */
+export type MetricHead = Pick<MetricRow, 'name' | 'score' | 'label' | 'unit' | 'better'>
+
+/** The figures a bootstrap result gives a row: estimates, delta / ratio / candidate intervals, p. */
+export type BootstrapFields = Pick<
+  MetricRow,
+  | 'baseline'
+  | 'candidate'
+  | 'delta'
+  | 'ci_low'
+  | 'ci_high'
+  | 'ratio'
+  | 'ratio_ci_low'
+  | 'ratio_ci_high'
+  | 'candidate_ci_low'
+  | 'candidate_ci_high'
+  | 'p_value'
+>
+
+/** A figure for the report: NaN, ±Infinity and missing values become null. */
+export function finite(x: number | null | undefined): number | null {
+  return x === null || x === undefined || !Number.isFinite(x) ? null : x
+}
+
+/**
+ * A row without estimates (too few calls, nothing recorded, or the start of a row the caller
+ * fills in): every figure null, `n` items in `clusters` clusters, `note` says why.
+ */
+export function emptyMetricRow(head: MetricHead, note: string | null, n = 0, clusters = 0): MetricRow {
+  return {
+    ...head,
+    baseline: null,
+    candidate: null,
+    delta: null,
+    ci_low: null,
+    ci_high: null,
+    ratio: null,
+    ratio_ci_low: null,
+    ratio_ci_high: null,
+    candidate_ci_low: null,
+    candidate_ci_high: null,
+    p_value: null,
+    p_value_adjusted: null,
+    n,
+    clusters,
+    mde: null,
+    n_needed: null,
+    method: '',
+    test: null,
+    win_tie_loss: null,
+    projection: false,
+    note,
+  }
+}
+
+/** A paired or unpaired bootstrap result's estimates and intervals as row fields. */
+export function bootstrapFields(r: PairedBootstrapResult): BootstrapFields {
+  return {
+    baseline: finite(r.baseline),
+    candidate: finite(r.candidate),
+    delta: finite(r.delta),
+    ci_low: finite(r.delta_ci_low),
+    ci_high: finite(r.delta_ci_high),
+    ratio: finite(r.ratio),
+    ratio_ci_low: finite(r.ratio_ci_low),
+    ratio_ci_high: finite(r.ratio_ci_high),
+    candidate_ci_low: finite(r.candidate_ci_low),
+    candidate_ci_high: finite(r.candidate_ci_high),
+    p_value: finite(r.p_value),
+  }
+}
