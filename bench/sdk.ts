@@ -349,6 +349,7 @@ console.table(
         : `${r.spans}/${r.expectedSpans}${r.logRecords ? ` +${r.logRecords} logs` : ''}`,
     content: r.content,
     'spans/export': r.exportRequests ? Math.round(r.spans / r.exportRequests) : '-',
+    'bytes/call': r.variant === 'bare' ? '-' : fmt(r.exportedBytesPerCall),
     'CPU µs/call': fmt(r.cpuUsPerCall),
     'added CPU µs/call': r.variant === 'bare' ? '-' : fmt(r.addedCpuUs),
     '± (rounds)': r.addedCpuSpreadUs === null || r.variant === 'bare' ? '-' : fmt(r.addedCpuSpreadUs),

@@ -217,7 +217,7 @@ export class Hindsight {
   }
 
   /**
-   * Starts the span of a wrapped call. In standalone mode (our private provider, always sampled)
+   * Starts the span of a wrapped call or an `observe()` step. In standalone mode (our private provider, always sampled)
    * it is a {@link LeanSpan} handed straight to our processor; otherwise, and when tracing is
    * suppressed, the tracer makes it. @internal
    */

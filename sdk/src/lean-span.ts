@@ -91,8 +91,13 @@ export interface LeanSpanScope {
   processor: SpanProcessor
 }
 
+/** Keys an object would order before the others (array indexes): see {@link LeanSpan.attributeKeys}. */
+function isIndexKey(key: string): boolean {
+  const first = key.charCodeAt(0)
+  return first >= 48 && first <= 57 && /^(?:0|[1-9]\d*)$/.test(key) && Number(key) < 2 ** 32 - 1
+}
+
 export class LeanSpan implements Span {
-  readonly attributes: Attributes = {}
   readonly links: Link[] = []
   readonly events: TimedEvent[] = []
   status: SpanStatus = { code: SpanStatusCode.UNSET }
@@ -111,7 +116,17 @@ export class LeanSpan implements Span {
   /** An end time given as HrTime, kept exactly. */
   #endHrTime: HrTime | undefined
   #ended = false
-  #attributeCount = 0
+  /**
+   * Attributes as two lists in insertion order, not as an object: a span has ~25, and an object
+   * given that many keys one by one turns into a hash table (slower to fill and to walk, and
+   * several times the memory). `attributes` builds the object when someone reads it.
+   */
+  readonly #keys: string[] = []
+  readonly #values: AttributeValue[] = []
+  /** Whether a key is an array index (an object would list it first, out of insertion order). */
+  #indexKeys = false
+  /** The object `attributes` returned after the span ended (it is built once then). */
+  #attributes: Attributes | undefined
 
   constructor(scope: LeanSpanScope, name: string, kind: SpanKind, parent: Context) {
     const parentContext = trace.getSpan(parent)?.spanContext()
@@ -160,18 +175,47 @@ export class LeanSpan implements Span {
     return !this.#ended
   }
 
+  /** The attributes as an object (a copy while the span is recording; the same object once it ended). */
+  get attributes(): Attributes {
+    if (this.#attributes) return this.#attributes
+    const out: Attributes = {}
+    const keys = this.#keys
+    const values = this.#values
+    for (let i = 0; i < keys.length; i++) out[keys[i] as string] = values[i]
+    if (this.#ended) this.#attributes = out
+    return out
+  }
+
+  /**
+   * The attribute keys in the order `attributes` lists them, with {@link attributeValues}, for
+   * the encoder to read without building the object; undefined when the object must be read
+   * instead (it was handed out after the end, or an array-index key changes its order). @internal
+   */
+  get attributeKeys(): readonly string[] | undefined {
+    return this.#attributes || this.#indexKeys ? undefined : this.#keys
+  }
+
+  /** See {@link attributeKeys}. @internal */
+  get attributeValues(): readonly AttributeValue[] {
+    return this.#values
+  }
+
   /** Stores a value the caller already knows to be a valid attribute value. @internal */
   setValidAttribute(key: string, value: AttributeValue): void {
     if (this.#ended) return
-    const attributes = this.attributes
-    if (attributes[key] === undefined) {
-      if (this.#attributeCount >= COUNT_LIMIT) {
-        this.droppedAttributesCount++
-        return
-      }
-      this.#attributeCount++
+    const keys = this.#keys
+    const at = keys.indexOf(key)
+    if (at >= 0) {
+      this.#values[at] = value
+      return
     }
-    attributes[key] = value
+    if (keys.length >= COUNT_LIMIT) {
+      this.droppedAttributesCount++
+      return
+    }
+    if (!this.#indexKeys && isIndexKey(key)) this.#indexKeys = true
+    keys.push(key)
+    this.#values.push(value)
   }
 
   setAttribute(key: string, value: AttributeValue): this {

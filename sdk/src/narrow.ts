@@ -14,8 +14,10 @@ export function asNumber(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined
 }
 
+const EMPTY: readonly unknown[] = Object.freeze([])
+
 export function asArray(value: unknown): readonly unknown[] {
-  return Array.isArray(value) ? value : []
+  return Array.isArray(value) ? value : EMPTY
 }
 
 export function asRecord(value: unknown): UnknownRecord | undefined {

@@ -240,7 +240,8 @@ export function observe<T>(name: string, fn: (span: StepSpan) => T, options: Obs
   try {
     const kind: StepKind = STEP_KINDS.has(options.kind ?? '') ? (options.kind as StepKind) : 'chain'
     const otelKind = kind === 'llm' || kind === 'embedding' ? SpanKind.CLIENT : SpanKind.INTERNAL
-    span = hindsight.getTracer().startSpan(spanName(name, kind), { kind: otelKind })
+    // The SDK's lean span under init() (the host provider's span when attached), like wrapped calls.
+    span = hindsight.startCallSpan(spanName(name, kind), otelKind, context.active())
     const recorder = new SpanRecorder(span)
     recorder.set({ ...kindAttributes(name, kind), ...options.attributes, [HINDSIGHT.spanKind]: kind })
     step = new Step(recorder, kind, hindsight)

@@ -192,6 +192,21 @@ describe('encodeTraceRequest', () => {
     assertSameBytes(spans.slice().reverse())
   })
 
+  test('length prefixes of every size: tiny spans, values around 127 and 16383 bytes, multi-byte text', () => {
+    const sizes = [0, 1, 100, 115, 120, 125, 126, 127, 128, 129, 200, 16_360, 16_370, 16_383, 16_384, 16_400]
+    const spans = sizes.flatMap((n) => [
+      span({ name: 'x', attributes: {} }),
+      span({ name: 'x', attributes: { k: 'a'.repeat(n) } }),
+      span({ name: 'x', attributes: { k: 'é'.repeat(Math.ceil(n / 2)), n } }),
+      span({
+        name: 'é'.repeat(n % 300),
+        attributes: { [`k${'y'.repeat(n % 200)}`]: ['a', 'b'.repeat(n % 150)] },
+      }),
+    ])
+    assertSameBytes(spans)
+    for (const one of spans) assertSameBytes([one])
+  })
+
   test('encodes many large spans (buffer growth) identically', () => {
     const spans = Array.from({ length: 300 }, (_, i) =>
       span({ attributes: { ...attributes, i, 'gen_ai.output.messages': `${long}${i}` } }),
@@ -224,6 +239,36 @@ describe('encodeTraceRequest', () => {
     assert.equal(spans.length, 2)
     assertSameBytes(spans)
     await provider.shutdown()
+  })
+
+  test('lean spans are encoded from their attribute lists, in the order their attributes object lists', () => {
+    const ended: ReadableSpan[] = []
+    const processor = {
+      onStart: () => {},
+      onEnd: (s: ReadableSpan) => ended.push(s),
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    }
+    const leanScope = { resource, instrumentationScope: scope, processor }
+    const plain = new LeanSpan(leanScope, 'chat gpt-4o', SpanKind.CLIENT, context.active())
+    plain.setAttribute('k.dup', 'first')
+    plain.setAttributes(attributes)
+    plain.setAttribute('k.dup', 'overwritten, in place')
+    const indexed = new LeanSpan(leanScope, 'chat gpt-4o', SpanKind.CLIENT, context.active())
+    indexed.setAttributes({ b: 1, '7': 'index keys come first in an object', a: 'x', '01': 'not an index' })
+    plain.end()
+    indexed.end()
+    const lean = plain as LeanSpan
+    assert.ok(lean.attributeKeys, 'nothing read the object yet: the lists are used')
+    assert.equal(indexed.attributeKeys, undefined, 'an index key: the object order is used')
+    // Ours first (from the lists), then the reference, which reads each span's attributes object.
+    const ours = Buffer.from(encodeTraceRequest(ended))
+    assert.ok(ours.equals(reference(ended)), 'identical OTLP bytes')
+    assert.equal(lean.attributeKeys, undefined, 'once handed out, the object is what is encoded')
+    assert.equal(plain.attributes['k.dup'], 'overwritten, in place')
+    assert.equal(Object.keys(plain.attributes)[0], 'k.dup')
+    assert.equal(plain.attributes, plain.attributes, 'the same object after the end')
+    assertSameBytes(ended)
   })
 
   test('matches for the lean call spans, which behave like the stock span', () => {

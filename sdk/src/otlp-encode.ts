@@ -154,11 +154,13 @@ class ProtoWriter {
         return
       }
     }
-    // Worst case 3 bytes per UTF-16 unit; the length prefix is fixed up after the native write.
+    // Worst case 3 bytes per UTF-16 unit. The prefix is sized for `len` bytes (the least it can be,
+    // and exact for ASCII) and fixed up after the native write only if the UTF-8 is longer.
+    const reserve = varintSize(len)
     this.ensure(len * 3 + 5)
     const start = this.pos
-    const bytes = this.buf.write(value, start + 1, 'utf8')
-    this.#fixLength(start, 1, bytes)
+    const bytes = this.buf.write(value, start + reserve, 'utf8')
+    this.#fixLength(start, reserve, bytes)
   }
 
   /** 16 raw bytes from 32 hex digits (8 from 16), as a length-prefixed field value. */
@@ -190,15 +192,23 @@ class ProtoWriter {
     this.pos += value.length
   }
 
-  /** Reserves one byte for a length prefix; returns where it is. */
-  start(): number {
-    this.ensure(1)
-    return this.pos++
+  /**
+   * Reserves `reserve` bytes for a length prefix; returns where it is. Reserving what the prefix
+   * will likely need (see {@link finish}) saves moving the body when it is known.
+   */
+  start(reserve = 1): number {
+    this.ensure(reserve)
+    const at = this.pos
+    this.pos += reserve
+    return at
   }
 
-  /** Writes the length of what follows `at` (reserved with {@link start}). */
-  finish(at: number): void {
-    this.#fixLength(at, 1, this.pos - at - 1)
+  /**
+   * Writes the minimal length prefix of what follows the `reserve` bytes at `at` (reserved with
+   * {@link start}); the body is moved only when the prefix needs another size than was reserved.
+   */
+  finish(at: number, reserve = 1): void {
+    this.#fixLength(at, reserve, this.pos - at - reserve)
   }
 
   /** The body of `length` bytes sits at `at + reserved`; writes its minimal varint length at `at`. */
@@ -298,21 +308,35 @@ function writeAnyValue(w: ProtoWriter, value: unknown): void {
 /** `repeated KeyValue` at `tag` (the field's tag byte). */
 function writeAttributes(w: ProtoWriter, attributes: Attributes, tag: number): void {
   for (const key in attributes) {
-    if (!Object.hasOwn(attributes, key)) continue
-    w.byte(tag)
-    const kv = w.start()
-    const field = keyField(key)
-    if (field) w.raw(field)
-    else {
-      w.byte(0x0a)
-      w.string(key)
-    }
-    w.byte(0x12) // KeyValue.value = 2
-    const at = w.start()
-    writeAnyValue(w, attributes[key])
-    w.finish(at)
-    w.finish(kv)
+    if (Object.hasOwn(attributes, key)) writeKeyValue(w, key, attributes[key], tag)
   }
+}
+
+/** A span's attributes as key and value lists (the SDK's lean span: see `LeanSpan.attributeKeys`). */
+interface AttributeLists {
+  readonly attributeKeys?: readonly string[] | undefined
+  readonly attributeValues?: readonly unknown[]
+}
+
+/** One `KeyValue` at `tag`. */
+function writeKeyValue(w: ProtoWriter, key: string, value: unknown, tag: number): void {
+  // Length prefixes sized for a string value as ASCII (content runs to kilobytes): no move then.
+  const text = typeof value === 'string' ? value.length : 0
+  const valueReserve = varintSize(text + 3)
+  const kvReserve = varintSize(key.length + text + 8)
+  w.byte(tag)
+  const kv = w.start(kvReserve)
+  const field = keyField(key)
+  if (field) w.raw(field)
+  else {
+    w.byte(0x0a)
+    w.string(key)
+  }
+  w.byte(0x12) // KeyValue.value = 2
+  const at = w.start(valueReserve)
+  writeAnyValue(w, value)
+  w.finish(at, valueReserve)
+  w.finish(kv, kvReserve)
 }
 
 function spanFlags(traceFlags: number, isRemote: boolean | undefined): number {
@@ -364,8 +388,11 @@ function writeStatus(w: ProtoWriter, status: SpanStatus): void {
   w.finish(at)
 }
 
+/** A span's length prefix is reserved for 128 B to 16 KiB (two varint bytes), the usual size. */
+const SPAN_RESERVE = 2
+
 function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
-  const at = w.start()
+  const at = w.start(SPAN_RESERVE)
   const ctx = span.spanContext()
   w.byte(0x0a) // trace_id = 1
   w.hexBytes(ctx.traceId)
@@ -392,7 +419,12 @@ function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.hrTime(span.startTime)
   w.byte(0x41) // end_time_unix_nano = 8, fixed64
   w.hrTime(span.endTime)
-  if (span.attributes) writeAttributes(w, span.attributes, 0x4a) // attributes = 9
+  const lists = span as ReadableSpan & AttributeLists
+  const keys = lists.attributeKeys
+  const values = lists.attributeValues
+  if (keys && values) {
+    for (let i = 0; i < keys.length; i++) writeKeyValue(w, keys[i] as string, values[i], 0x4a) // attributes = 9
+  } else if (span.attributes) writeAttributes(w, span.attributes, 0x4a)
   w.byte(0x50) // dropped_attributes_count = 10
   w.uint32(span.droppedAttributesCount)
   for (const event of span.events) {
@@ -412,7 +444,7 @@ function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.byte(0x85) // flags = 16, fixed32 (two-byte tag)
   w.byte(0x01)
   w.fixed32(spanFlags(ctx.traceFlags, parent?.isRemote))
-  w.finish(at)
+  w.finish(at, SPAN_RESERVE)
 }
 
 /** `Resource` message body (attributes, dropped count 0), cached per settled resource object. */

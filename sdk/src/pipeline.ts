@@ -9,7 +9,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { type Context, context, ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api'
 import { type ExportResult, ExportResultCode, suppressTracing } from '@opentelemetry/core'
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { type EncodedRequest, encodeTraceRequest, TraceRequestBuilder } from './otlp-encode'
+import { type EncodedRequest, TraceRequestBuilder } from './otlp-encode'
 
 /** What happened to the spans this SDK produced. */
 export interface HindsightStats {
@@ -310,47 +310,6 @@ const ABORTED = 'shutdown() reached its deadline before the export finished'
 
 function failed(reason: string): ExportResult {
   return { code: ExportResultCode.FAILED, error: new Error(reason) }
-}
-
-/** OTLP/HTTP protobuf span exporter on top of {@link OtlpSender} and {@link encodeTraceRequest}. */
-export class OtlpTraceExporter implements SpanExporter {
-  readonly #sender: OtlpSender
-
-  constructor(options: OtlpSenderOptions) {
-    this.#sender = new OtlpSender(options)
-  }
-
-  /** See {@link OtlpSender.abort}. */
-  abort(): void {
-    this.#sender.abort()
-  }
-
-  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    let body: Uint8Array | undefined
-    try {
-      // Byte for byte what @opentelemetry/otlp-transformer's ProtobufTraceSerializer writes, ~5× cheaper.
-      body = encodeTraceRequest(spans)
-    } catch (error) {
-      resultCallback(
-        failed(`spans could not be serialized: ${error instanceof Error ? error.message : String(error)}`),
-      )
-      return
-    }
-    if (!body) {
-      resultCallback(failed('spans could not be serialized'))
-      return
-    }
-    this.#sender.send(body).then(resultCallback, (error: unknown) => resultCallback(failed(String(error))))
-  }
-
-  shutdown(): Promise<void> {
-    this.#sender.close()
-    return Promise.resolve()
-  }
-
-  forceFlush(): Promise<void> {
-    return Promise.resolve()
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

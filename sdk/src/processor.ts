@@ -80,7 +80,13 @@ export class HindsightSpanProcessor implements SpanProcessor {
               if (own[key] === undefined) span.setAttribute(key, fromContext[key] as AttributeValue)
             }
           }
-          if (release && own[HINDSIGHT.release] === undefined) span.setAttributes(release)
+          // (`own` is what the span had before: a lean span's `attributes` is a copy.)
+          if (
+            release &&
+            own[HINDSIGHT.release] === undefined &&
+            fromContext?.[HINDSIGHT.release] === undefined
+          )
+            span.setAttributes(release)
         }
       }
       this.#parts.sink.onStart(span, parentContext)

@@ -1,4 +1,10 @@
-import { type AttributeValue, type Span, SpanStatusCode } from '@opentelemetry/api'
+import {
+  type AttributeValue,
+  INVALID_SPAN_CONTEXT,
+  type Span,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api'
 import { COMMON } from './attributes'
 import { LeanSpan } from './lean-span'
 
@@ -50,17 +56,30 @@ export function errorType(error: unknown): string {
   return typeof name === 'string' && name !== '' && name !== 'Object' ? name : '_OTHER'
 }
 
+/** What a recorder holds once its span has ended: a non-recording span. */
+const ENDED_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
+
 /**
  * Owns one span until it ends: sets sanitized attributes, records errors, and ends exactly once,
  * so every code path (result, error, early stream exit) can call `end()` without bookkeeping.
+ * Once ended it lets go of the span: the client may keep the objects a call hooked into (its
+ * promise, its stream) alive for a while, and the span's attributes (content included) must not
+ * live, and be copied by the garbage collector, as long as they do.
  */
 export class SpanRecorder {
   #ended = false
+  #span: Span
   /** The span when it is ours: values checked here are stored without a second check. */
-  readonly #lean: LeanSpan | undefined
+  #lean: LeanSpan | undefined
 
-  constructor(readonly span: Span) {
+  constructor(span: Span) {
+    this.#span = span
     this.#lean = span instanceof LeanSpan ? span : undefined
+  }
+
+  /** The span, until it ends (then a non-recording stand-in). */
+  get span(): Span {
+    return this.#span
   }
 
   get ended(): boolean {
@@ -108,6 +127,9 @@ export class SpanRecorder {
   end(): void {
     if (this.#ended) return
     this.#ended = true
-    this.span.end()
+    const span = this.#span
+    this.#span = ENDED_SPAN
+    this.#lean = undefined
+    span.end()
   }
 }

@@ -1,4 +1,12 @@
-import { type Context, context, type Exception, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import {
+  type Context,
+  context,
+  type Exception,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api'
 import { COMMON, GEN_AI } from '../attributes'
 import type { Hindsight } from '../hindsight'
 import { asString, isRecord, type UnknownRecord } from '../narrow'
@@ -163,7 +171,8 @@ function observeParse(promise: APIPromiseLike, call: ApiCall): void {
 }
 
 export abstract class ApiCall implements StreamObserver {
-  readonly context: Context
+  /** The span's context, for starting the request in it; dropped by {@link takeContext}. */
+  #context: Context | undefined
   protected readonly hindsight: Hindsight
   protected readonly streamRequested: boolean
   readonly #recorder: SpanRecorder
@@ -178,7 +187,22 @@ export abstract class ApiCall implements StreamObserver {
     this.#recorder = new SpanRecorder(span)
     this.#recorder.set(start.attributes)
     if (start.content && hindsight.captureContent) this.setContent(start.content(start.params ?? {}))
-    this.context = trace.setSpan(parent, span)
+    // The request runs in a context that carries only the span's ids (enough for HTTP
+    // instrumentation to nest under it), not the span: what the client creates there and keeps
+    // for a while (its timers, and the AbortController that undici holds through a WeakRef and a
+    // FinalizationRegistry, which the young-generation GC treats as strong) keeps that context,
+    // and with the span in it every call's attributes and content were copied and promoted.
+    this.#context = trace.setSpan(parent, trace.wrapSpanContext(span.spanContext()))
+  }
+
+  /**
+   * The context to start the request in (the span's), handed out once: the call keeps no reference
+   * to it, so the span is not kept alive by it after it ended. @internal
+   */
+  takeContext(): Context {
+    const taken = this.#context ?? ROOT_CONTEXT
+    this.#context = undefined
+    return taken
   }
 
   /** A complete (non-streamed) response body. */

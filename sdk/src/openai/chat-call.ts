@@ -12,10 +12,12 @@ export function stopSequences(stop: unknown): string[] | undefined {
   return list.length > 0 ? list : undefined
 }
 
+const NO_ATTRIBUTES: LooseAttributes = Object.freeze({})
+
 /** OpenAI counts cached tokens inside prompt_tokens and reasoning inside completion_tokens, as the conventions do. */
 function usageAttributes(usage: unknown): LooseAttributes {
   const u = asRecord(usage)
-  if (!u) return {}
+  if (!u) return NO_ATTRIBUTES
   return {
     [GEN_AI.usageInputTokens]: asNumber(u.prompt_tokens),
     [GEN_AI.usageOutputTokens]: asNumber(u.completion_tokens),
@@ -63,16 +65,17 @@ export class ChatCall extends ApiCall {
   protected recordResult(data: unknown): void {
     const completion = asRecord(data)
     if (!completion) return
-    const finishReasons = asArray(completion.choices).flatMap((choice) => {
+    const finishReasons: string[] = []
+    for (const choice of asArray(completion.choices)) {
       const reason = isRecord(choice) ? asString(choice.finish_reason) : undefined
-      return reason ? [reason] : []
-    })
+      if (reason) finishReasons.push(reason)
+    }
     this.set({
       [GEN_AI.responseId]: asString(completion.id),
       [GEN_AI.responseModel]: asString(completion.model),
       [GEN_AI.responseFinishReasons]: finishReasons,
-      ...usageAttributes(completion.usage),
     })
+    this.set(usageAttributes(completion.usage))
     if (this.captureContent) {
       this.setContent({ [GEN_AI.outputMessages]: completionOutputMessages(completion.choices) })
     }
@@ -90,8 +93,8 @@ export class ChatCall extends ApiCall {
       [GEN_AI.responseId]: acc.id,
       [GEN_AI.responseModel]: acc.model,
       [GEN_AI.responseFinishReasons]: acc.finishReasons(),
-      ...usageAttributes(acc.usage),
     })
+    this.set(usageAttributes(acc.usage))
     if (this.captureContent && acc.chunks > 0) {
       this.setContent({ [GEN_AI.outputMessages]: acc.outputMessages() })
     }

@@ -24,7 +24,7 @@ function instrument(original: Method, start: StartCall): Method {
     let result: unknown
     try {
       // The request starts inside the span's context, so HTTP instrumentation nests under it.
-      result = context.with(call.context, () => original.apply(this, args))
+      result = context.with(call.takeContext(), () => original.apply(this, args))
     } catch (error) {
       call.fail(error)
       throw error

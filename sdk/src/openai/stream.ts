@@ -110,27 +110,38 @@ export function observeIterator<T>(
     finished = true
     observer.streamEnd(how)
   }
-  // One pair of callbacks per stream, and `then` on the source's own promise: no async function
-  // frame or extra promise per chunk.
-  const onResult = (result: IteratorResult<T>): IteratorResult<T> => {
-    if (result.done) finish({ kind: 'completed' })
-    else if (!finished) observer.streamChunk(result.value)
-    return result
+  // One pair of callbacks per stream, registered on the source's own promise, and that very promise
+  // is what the caller gets: our reaction was registered first, so it sees each chunk before the
+  // caller does, without a promise of ours in the caller's path (no extra hop per chunk). The
+  // reactions never throw, so the promise `then` derives can never be an unhandled rejection.
+  const onResult = (result: IteratorResult<T>): void => {
+    try {
+      if (result.done) finish({ kind: 'completed' })
+      else if (!finished) observer.streamChunk(result.value)
+    } catch {
+      // The observer must not throw; if it does, the caller's stream is unaffected.
+    }
   }
-  const onError = (error: unknown): never => {
-    finish({ kind: 'failed', error })
-    throw error
+  const onError = (error: unknown): void => {
+    try {
+      finish({ kind: 'failed', error })
+    } catch {
+      // As above.
+    }
   }
   const iterator: AsyncIterableIterator<T> = {
-    next(...args: [] | [undefined]): Promise<IteratorResult<T>> {
+    next(value?: undefined): Promise<IteratorResult<T>> {
       let pending: Promise<IteratorResult<T>>
       try {
-        pending = Promise.resolve(inner.next(...args))
+        // `for await` calls next() without an argument (no rest array per chunk then).
+        const result = value === undefined ? inner.next() : inner.next(value)
+        pending = result instanceof Promise ? result : Promise.resolve(result)
       } catch (error) {
         finish({ kind: 'failed', error })
         return Promise.reject(error)
       }
-      return pending.then(onResult, onError)
+      pending.then(onResult, onError)
+      return pending
     },
     async return(value?: unknown): Promise<IteratorResult<T>> {
       finish({ kind: 'returned' })

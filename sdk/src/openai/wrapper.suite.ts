@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, test } from 'node:test'
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api'
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import type OpenAI from 'openai'
 import { COMMON, CONTENT_ATTRIBUTES, GEN_AI, HINDSIGHT, OPENAI } from '../attributes'
@@ -1010,6 +1010,38 @@ export function describeOpenAIWrapper(kit: OpenAIKit): void {
         assert.equal(chat.spanContext().traceId, parent.spanContext().traceId)
         assert.equal(chat.parentSpanContext?.spanId, parent.spanContext().spanId)
         assert.equal(parent.attributes[HINDSIGHT.release], 'v1.2.3')
+      })
+
+      test('the request runs in the span context of the call, without the span itself', async () => {
+        let seen: { traceId: string; spanId: string; recording: boolean } | undefined
+        const observingFetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+          const active = trace.getSpan(context.active())
+          if (active) {
+            const { traceId, spanId } = active.spanContext()
+            seen = { traceId, spanId, recording: active.isRecording() }
+          }
+          return fetch(input, init)
+        }
+        const Client = kit.OpenAI as unknown as new (options: {
+          apiKey: string
+          baseURL: string
+          maxRetries: number
+          fetch: typeof observingFetch
+        }) => OpenAI
+        const openai = wrapOpenAI(
+          new Client({ apiKey: 'test', baseURL: fake.baseURL, maxRetries: 0, fetch: observingFetch }),
+        )
+        await openai.chat.completions.create({
+          model: 'gpt-test',
+          messages: [{ role: 'user', content: 'ctx' }],
+        })
+        const chat = onlyChatSpan()
+        // What an HTTP instrumentation would parent its span on: the call's ids.
+        assert.deepEqual(seen, {
+          traceId: chat.spanContext().traceId,
+          spanId: chat.spanContext().spanId,
+          recording: false,
+        })
       })
 
       test("it also nests under a span of the host app's own tracer provider", async () => {
