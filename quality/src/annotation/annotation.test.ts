@@ -1,11 +1,10 @@
 /** Annotation queues on the real embedded engine: filter and dataset queues, annotate, replace. */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import type { SpanRow } from '@hindsight/collector/canonical'
-import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
+import { hexId } from '@hindsight/dashboards/testing'
 import { DatasetRepository } from '../datasets/repository'
 import { ScoreRepository } from '../scores/repository'
-import { type TestStorage, testStorage } from '../testing'
+import { seedAnnotationTraces, type TestStorage, testStorage } from '../testing'
 import { AnnotationQueueRepository } from './repository'
 
 const P = 'proj-annotation'
@@ -14,31 +13,8 @@ const trace = (k: number) => hexId(9000 + k, 32)
 
 before(async () => {
   db = await testStorage('hs_quality_annotation')
-  const rows: SpanRow[] = []
-  const now = Date.now()
-  for (let k = 0; k < 4; k++) {
-    const start = new Date(now - (k + 1) * 60_000)
-    const root = span({
-      project_id: P,
-      trace_id: trace(k),
-      start,
-      kind: 'chain',
-      name: 'ask',
-      route: k < 3 ? '/chat' : '/search',
-      model: '',
-      input: JSON.stringify({ question: `q${k}` }),
-      output: `a${k}`,
-    })
-    rows.push(root, span({ project_id: P, trace_id: trace(k), parent_span_id: root.span_id, start }))
-  }
-  await insertSpans(db.storage, rows)
+  await seedAnnotationTraces(db.storage, P, trace)
   const scores = new ScoreRepository(db.storage)
-  await scores.upsertConfig(P, {
-    name: 'helpful',
-    dataType: 'categorical',
-    categories: ['bad', 'ok', 'great'],
-  })
-  await scores.upsertConfig(P, { name: 'correct', dataType: 'boolean' })
   await scores.upsertConfig(P, { name: 'stars', dataType: 'numeric', minValue: 1, maxValue: 5 })
 })
 after(() => db.close())

@@ -3,77 +3,26 @@
  * works through a queue with next → score / skip until it is done; project scoping; bad input.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import type { SpanRow } from '@hindsight/collector/canonical'
-import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
-import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
-import { ScoreRepository } from '@hindsight/quality'
-import { Hono } from 'hono'
-import { createPublicApi, PUBLIC_API_BASE } from './index'
+import { hexId } from '@hindsight/dashboards/testing'
+import { seedAnnotationTraces } from '@hindsight/quality/testing'
+import { openRestApi, type RestApiFixture, requestJson } from '../../../test/rest-api'
+import { PUBLIC_API_BASE } from './index'
 
 const KEY = 'hs_annotation_rest_key_a_001'
 const KEY_B = 'hs_annotation_rest_key_b_002'
 const trace = (k: number) => hexId(0xa000 + k, 32)
-let storage: Storage
-let dir: string
-let app: Hono
-let projectA: string
+let api: RestApiFixture<'A' | 'B'>
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hs-annotation-rest-'))
-  storage = await createStorage({ dataDir: dir, database: 'hs_annotation_rest' })
-  await migrate(storage)
-  const projects = new ProjectRepository(storage, 0)
-  projectA = (await projects.ensure('A', KEY)).project.id
-  await projects.ensure('B', KEY_B)
-  // Three /chat traces (newest first: 0, 1, 2) and one /search trace.
-  const rows: SpanRow[] = []
-  for (let k = 0; k < 4; k++) {
-    const start = new Date(Date.now() - (k + 1) * 60_000)
-    const root = span({
-      project_id: projectA,
-      trace_id: trace(k),
-      start,
-      kind: 'chain',
-      name: 'ask',
-      route: k < 3 ? '/chat' : '/search',
-      model: '',
-      input: JSON.stringify({ question: `q${k}` }),
-      output: `a${k}`,
-    })
-    rows.push(root, span({ project_id: projectA, trace_id: trace(k), parent_span_id: root.span_id, start }))
-  }
-  await insertSpans(storage, rows)
-  const scores = new ScoreRepository(storage)
-  await scores.upsertConfig(projectA, {
-    name: 'helpful',
-    dataType: 'categorical',
-    categories: ['bad', 'ok', 'great'],
-  })
-  await scores.upsertConfig(projectA, { name: 'correct', dataType: 'boolean' })
-  app = new Hono()
-  app.route(PUBLIC_API_BASE, createPublicApi({ storage, projects }))
+  api = await openRestApi('hs_annotation_rest', { A: KEY, B: KEY_B }, (storage, { A }) =>
+    seedAnnotationTraces(storage, A, trace),
+  )
 })
-after(async () => {
-  await storage.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+after(() => api.close())
 
-async function call(method: string, path: string, body?: unknown, key = KEY) {
-  const res = await app.request(`${PUBLIC_API_BASE}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  const text = await res.text()
-  return { status: res.status, body: text ? JSON.parse(text) : null }
-}
+const call = (method: string, path: string, body?: unknown, key = KEY) =>
+  requestJson(api.app, method, path, body, key)
 
 test('a script works through a queue: next, score, skip, until done', async () => {
   const created = await call('POST', '/annotation-queues', {
@@ -128,7 +77,7 @@ test('a script works through a queue: next, score, skip, until done', async () =
   assert.equal(skipped.status, 200, JSON.stringify(skipped.body))
   assert.equal(skipped.body.skipped, true)
   // A skip without a body works too.
-  const bare = await app.request(`${PUBLIC_API_BASE}/annotation-queues/${id}/items/${trace(2)}/skip`, {
+  const bare = await api.app.request(`${PUBLIC_API_BASE}/annotation-queues/${id}/items/${trace(2)}/skip`, {
     method: 'POST',
     headers: { authorization: `Bearer ${KEY}` },
   })
@@ -201,7 +150,7 @@ test('bad input names the field; other projects and unknown ids get 404', async 
 })
 
 test('the annotation routes are in the OpenAPI document', async () => {
-  const doc = await (await app.request(`${PUBLIC_API_BASE}/openapi.json`)).json()
+  const doc = await (await api.app.request(`${PUBLIC_API_BASE}/openapi.json`)).json()
   const paths = doc.paths as Record<string, Record<string, unknown>>
   assert.deepEqual(Object.keys(paths['/annotation-queues'] ?? {}).sort(), ['get', 'post'])
   assert.ok(paths['/annotation-queues/{id}']?.delete)

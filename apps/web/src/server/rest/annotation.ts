@@ -4,19 +4,22 @@
  * what the annotator sees of it, scores for a trace (source `annotation`; scoring again replaces)
  * and skipping a trace.
  */
-import { AnnotationQueueRepository, QualityError } from '@hindsight/quality'
+import { AnnotationQueueRepository } from '@hindsight/quality'
 import { createRoute, z } from '@hono/zod-openapi'
 import { BEARER, type PublicApiApp, type PublicApiDeps } from './context'
 import { ERROR_RESPONSES, errorBody, IdParam, jsonResponse, notFoundResponse } from './errors'
-import { ScoreBatchSchema, ScoreConfigSchema, ScoreSchema } from './quality-schemas'
+import {
+  qualityFailure,
+  ScoreBatchSchema,
+  ScoreConfigSchema,
+  ScoreSchema,
+  traceFilterSchema,
+} from './quality-schemas'
 
-const list = z.array(z.string()).optional()
-const FilterSchema = z
-  .object({ name: list, route: list, model: list, release: list, kind: list })
-  .openapi('AnnotationQueueFilter', {
-    description: 'Traces with a span matching every given field (any of its values).',
-    example: { route: ['/chat'] },
-  })
+const FilterSchema = traceFilterSchema(
+  'AnnotationQueueFilter',
+  'Traces with a span matching every given field (any of its values).',
+)
 
 const QueueBodySchema = z
   .object({
@@ -215,16 +218,6 @@ const routes = {
   }),
 }
 
-type Failure =
-  | { status: 400; body: ReturnType<typeof errorBody<'bad_request'>> }
-  | { status: 404; body: ReturnType<typeof errorBody<'not_found'>> }
-
-function failure(error: unknown): Failure {
-  if (!QualityError.isInstance(error)) throw error
-  if (error.code === 'not_found') return { status: 404, body: errorBody('not_found', error.message) }
-  return { status: 400, body: errorBody('bad_request', error.message) }
-}
-
 export function registerAnnotationRoutes(app: PublicApiApp, deps: PublicApiDeps): void {
   const queues = new AnnotationQueueRepository(deps.storage)
 
@@ -234,7 +227,7 @@ export function registerAnnotationRoutes(app: PublicApiApp, deps: PublicApiDeps)
     try {
       return c.json(await queues.create(c.get('projectId'), c.req.valid('json')), 201)
     } catch (error) {
-      return c.json(failure(error).body, 400)
+      return c.json(qualityFailure(error).body, 400)
     }
   })
 
@@ -243,7 +236,7 @@ export function registerAnnotationRoutes(app: PublicApiApp, deps: PublicApiDeps)
       await queues.delete(c.get('projectId'), c.req.valid('param').id)
       return c.body(null, 204)
     } catch (error) {
-      const f = failure(error)
+      const f = qualityFailure(error)
       return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
     }
   })
@@ -256,7 +249,7 @@ export function registerAnnotationRoutes(app: PublicApiApp, deps: PublicApiDeps)
       })
       return c.json({ data: items, ...counts }, 200)
     } catch (error) {
-      const f = failure(error)
+      const f = qualityFailure(error)
       return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
     }
   })
@@ -265,7 +258,7 @@ export function registerAnnotationRoutes(app: PublicApiApp, deps: PublicApiDeps)
     try {
       return c.json(await queues.next(c.get('projectId'), c.req.valid('param').id), 200)
     } catch (error) {
-      const f = failure(error)
+      const f = qualityFailure(error)
       return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
     }
   })
@@ -287,7 +280,7 @@ export function registerAnnotationRoutes(app: PublicApiApp, deps: PublicApiDeps)
       )
       return c.json({ data: stored }, 201)
     } catch (error) {
-      const f = failure(error)
+      const f = qualityFailure(error)
       return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
     }
   })
@@ -313,7 +306,7 @@ export function registerAnnotationRoutes(app: PublicApiApp, deps: PublicApiDeps)
     try {
       return c.json(await queues.skip(c.get('projectId'), id, traceId, author ? { author } : {}), 200)
     } catch (error) {
-      const f = failure(error)
+      const f = qualityFailure(error)
       return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
     }
   })

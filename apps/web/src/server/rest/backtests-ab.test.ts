@@ -4,21 +4,17 @@
  * `POST /backtests` (`mode: 'ab'`, no candidate), polled, and read back as JSON and Markdown.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { SpanRow } from '@hindsight/collector/canonical'
-import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
 import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
-import { Hono } from 'hono'
-import { createPublicApi, PUBLIC_API_BASE } from './index'
+import type { Hono } from 'hono'
+import { openRestApi, type RestApiFixture } from '../../../test/rest-api'
+import { PUBLIC_API_BASE } from './index'
 
 const KEY = 'hs_backtest_ab_rest_key_000001'
 const T0 = new Date('2026-05-04T00:00:00Z')
 const FILTER = { from: T0.toISOString(), to: new Date(T0.getTime() + 86_400_000).toISOString() }
-let storage: Storage
-let dir: string
+let api: RestApiFixture
 let app: Hono
 
 /** 40 single-call traces per release, interleaved 3 minutes apart. */
@@ -50,20 +46,13 @@ function fixture(projectId: string): SpanRow[] {
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hs-rest-ab-'))
-  storage = await createStorage({ dataDir: dir, database: 'hs_rest_ab' })
-  await migrate(storage)
-  const projects = new ProjectRepository(storage, 0)
-  const project = (await projects.ensure('AB', KEY)).project.id
-  await insertSpans(storage, fixture(project))
-  app = new Hono()
-  app.route(PUBLIC_API_BASE, createPublicApi({ storage, projects }))
+  api = await openRestApi('hs_rest_ab', { AB: KEY }, async (storage, ids) => {
+    await insertSpans(storage, fixture(ids.AB))
+  })
+  app = api.app
 })
 
-after(async () => {
-  await storage?.close()
-  if (dir) rmSync(dir, { recursive: true, force: true })
-})
+after(() => api?.close())
 
 async function call(method: string, path: string, body?: unknown) {
   const response = await app.request(`${PUBLIC_API_BASE}${path}`, {

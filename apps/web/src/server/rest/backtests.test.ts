@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import {
   type FakeAnthropic,
@@ -10,10 +7,10 @@ import {
   startFakeOpenAI,
 } from '@hindsight/backtest/testing'
 import type { SpanRow } from '@hindsight/collector/canonical'
-import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
 import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
-import { Hono } from 'hono'
-import { createPublicApi, PUBLIC_API_BASE } from './index'
+import type { Hono } from 'hono'
+import { openRestApi, type RestApiFixture } from '../../../test/rest-api'
+import { PUBLIC_API_BASE } from './index'
 
 const KEY_A = 'hs_backtest_rest_key_a_000001'
 const KEY_B = 'hs_backtest_rest_key_b_000002'
@@ -23,8 +20,7 @@ const FILTER = {
   to: new Date(T0.getTime() + 86_400_000).toISOString(),
   model: ['gpt-4o'],
 }
-let storage: Storage
-let dir: string
+let api: RestApiFixture
 let app: Hono
 let fake: FakeOpenAI
 /** Anthropic Messages: answers "answer k" to "question k" for even k, something else for odd k. */
@@ -72,13 +68,10 @@ function fixture(projectId: string): SpanRow[] {
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hs-rest-backtest-'))
-  storage = await createStorage({ dataDir: dir, database: 'hs_rest_backtest' })
-  await migrate(storage)
-  const projects = new ProjectRepository(storage, 0)
-  const a = (await projects.ensure('A', KEY_A)).project.id
-  await projects.ensure('B', KEY_B)
-  await insertSpans(storage, fixture(a))
+  api = await openRestApi('hs_rest_backtest', { A: KEY_A, B: KEY_B }, (storage, ids) =>
+    insertSpans(storage, fixture(ids.A)),
+  )
+  app = api.app
   fake = await startFakeOpenAI({
     reply: { content: 'candidate answer', usage: { prompt_tokens: 12, completion_tokens: 8 } },
   })
@@ -92,15 +85,12 @@ before(async () => {
       }
     },
   })
-  app = new Hono()
-  app.route(PUBLIC_API_BASE, createPublicApi({ storage, projects }))
 })
 
 after(async () => {
   await fake.close()
   await fakeAnthropic.close()
-  await storage.close()
-  rmSync(dir, { recursive: true, force: true })
+  await api.close()
 })
 
 async function call(method: string, path: string, body?: unknown, key = KEY_A) {
@@ -133,19 +123,24 @@ async function until(id: string, status: string) {
   throw new Error(`back-test ${id} never reached ${status}`)
 }
 
+/** Starts a back-test, asserting the 202; its id and the accepted run as answered. */
+async function start(body: unknown): Promise<{ id: string; accepted: Record<string, unknown> }> {
+  const started = await call('POST', '/backtests', body)
+  assert.equal(started.status, 202, started.text)
+  return { id: String(started.json.id), accepted: started.json }
+}
+
 describe('POST /backtests (what-if) → GET status → GET report', () => {
   test('a what-if runs to a report with a verdict, in JSON, Markdown and CSV', async () => {
-    const started = await call('POST', '/backtests', {
+    const { id, accepted } = await start({
       cohort: { filter: FILTER },
       candidate: { provider: 'openai', model: 'gpt-4.1-mini' },
       objectives: { cost_per_call_max_ratio: 0.5 },
       options: { resamples: 1000 },
     })
-    assert.equal(started.status, 202, started.text)
-    const id = String(started.json.id)
     assert.match(id, /^bt_[0-9a-f]{32}$/)
     assert.equal(
-      (started.json.links as Record<string, string>).report,
+      (accepted.links as Record<string, string>).report,
       `${PUBLIC_API_BASE}/backtests/${id}/report`,
     )
     const done = await until(id, 'done')
@@ -244,7 +239,7 @@ describe('POST /backtests (what-if) → GET status → GET report', () => {
 
   test('a replay calls the candidate endpoint, shows progress and reports paired calls', async () => {
     const before = fake.requests.length
-    const started = await call('POST', '/backtests', {
+    const { id, accepted } = await start({
       mode: 'replay',
       cohort: { filter: REPLAY_FILTER },
       candidate: {
@@ -255,9 +250,7 @@ describe('POST /backtests (what-if) → GET status → GET report', () => {
         concurrency: 2,
       },
     })
-    assert.equal(started.status, 202, started.text)
-    assert.equal(started.json.mode, 'replay')
-    const id = String(started.json.id)
+    assert.equal(accepted.mode, 'replay')
     const done = await until(id, 'done')
     assert.equal(done.json.progress, 1)
     const sent = fake.requests.slice(before)
@@ -287,7 +280,7 @@ describe('POST /backtests (what-if) → GET status → GET report', () => {
   })
 
   test('a replay whose endpoint fails says why in the report, and the verdict is inconclusive', async () => {
-    const started = await call('POST', '/backtests', {
+    const { id } = await start({
       mode: 'replay',
       cohort: { filter: REPLAY_FILTER },
       // Nothing listens on port 9: every call fails to connect.
@@ -298,8 +291,6 @@ describe('POST /backtests (what-if) → GET status → GET report', () => {
         concurrency: 8,
       },
     })
-    assert.equal(started.status, 202, started.text)
-    const id = String(started.json.id)
     await until(id, 'done')
     const report = await call('GET', `/backtests/${id}/report`)
     assert.equal((report.json.replay as Record<string, unknown>).failed, 8)
@@ -312,7 +303,7 @@ describe('POST /backtests (what-if) → GET status → GET report', () => {
 
   test('a replay stops at its budget cap with a partial report', async () => {
     const before = fake.requests.length
-    const started = await call('POST', '/backtests', {
+    const { id } = await start({
       mode: 'replay',
       cohort: { filter: REPLAY_FILTER },
       candidate: {
@@ -324,8 +315,6 @@ describe('POST /backtests (what-if) → GET status → GET report', () => {
         budget_usd: 0.05,
       },
     })
-    assert.equal(started.status, 202, started.text)
-    const id = String(started.json.id)
     const stopped = await until(id, 'stopped_budget')
     assert.match(String(stopped.json.message), /budget cap/)
     assert.equal(fake.requests.length - before, 3) // $0.02, $0.04, $0.06 ≥ $0.05: stop
@@ -336,7 +325,7 @@ describe('POST /backtests (what-if) → GET status → GET report', () => {
   })
 
   test('an Anthropic replay with caching and evaluators (fake Messages server): quality rows, triangle, verdict', async () => {
-    const started = await call('POST', '/backtests', {
+    const { id } = await start({
       mode: 'replay',
       cohort: { filter: REPLAY_FILTER },
       candidate: {
@@ -356,8 +345,6 @@ describe('POST /backtests (what-if) → GET status → GET report', () => {
       objectives: { max_quality_regression: 0.05, quality_score: 'exact_match' },
       options: { resamples: 1000 },
     })
-    assert.equal(started.status, 202, started.text)
-    const id = String(started.json.id)
     await until(id, 'done')
     // Every recorded call went to the fake Anthropic server (never api.anthropic.com), with a breakpoint.
     assert.equal(fakeAnthropic.requests.length, 8)

@@ -18,7 +18,7 @@ import {
 import { createRoute, z } from '@hono/zod-openapi'
 import { ZodError } from 'zod'
 import { BEARER, type PublicApiApp, type PublicApiDeps } from './context'
-import { describeZodError, ERROR_RESPONSES, errorBody } from './errors'
+import { describeZodError, ERROR_RESPONSES, errorBody, jsonResponse } from './errors'
 
 const BacktestErrorSchema = z
   .object({
@@ -309,11 +309,8 @@ const createRouteDef = createRoute({
   security: [BEARER],
   request: { body: { required: true, content: { 'application/json': { schema: CreateBodySchema } } } },
   responses: {
-    202: { description: 'Started.', content: { 'application/json': { schema: BacktestSchema } } },
-    501: {
-      description: 'The mode is not built yet.',
-      content: { 'application/json': { schema: BacktestErrorSchema } },
-    },
+    202: jsonResponse(BacktestSchema, 'Started.'),
+    501: jsonResponse(BacktestErrorSchema, 'The mode is not built yet.'),
     ...ERROR_RESPONSES,
   },
 })
@@ -325,11 +322,8 @@ const getRouteDef = createRoute({
   security: [BEARER],
   request: { params: BacktestParams },
   responses: {
-    200: { description: 'The back-test.', content: { 'application/json': { schema: BacktestSchema } } },
-    404: {
-      description: 'No such back-test in this project.',
-      content: { 'application/json': { schema: BacktestErrorSchema } },
-    },
+    200: jsonResponse(BacktestSchema, 'The back-test.'),
+    404: jsonResponse(BacktestErrorSchema, 'No such back-test in this project.'),
     ...ERROR_RESPONSES,
   },
 })
@@ -355,14 +349,8 @@ const reportRouteDef = createRoute({
         'text/csv': { schema: z.string() },
       },
     },
-    404: {
-      description: 'No such back-test.',
-      content: { 'application/json': { schema: BacktestErrorSchema } },
-    },
-    409: {
-      description: 'Not finished yet (or failed): the message says which.',
-      content: { 'application/json': { schema: BacktestErrorSchema } },
-    },
+    404: jsonResponse(BacktestErrorSchema, 'No such back-test.'),
+    409: jsonResponse(BacktestErrorSchema, 'Not finished yet (or failed): the message says which.'),
     ...ERROR_RESPONSES,
   },
 })

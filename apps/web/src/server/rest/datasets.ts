@@ -1,7 +1,7 @@
 import { type DatasetItemInput, DatasetRepository, type JsonValue, QualityError } from '@hindsight/quality'
 import { createRoute, z } from '@hono/zod-openapi'
 import { BEARER, type PublicApiApp, type PublicApiDeps, resolveRange } from './context'
-import { ERROR_RESPONSES, errorBody } from './errors'
+import { ERROR_RESPONSES, errorBody, jsonResponse } from './errors'
 import {
   CONFLICT_RESPONSE,
   DatasetBodySchema,
@@ -50,7 +50,7 @@ const create = createRoute({
   security: [BEARER],
   request: { body: { content: { 'application/json': { schema: DatasetBodySchema } }, required: true } },
   responses: {
-    201: { description: 'The new dataset.', content: { 'application/json': { schema: DatasetSchema } } },
+    201: jsonResponse(DatasetSchema, 'The new dataset.'),
     ...CONFLICT_RESPONSE,
     ...ERROR_RESPONSES,
   },
@@ -64,7 +64,7 @@ const getOne = createRoute({
   security: [BEARER],
   request: { params: DatasetParams },
   responses: {
-    200: { description: 'The dataset.', content: { 'application/json': { schema: DatasetSchema } } },
+    200: jsonResponse(DatasetSchema, 'The dataset.'),
     ...NOT_FOUND_RESPONSE,
     ...ERROR_RESPONSES,
   },
@@ -79,17 +79,14 @@ const items = createRoute({
   security: [BEARER],
   request: { params: DatasetParams, query: VersionQuery },
   responses: {
-    200: { description: 'The snapshot.', content: { 'application/json': { schema: DatasetSnapshotSchema } } },
+    200: jsonResponse(DatasetSnapshotSchema, 'The snapshot.'),
     ...NOT_FOUND_RESPONSE,
     ...ERROR_RESPONSES,
   },
 })
 
 const changeResponses = {
-  200: {
-    description: 'The change and the version it created.',
-    content: { 'application/json': { schema: DatasetChangeSchema } },
-  },
+  200: jsonResponse(DatasetChangeSchema, 'The change and the version it created.'),
   ...NOT_FOUND_RESPONSE,
   ...ERROR_RESPONSES,
 }

@@ -1,43 +1,20 @@
 /** `/evaluation-rules` on a real embedded engine, mounted the way the web server mounts it. */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
-import { Hono } from 'hono'
-import { createPublicApi, PUBLIC_API_BASE } from './index'
+import { openRestApi, type RestApiFixture, requestJson } from '../../../test/rest-api'
+import { PUBLIC_API_BASE } from './index'
 
 const KEY = 'hs_rules_rest_key_a_0000001'
 const KEY_B = 'hs_rules_rest_key_b_0000002'
-let storage: Storage
-let dir: string
-let app: Hono
+let api: RestApiFixture
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hs-rules-rest-'))
-  storage = await createStorage({ dataDir: dir, database: 'hs_rules_rest' })
-  await migrate(storage)
-  const projects = new ProjectRepository(storage, 0)
-  await projects.ensure('A', KEY)
-  await projects.ensure('B', KEY_B)
-  app = new Hono()
-  app.route(PUBLIC_API_BASE, createPublicApi({ storage, projects }))
+  api = await openRestApi('hs_rules_rest', { A: KEY, B: KEY_B })
 })
-after(async () => {
-  await storage.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+after(() => api.close())
 
-async function call(method: string, path: string, body?: unknown, key = KEY) {
-  const res = await app.request(`${PUBLIC_API_BASE}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  const text = await res.text()
-  return { status: res.status, body: text ? JSON.parse(text) : null }
-}
+const call = (method: string, path: string, body?: unknown, key = KEY) =>
+  requestJson(api.app, method, path, body, key)
 
 test('create, list, patch, status and delete a rule; bad input names the field', async () => {
   const created = await call('POST', '/evaluation-rules', {
@@ -91,7 +68,7 @@ test('create, list, patch, status and delete a rule; bad input names the field',
   assert.equal((await call('PATCH', `/evaluation-rules/${id}`, { enabled: true })).status, 404)
   assert.deepEqual((await call('GET', '/evaluation-rules')).body.data, [])
 
-  const docResponse = await app.request(`${PUBLIC_API_BASE}/openapi.json`)
+  const docResponse = await api.app.request(`${PUBLIC_API_BASE}/openapi.json`)
   const doc = (await docResponse.json()) as {
     paths: Record<string, unknown>
   }

@@ -2,18 +2,16 @@
  * Online evaluation rules (`@hindsight/quality`'s online worker runs them): CRUD and each rule's
  * status (backlog, processed, failures with reasons).
  */
-import { EvaluationRuleRepository, QualityError, ruleStatus } from '@hindsight/quality'
+import { EvaluationRuleRepository, ruleStatus } from '@hindsight/quality'
 import { createRoute, z } from '@hono/zod-openapi'
 import { BEARER, type PublicApiApp, type PublicApiDeps } from './context'
 import { ERROR_RESPONSES, errorBody, IdParam, jsonResponse, notFoundResponse } from './errors'
+import { qualityFailure, traceFilterSchema } from './quality-schemas'
 
-const list = z.array(z.string()).optional()
-const FilterSchema = z
-  .object({ name: list, route: list, model: list, release: list, kind: list })
-  .openapi('TraceFilter', {
-    description: 'A trace matches when one of its spans matches every given field (any of its values).',
-    example: { route: ['/chat'] },
-  })
+const FilterSchema = traceFilterSchema(
+  'TraceFilter',
+  'A trace matches when one of its spans matches every given field (any of its values).',
+)
 
 const EvaluatorSpecSchema = z
   .object({ type: z.enum(['builtin', 'judge', 'custom']) })
@@ -135,16 +133,6 @@ const routes = {
   }),
 }
 
-type Failure =
-  | { status: 400; body: ReturnType<typeof errorBody<'bad_request'>> }
-  | { status: 404; body: ReturnType<typeof errorBody<'not_found'>> }
-
-function failure(error: unknown): Failure {
-  if (!QualityError.isInstance(error)) throw error
-  if (error.code === 'not_found') return { status: 404, body: errorBody('not_found', error.message) }
-  return { status: 400, body: errorBody('bad_request', error.message) }
-}
-
 export function registerEvaluationRuleRoutes(app: PublicApiApp, deps: PublicApiDeps): void {
   const rules = new EvaluationRuleRepository(deps.storage)
 
@@ -154,7 +142,7 @@ export function registerEvaluationRuleRoutes(app: PublicApiApp, deps: PublicApiD
     try {
       return c.json(await rules.create(c.get('projectId'), c.req.valid('json')), 201)
     } catch (error) {
-      return c.json(failure(error).body, 400)
+      return c.json(qualityFailure(error).body, 400)
     }
   })
 
@@ -162,7 +150,7 @@ export function registerEvaluationRuleRoutes(app: PublicApiApp, deps: PublicApiD
     try {
       return c.json(await rules.update(c.get('projectId'), c.req.valid('param').id, c.req.valid('json')), 200)
     } catch (error) {
-      const f = failure(error)
+      const f = qualityFailure(error)
       return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
     }
   })
@@ -172,7 +160,7 @@ export function registerEvaluationRuleRoutes(app: PublicApiApp, deps: PublicApiD
       await rules.delete(c.get('projectId'), c.req.valid('param').id)
       return c.body(null, 204)
     } catch (error) {
-      const f = failure(error)
+      const f = qualityFailure(error)
       return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
     }
   })

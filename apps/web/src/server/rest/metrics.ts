@@ -2,7 +2,7 @@ import { getMetrics, type MetricsRow } from '@hindsight/dashboards'
 import { getScoreMeans, joinScoreMeans, QualityError } from '@hindsight/quality'
 import { createRoute } from '@hono/zod-openapi'
 import { BEARER, type PublicApiApp, type PublicApiDeps, resolveRange } from './context'
-import { ERROR_RESPONSES, errorBody, readModelInputError } from './errors'
+import { ERROR_RESPONSES, errorBody, jsonResponse, readModelInputError } from './errors'
 import { type GROUP_BY, MetricsQuery, MetricsResponseSchema } from './schemas'
 
 /** Keeps one request from asking for a minute-by-minute year. */
@@ -18,10 +18,7 @@ const route = createRoute({
   security: [BEARER],
   request: { query: MetricsQuery },
   responses: {
-    200: {
-      description: 'Metric rows.',
-      content: { 'application/json': { schema: MetricsResponseSchema } },
-    },
+    200: jsonResponse(MetricsResponseSchema, 'Metric rows.'),
     ...ERROR_RESPONSES,
   },
 })

@@ -1,28 +1,22 @@
 /** `/objectives` on a real embedded engine with seeded spans, mounted the way the web server mounts it. */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { SpanRow } from '@hindsight/collector/canonical'
-import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
+import type { Storage } from '@hindsight/collector/storage'
 import { insertSpans, span } from '@hindsight/dashboards/testing'
-import { Hono } from 'hono'
-import { createPublicApi, PUBLIC_API_BASE } from './index'
+import { openRestApi, type RestApiFixture, requestJson } from '../../../test/rest-api'
+import { PUBLIC_API_BASE } from './index'
 
 const KEY = 'hs_objectives_rest_key_a_001'
 const KEY_B = 'hs_objectives_rest_key_b_002'
-let storage: Storage
-let dir: string
-let app: Hono
+let api: RestApiFixture
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hs-objectives-rest-'))
-  storage = await createStorage({ dataDir: dir, database: 'hs_objectives_rest' })
-  await migrate(storage)
-  const projects = new ProjectRepository(storage, 0)
-  const projectA = (await projects.ensure('A', KEY)).project.id
-  await projects.ensure('B', KEY_B)
+  api = await openRestApi('hs_objectives_rest', { A: KEY, B: KEY_B }, seed)
+})
+after(() => api.close())
+
+async function seed(storage: Storage, { A: projectA }: Record<'A' | 'B', string>): Promise<void> {
   // 20 calls on /chat in the last hours: 4 of them (20%) slower than 1000 ms; 5 on /other, all slow.
   const now = Date.now()
   const rows: SpanRow[] = []
@@ -47,23 +41,10 @@ before(async () => {
     )
   }
   await insertSpans(storage, rows)
-  app = new Hono()
-  app.route(PUBLIC_API_BASE, createPublicApi({ storage, projects }))
-})
-after(async () => {
-  await storage.close()
-  rmSync(dir, { recursive: true, force: true })
-})
-
-async function call(method: string, path: string, body?: unknown, key = KEY) {
-  const res = await app.request(`${PUBLIC_API_BASE}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  const text = await res.text()
-  return { status: res.status, body: text ? JSON.parse(text) : null }
 }
+
+const call = (method: string, path: string, body?: unknown, key = KEY) =>
+  requestJson(api.app, method, path, body, key)
 
 test('create, list, status and delete an objective; bad input names the field', async () => {
   const created = await call('POST', '/objectives', {
@@ -122,7 +103,7 @@ test('create, list, status and delete an objective; bad input names the field', 
 })
 
 test('the OpenAPI document lists the objective routes', async () => {
-  const res = await app.request(`${PUBLIC_API_BASE}/openapi.json`)
+  const res = await api.app.request(`${PUBLIC_API_BASE}/openapi.json`)
   const doc = (await res.json()) as {
     paths: Record<string, Record<string, unknown>>
     components: { schemas: Record<string, unknown> }

@@ -3,18 +3,16 @@
  * monitor alerts on their burn rate): create, list, delete, and an objective's status over its
  * period (compliance per bucket, error budget remaining, open alert).
  */
-import { ObjectiveRepository, objectiveStatus, QualityError } from '@hindsight/quality'
+import { ObjectiveRepository, objectiveStatus } from '@hindsight/quality'
 import { createRoute, z } from '@hono/zod-openapi'
 import { BEARER, type PublicApiApp, type PublicApiDeps } from './context'
 import { ERROR_RESPONSES, errorBody, IdParam, jsonResponse, notFoundResponse } from './errors'
+import { qualityFailure, traceFilterSchema } from './quality-schemas'
 
-const list = z.array(z.string()).optional()
-const FilterSchema = z
-  .object({ name: list, route: list, model: list, release: list, kind: list })
-  .openapi('ObjectiveFilter', {
-    description: 'The use case: spans matching every given field (any of its values).',
-    example: { route: ['/chat'] },
-  })
+const FilterSchema = traceFilterSchema(
+  'ObjectiveFilter',
+  'The use case: spans matching every given field (any of its values).',
+)
 
 const KindSchema = z.enum(['latency', 'cost_per_call', 'cost_per_trace', 'min_mean_score']).openapi({
   description:
@@ -178,8 +176,7 @@ export function registerObjectiveRoutes(app: PublicApiApp, deps: PublicApiDeps):
     try {
       return c.json(await objectives.create(c.get('projectId'), c.req.valid('json')), 201)
     } catch (error) {
-      if (!QualityError.isInstance(error)) throw error
-      return c.json(errorBody('bad_request', error.message), 400)
+      return c.json(qualityFailure(error).body, 400)
     }
   })
 
@@ -188,9 +185,8 @@ export function registerObjectiveRoutes(app: PublicApiApp, deps: PublicApiDeps):
       await objectives.delete(c.get('projectId'), c.req.valid('param').id)
       return c.body(null, 204)
     } catch (error) {
-      if (!QualityError.isInstance(error)) throw error
-      if (error.code === 'not_found') return c.json(errorBody('not_found', error.message), 404)
-      return c.json(errorBody('bad_request', error.message), 400)
+      const f = qualityFailure(error)
+      return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
     }
   })
 

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { PRICE_TABLE } from '@hindsight/collector/pricing'
-import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
 import { insertSpans, span } from '@hindsight/dashboards/testing'
-import { Hono } from 'hono'
-import { createPublicApi, PUBLIC_API_BASE } from './index'
+import type { Hono } from 'hono'
+import { openRestApi, type RestApiFixture } from '../../../test/rest-api'
+import { PUBLIC_API_BASE } from './index'
 
 const KEY_A = 'hs_pricing_api_key_project_a_01'
 const KEY_B = 'hs_pricing_api_key_project_b_02'
@@ -16,54 +13,47 @@ const MIN = 60_000
 const FROM = T0.toISOString()
 const TO = new Date(T0.getTime() + 60 * MIN).toISOString()
 
-let storage: Storage
-let dir: string
+let api: RestApiFixture
 let app: Hono
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hs-pricing-api-'))
-  storage = await createStorage({ dataDir: dir, database: 'hs_pricing_api_test' })
-  await migrate(storage)
-  const projects = new ProjectRepository(storage, 0)
-  const a = (await projects.ensure('A', KEY_A)).project.id
-  const b = (await projects.ensure('B', KEY_B)).project.id
-  // gpt-4o calls stored with a wrong cost ($0.01 each): 10,000 input of which 2,000 cached, 500 output.
-  const gpt = (projectId: string, k: number) =>
-    span({
-      project_id: projectId,
-      start: new Date(T0.getTime() + k * MIN),
-      input_tokens: 10_000,
-      cache_read_tokens: 2_000,
-      output_tokens: 500,
-      cost_usd: '0.01',
-      price_version: 'old',
-      input: `question ${k}`,
-    })
-  const rows = [
-    ...Array.from({ length: 10 }, (_, k) => gpt(a, k)),
-    ...Array.from({ length: 5 }, (_, k) => gpt(b, k)),
-  ]
-  // A long-context Claude call an older table did not know (unpriced).
-  rows.push(
-    span({
-      project_id: a,
-      start: new Date(T0.getTime() + 30 * MIN),
-      provider: 'anthropic',
-      model: 'claude-sonnet-4-20250514',
-      input_tokens: 300_000,
-      output_tokens: 1_000,
-      pricing_note: 'unknown model: anthropic/claude-sonnet-4-20250514',
-    }),
-  )
-  await insertSpans(storage, rows)
-  app = new Hono()
-  app.route(PUBLIC_API_BASE, createPublicApi({ storage, projects }))
+  api = await openRestApi('hs_pricing_api_test', { A: KEY_A, B: KEY_B }, async (storage, ids) => {
+    const a = ids.A
+    const b = ids.B
+    // gpt-4o calls stored with a wrong cost ($0.01 each): 10,000 input of which 2,000 cached, 500 output.
+    const gpt = (projectId: string, k: number) =>
+      span({
+        project_id: projectId,
+        start: new Date(T0.getTime() + k * MIN),
+        input_tokens: 10_000,
+        cache_read_tokens: 2_000,
+        output_tokens: 500,
+        cost_usd: '0.01',
+        price_version: 'old',
+        input: `question ${k}`,
+      })
+    const rows = [
+      ...Array.from({ length: 10 }, (_, k) => gpt(a, k)),
+      ...Array.from({ length: 5 }, (_, k) => gpt(b, k)),
+    ]
+    // A long-context Claude call an older table did not know (unpriced).
+    rows.push(
+      span({
+        project_id: a,
+        start: new Date(T0.getTime() + 30 * MIN),
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-20250514',
+        input_tokens: 300_000,
+        output_tokens: 1_000,
+        pricing_note: 'unknown model: anthropic/claude-sonnet-4-20250514',
+      }),
+    )
+    await insertSpans(storage, rows)
+  })
+  app = api.app
 })
 
-after(async () => {
-  await storage.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+after(() => api.close())
 
 async function call(method: string, path: string, body?: unknown, key: string | null = KEY_A) {
   const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {}

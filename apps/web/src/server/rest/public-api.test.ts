@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { SpanRow } from '@hindsight/collector/canonical'
-import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
+import { ProjectRepository, type Storage } from '@hindsight/collector/storage'
 import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
+import { openRestApi, type RestApiFixture } from '../../../test/rest-api'
 import { createPublicApi, PUBLIC_API_BASE } from './index'
 
 const KEY_A = 'hs_rest_test_key_project_a_0001'
@@ -18,7 +16,7 @@ const at = (ms: number) => new Date(T0.getTime() + ms)
 const RANGE = `from=${T0.toISOString()}&to=${at(60 * MIN).toISOString()}`
 
 let storage: Storage
-let dir: string
+let api: RestApiFixture
 let app: Hono
 let projectA: string
 let projectB: string
@@ -84,22 +82,16 @@ function fixture(): SpanRow[] {
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hs-rest-'))
-  storage = await createStorage({ dataDir: dir, database: 'hs_rest_test' })
-  await migrate(storage)
-  const projects = new ProjectRepository(storage, 0)
-  projectA = (await projects.ensure('A', KEY_A)).project.id
-  projectB = (await projects.ensure('B', KEY_B)).project.id
-  await insertSpans(storage, fixture())
-  // Mounted the way the web server mounts it.
-  app = new Hono()
-  app.route(PUBLIC_API_BASE, createPublicApi({ storage, projects }))
+  api = await openRestApi('hs_rest_test', { A: KEY_A, B: KEY_B }, async (storage, ids) => {
+    projectA = ids.A
+    projectB = ids.B
+    await insertSpans(storage, fixture())
+  })
+  app = api.app
+  storage = api.storage
 })
 
-after(async () => {
-  await storage.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+after(() => api.close())
 
 async function get(path: string, key: string | null = KEY_A) {
   const res = await app.request(`${PUBLIC_API_BASE}${path}`, {

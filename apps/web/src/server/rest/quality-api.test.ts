@@ -3,15 +3,12 @@
  * on a real embedded engine, mounted the way the web server mounts them.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { SpanRow } from '@hindsight/collector/canonical'
-import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
 import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
-import { Hono } from 'hono'
-import { createPublicApi, PUBLIC_API_BASE } from './index'
+import type { Hono } from 'hono'
+import { openRestApi, type RestApiFixture } from '../../../test/rest-api'
+import { PUBLIC_API_BASE } from './index'
 
 const KEY = 'hs_quality_rest_key_a_000001'
 const KEY_B = 'hs_quality_rest_key_b_000002'
@@ -20,52 +17,44 @@ const MIN = 60_000
 const RANGE = `from=${T0.toISOString()}&to=${new Date(T0.getTime() + 60 * MIN).toISOString()}`
 const trace = (k: number) => hexId(0xf000 + k, 32)
 
-let storage: Storage
-let dir: string
+let api: RestApiFixture
 let app: Hono
 let projectA: string
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hs-quality-rest-'))
-  storage = await createStorage({ dataDir: dir, database: 'hs_quality_rest' })
-  await migrate(storage)
-  const projects = new ProjectRepository(storage, 0)
-  projectA = (await projects.ensure('A', KEY)).project.id
-  await projects.ensure('B', KEY_B)
-  // Six traces: a chain root with content and a model call; 0-2 gpt-4o, 3-5 claude.
-  const rows: SpanRow[] = []
-  for (let k = 0; k < 6; k++) {
-    const start = new Date(T0.getTime() + k * MIN)
-    const root = span({
-      project_id: projectA,
-      trace_id: trace(k),
-      start,
-      kind: 'chain',
-      name: 'ask',
-      model: '',
-      input: JSON.stringify({ question: `q${k}` }),
-      output: `a${k}`,
-    })
-    rows.push(
-      root,
-      span({
+  api = await openRestApi('hs_quality_rest', { A: KEY, B: KEY_B }, async (storage, ids) => {
+    projectA = ids.A
+    // Six traces: a chain root with content and a model call; 0-2 gpt-4o, 3-5 claude.
+    const rows: SpanRow[] = []
+    for (let k = 0; k < 6; k++) {
+      const start = new Date(T0.getTime() + k * MIN)
+      const root = span({
         project_id: projectA,
         trace_id: trace(k),
-        parent_span_id: root.span_id,
-        start: new Date(start.getTime() + 5),
-        model: k < 3 ? 'gpt-4o' : 'claude-sonnet-4',
-      }),
-    )
-  }
-  await insertSpans(storage, rows)
-  app = new Hono()
-  app.route(PUBLIC_API_BASE, createPublicApi({ storage, projects }))
+        start,
+        kind: 'chain',
+        name: 'ask',
+        model: '',
+        input: JSON.stringify({ question: `q${k}` }),
+        output: `a${k}`,
+      })
+      rows.push(
+        root,
+        span({
+          project_id: projectA,
+          trace_id: trace(k),
+          parent_span_id: root.span_id,
+          start: new Date(start.getTime() + 5),
+          model: k < 3 ? 'gpt-4o' : 'claude-sonnet-4',
+        }),
+      )
+    }
+    await insertSpans(storage, rows)
+  })
+  app = api.app
 })
 
-after(async () => {
-  await storage.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+after(() => api.close())
 
 async function call(
   method: string,

@@ -1,7 +1,7 @@
 /** Request and response schemas of the quality routes (scores, score configs, datasets). */
-import { SCORE_DATA_TYPES, SCORE_SOURCES, SCORE_STATUSES } from '@hindsight/quality'
+import { QualityError, SCORE_DATA_TYPES, SCORE_SOURCES, SCORE_STATUSES } from '@hindsight/quality'
 import { z } from '@hono/zod-openapi'
-import { ErrorSchema } from './errors'
+import { ErrorSchema, errorBody, jsonResponse } from './errors'
 
 const isoTime = z.string().openapi({ format: 'date-time', example: '2025-01-31T12:00:00.000Z' })
 const timestamp = (name: 'from' | 'to', description: string) =>
@@ -13,6 +13,30 @@ const timestamp = (name: 'from' | 'to', description: string) =>
 const traceIdText = z
   .string()
   .openapi({ example: '4bf92f3577b34da6a3ce929d0e0e4736', description: '32 hex characters.' })
+
+/**
+ * A trace/span filter of the quality layer (annotation queues, evaluation rules, objectives): each
+ * field lists the values of one attribute, a span matching every given field (any of its values).
+ * Each route names its own OpenAPI component (`name`) and says what the filter selects there.
+ */
+export function traceFilterSchema(name: string, description: string) {
+  const values = z.array(z.string()).optional()
+  return z
+    .object({ name: values, route: values, model: values, release: values, kind: values })
+    .openapi(name, { description, example: { route: ['/chat'] } })
+}
+
+/** A quality-layer refusal (`QualityError`) as the API's 404 or 400. */
+export type QualityFailure =
+  | { status: 400; body: ReturnType<typeof errorBody<'bad_request'>> }
+  | { status: 404; body: ReturnType<typeof errorBody<'not_found'>> }
+
+/** `not_found` → 404, any other `QualityError` → 400; any other error is re-thrown (the API's 500). */
+export function qualityFailure(error: unknown): QualityFailure {
+  if (!QualityError.isInstance(error)) throw error
+  if (error.code === 'not_found') return { status: 404, body: errorBody('not_found', error.message) }
+  return { status: 400, body: errorBody('bad_request', error.message) }
+}
 
 /** Any JSON value (dataset inputs and outputs are free-form). */
 const json = z.unknown().openapi({ description: 'Any JSON value.' })
@@ -31,10 +55,7 @@ export const CONFLICT_RESPONSE = {
 }
 
 export const NOT_FOUND_RESPONSE = {
-  404: {
-    description: "No such dataset or item in the key's project.",
-    content: { 'application/json': { schema: ErrorSchema } },
-  },
+  404: jsonResponse(ErrorSchema, "No such dataset or item in the key's project."),
 }
 
 // Scores ---------------------------------------------------------------------------------------

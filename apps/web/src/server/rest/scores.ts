@@ -1,7 +1,7 @@
 import { QualityError, type ScoreInput, ScoreRepository } from '@hindsight/quality'
 import { createRoute, type z } from '@hono/zod-openapi'
 import { BEARER, type PublicApiApp, type PublicApiDeps } from './context'
-import { ERROR_RESPONSES, errorBody, IdParam, notFoundResponse } from './errors'
+import { ERROR_RESPONSES, errorBody, IdParam, jsonResponse, notFoundResponse } from './errors'
 import {
   ScoreBatchSchema,
   type ScoreBodySchema,
@@ -25,10 +25,7 @@ const createScores = createRoute({
   security: [BEARER],
   request: { body: { content: { 'application/json': { schema: ScoreCreateBodySchema } }, required: true } },
   responses: {
-    201: {
-      description: 'The stored scores, in the order sent.',
-      content: { 'application/json': { schema: ScoreBatchSchema } },
-    },
+    201: jsonResponse(ScoreBatchSchema, 'The stored scores, in the order sent.'),
     ...ERROR_RESPONSES,
   },
 })
@@ -41,7 +38,7 @@ const listScores = createRoute({
   security: [BEARER],
   request: { query: ScoresQuery },
   responses: {
-    200: { description: 'A page of scores.', content: { 'application/json': { schema: ScoreListSchema } } },
+    200: jsonResponse(ScoreListSchema, 'A page of scores.'),
     ...ERROR_RESPONSES,
   },
 })
@@ -58,10 +55,7 @@ const deleteScore = createRoute({
   security: [BEARER],
   request: { params: IdParam },
   responses: {
-    200: {
-      description: 'The deleted score, as it was.',
-      content: { 'application/json': { schema: ScoreSchema } },
-    },
+    200: jsonResponse(ScoreSchema, 'The deleted score, as it was.'),
     ...notFoundResponse("No such score in the key's project (or it is already deleted)."),
     ...ERROR_RESPONSES,
   },
@@ -73,10 +67,7 @@ const listConfigs = createRoute({
   summary: 'Score configs of the project',
   security: [BEARER],
   responses: {
-    200: {
-      description: 'Every score config, by name.',
-      content: { 'application/json': { schema: ScoreConfigListSchema } },
-    },
+    200: jsonResponse(ScoreConfigListSchema, 'Every score config, by name.'),
     ...ERROR_RESPONSES,
   },
 })
@@ -91,10 +82,7 @@ const upsertConfig = createRoute({
   security: [BEARER],
   request: { body: { content: { 'application/json': { schema: ScoreConfigBodySchema } }, required: true } },
   responses: {
-    200: {
-      description: 'The stored config.',
-      content: { 'application/json': { schema: ScoreConfigSchema } },
-    },
+    200: jsonResponse(ScoreConfigSchema, 'The stored config.'),
     ...ERROR_RESPONSES,
   },
 })

@@ -1,7 +1,7 @@
 import { getTrace, listTraces } from '@hindsight/dashboards'
 import { createRoute } from '@hono/zod-openapi'
 import { BEARER, type PublicApiApp, type PublicApiDeps, resolveRange } from './context'
-import { ERROR_RESPONSES, ErrorSchema, errorBody, readModelInputError } from './errors'
+import { ERROR_RESPONSES, ErrorSchema, errorBody, jsonResponse, readModelInputError } from './errors'
 import { TraceDetailSchema, TracePageSchema, TraceParams, TracesQuery } from './schemas'
 
 const listRoute = createRoute({
@@ -14,7 +14,7 @@ const listRoute = createRoute({
   security: [BEARER],
   request: { query: TracesQuery },
   responses: {
-    200: { description: 'A page of traces.', content: { 'application/json': { schema: TracePageSchema } } },
+    200: jsonResponse(TracePageSchema, 'A page of traces.'),
     ...ERROR_RESPONSES,
   },
 })
@@ -26,14 +26,8 @@ const getRoute = createRoute({
   security: [BEARER],
   request: { params: TraceParams },
   responses: {
-    200: {
-      description: 'The trace; spans ordered by start time.',
-      content: { 'application/json': { schema: TraceDetailSchema } },
-    },
-    404: {
-      description: "No span with this trace id in the key's project.",
-      content: { 'application/json': { schema: ErrorSchema } },
-    },
+    200: jsonResponse(TraceDetailSchema, 'The trace; spans ordered by start time.'),
+    404: jsonResponse(ErrorSchema, "No span with this trace id in the key's project."),
     ...ERROR_RESPONSES,
   },
 })

@@ -10,6 +10,7 @@ import Link from 'next/link'
 import { useRouter, useSearchParams } from 'next/navigation'
 import { type FormEvent, useCallback, useEffect, useMemo, useState } from 'react'
 import { DeleteButton } from '../../../components/delete-button'
+import { Field } from '../../../components/field'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
 import { readUseCaseFilter, splitList, UseCaseFilterFields } from '../../../components/use-case-filter'
@@ -154,12 +155,10 @@ function Queues({ projectId }: { projectId: string }) {
           </span>
         </header>
         <form className="form-row" onSubmit={onCreateConfig} data-testid="config-form">
-          <label className="field">
-            <span className="field-label">Name</span>
+          <Field label="Name">
             <input name="name" required data-testid="config-name" placeholder="helpfulness" />
-          </label>
-          <label className="field">
-            <span className="field-label">Type</span>
+          </Field>
+          <Field label="Type">
             <select
               data-testid="config-type"
               value={configType}
@@ -169,28 +168,25 @@ function Queues({ projectId }: { projectId: string }) {
               <option value="boolean">boolean</option>
               <option value="numeric">numeric</option>
             </select>
-          </label>
+          </Field>
           {configType === 'categorical' ? (
-            <label className="field">
-              <span className="field-label">Categories (comma-separated)</span>
+            <Field label="Categories (comma-separated)">
               <input
                 name="categories"
                 required
                 data-testid="config-categories"
                 placeholder="bad, ok, great"
               />
-            </label>
+            </Field>
           ) : null}
           {configType === 'numeric' ? (
             <>
-              <label className="field">
-                <span className="field-label">Min</span>
+              <Field label="Min">
                 <input name="min" type="number" step="any" data-testid="config-min" />
-              </label>
-              <label className="field">
-                <span className="field-label">Max</span>
+              </Field>
+              <Field label="Max">
                 <input name="max" type="number" step="any" data-testid="config-max" />
-              </label>
+              </Field>
             </>
           ) : null}
           <button
@@ -231,13 +227,11 @@ function Queues({ projectId }: { projectId: string }) {
           </Empty>
         ) : (
           <form className="form-row" onSubmit={onCreateQueue} data-testid="queue-form">
-            <label className="field">
-              <span className="field-label">Name</span>
+            <Field label="Name">
               <input name="name" required data-testid="queue-name" placeholder="support answers" />
-            </label>
+            </Field>
             <UseCaseFilterFields routeTestId="queue-route" routePlaceholder="/api/answer" />
-            <label className="field">
-              <span className="field-label">Dataset</span>
+            <Field label="Dataset">
               <select name="dataset" data-testid="queue-dataset" defaultValue="">
                 <option value="">none (filter only)</option>
                 {datasets.data?.map((d) => (
@@ -246,7 +240,7 @@ function Queues({ projectId }: { projectId: string }) {
                   </option>
                 ))}
               </select>
-            </label>
+            </Field>
             <fieldset className="field">
               <span className="field-label">Scores</span>
               {configs.data?.map((c) => (

@@ -23,6 +23,7 @@ import {
   XAxis,
   YAxis,
 } from 'recharts'
+import { Field } from '../../../components/field'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
 import { formatDateTime, parseTimestamp } from '../../../lib/format'
@@ -222,8 +223,7 @@ function Backtests({ projectId }: { projectId: string }) {
           )}
         </header>
         <form className="filters pad" onSubmit={submit} data-testid="backtest-form">
-          <label className="field">
-            <span className="field-label">Mode</span>
+          <Field label="Mode">
             <select
               name="mode"
               value={mode}
@@ -234,9 +234,8 @@ function Backtests({ projectId }: { projectId: string }) {
               <option value="replay">Replay (real calls, evaluated)</option>
               <option value="ab">Live A/B (two releases)</option>
             </select>
-          </label>
-          <label className="field">
-            <span className="field-label">Calls of model</span>
+          </Field>
+          <Field label="Calls of model">
             <select name="baseline" defaultValue="">
               <option value="">any model</option>
               {models.data?.map((m) => (
@@ -245,15 +244,13 @@ function Backtests({ projectId }: { projectId: string }) {
                 </option>
               ))}
             </select>
-          </label>
-          <label className="field">
-            <span className="field-label">Route</span>
+          </Field>
+          <Field label="Route">
             <input name="route" placeholder="any route" />
-          </label>
+          </Field>
           {mode === 'ab' ? (
             <>
-              <label className="field">
-                <span className="field-label">Arms by</span>
+              <Field label="Arms by">
                 <input
                   name="abAttribute"
                   defaultValue="release"
@@ -261,9 +258,8 @@ function Backtests({ projectId }: { projectId: string }) {
                   title="release, model, provider, route, environment, service, tag, metadata.<key> or any attribute key"
                   data-testid="ab-attribute"
                 />
-              </label>
-              <label className="field">
-                <span className="field-label">Baseline arm</span>
+              </Field>
+              <Field label="Baseline arm">
                 <input
                   name="abBaseline"
                   list="ab-values"
@@ -271,9 +267,8 @@ function Backtests({ projectId }: { projectId: string }) {
                   data-testid="ab-baseline"
                   required
                 />
-              </label>
-              <label className="field">
-                <span className="field-label">Candidate arm</span>
+              </Field>
+              <Field label="Candidate arm">
                 <input
                   name="abCandidate"
                   list="ab-values"
@@ -281,7 +276,7 @@ function Backtests({ projectId }: { projectId: string }) {
                   data-testid="ab-candidate"
                   required
                 />
-              </label>
+              </Field>
               <datalist id="ab-values">
                 {releases.data?.map((r) => (
                   <option key={r} value={r} />
@@ -290,8 +285,7 @@ function Backtests({ projectId }: { projectId: string }) {
             </>
           ) : (
             <>
-              <label className="field">
-                <span className="field-label">Candidate provider</span>
+              <Field label="Candidate provider">
                 <select name="provider" defaultValue="openai">
                   {PROVIDERS.map((p) => (
                     <option key={p} value={p}>
@@ -299,38 +293,33 @@ function Backtests({ projectId }: { projectId: string }) {
                     </option>
                   ))}
                 </select>
-              </label>
-              <label className="field">
-                <span className="field-label">Candidate model</span>
+              </Field>
+              <Field label="Candidate model">
                 <input
                   name="candidateModel"
                   placeholder="e.g. gpt-4.1-mini"
                   data-testid="candidate-model"
                   required
                 />
-              </label>
-              <label className="field">
-                <span className="field-label">Prompt caching</span>
+              </Field>
+              <Field label="Prompt caching">
                 <select name="caching" defaultValue="off">
                   <option value="off">off</option>
                   <option value="on">{mode === 'replay' ? 'on (requested)' : 'on (simulated)'}</option>
                 </select>
-              </label>
+              </Field>
               {mode === 'replay' ? <ReplayFields /> : null}
             </>
           )}
-          <label className="field">
-            <span className="field-label">Max cost ratio</span>
+          <Field label="Max cost ratio">
             <input name="maxCostRatio" inputMode="decimal" placeholder="e.g. 0.8" size={6} />
-          </label>
-          <label className="field">
-            <span className="field-label">Max p95 (ms)</span>
+          </Field>
+          <Field label="Max p95 (ms)">
             <input name="maxP95" inputMode="numeric" placeholder="e.g. 4000" size={7} />
-          </label>
-          <label className="field">
-            <span className="field-label">Sample traces</span>
+          </Field>
+          <Field label="Sample traces">
             <input name="sample" inputMode="numeric" placeholder="all" size={6} />
-          </label>
+          </Field>
           {mode !== 'what_if' ? <QualityObjectiveFields mode={mode} /> : null}
           {mode === 'replay' ? <EvaluationFields judgeOn={judgeOn} onJudge={setJudgeOn} /> : null}
           <button type="submit" className="btn primary" disabled={start.isPending} data-testid="run-backtest">
@@ -405,16 +394,14 @@ function toMode(value: string): Mode {
 function ReplayFields() {
   return (
     <>
-      <label className="field">
-        <span className="field-label">API</span>
+      <Field label="API">
         <select name="api" defaultValue="" data-testid="replay-api">
           <option value="">from the provider</option>
           <option value="openai">OpenAI-compatible</option>
           <option value="anthropic">Anthropic Messages</option>
         </select>
-      </label>
-      <label className="field">
-        <span className="field-label">Base URL</span>
+      </Field>
+      <Field label="Base URL">
         <input
           name="baseUrl"
           type="url"
@@ -423,15 +410,13 @@ function ReplayFields() {
           title="The candidate endpoint; Anthropic defaults to api.anthropic.com. The key is the server's OPENAI_API_KEY / ANTHROPIC_API_KEY."
           data-testid="replay-base-url"
         />
-      </label>
-      <label className="field">
-        <span className="field-label">Budget ($)</span>
+      </Field>
+      <Field label="Budget ($)">
         <input name="budget" inputMode="decimal" placeholder="e.g. 5" size={5} data-testid="replay-budget" />
-      </label>
-      <label className="field">
-        <span className="field-label">Concurrency</span>
+      </Field>
+      <Field label="Concurrency">
         <input name="concurrency" inputMode="numeric" placeholder="8" size={4} />
-      </label>
+      </Field>
       <label className="field checkbox">
         <input type="checkbox" name="stream" /> <span className="field-label">stream (measure TTFT)</span>
       </label>
@@ -443,8 +428,7 @@ function ReplayFields() {
 function QualityObjectiveFields({ mode }: { mode: Mode }) {
   return (
     <>
-      <label className="field">
-        <span className="field-label">Min quality</span>
+      <Field label="Min quality">
         <input
           name="minQuality"
           inputMode="decimal"
@@ -453,10 +437,9 @@ function QualityObjectiveFields({ mode }: { mode: Mode }) {
           title="The candidate's mean score (pass rate for pass/fail) must be at least this: its 95% interval's lower end"
           data-testid="objective-min-quality"
         />
-      </label>
+      </Field>
       {mode === 'replay' ? (
-        <label className="field">
-          <span className="field-label">Max quality regression</span>
+        <Field label="Max quality regression">
           <input
             name="maxQualityRegression"
             inputMode="decimal"
@@ -465,10 +448,9 @@ function QualityObjectiveFields({ mode }: { mode: Mode }) {
             title="Non-inferiority: the paired delta's whole 95% interval must be above −this"
             data-testid="objective-max-regression"
           />
-        </label>
+        </Field>
       ) : null}
-      <label className="field">
-        <span className="field-label">Quality score</span>
+      <Field label="Quality score">
         <input
           name="qualityScore"
           placeholder={mode === 'replay' ? 'first evaluator' : 'score name'}
@@ -476,7 +458,7 @@ function QualityObjectiveFields({ mode }: { mode: Mode }) {
           title="The score (evaluator name) the quality objectives use"
           data-testid="objective-quality-score"
         />
-      </label>
+      </Field>
     </>
   )
 }
@@ -491,17 +473,15 @@ function EvaluationFields({ judgeOn, onJudge }: { judgeOn: boolean; onJudge: (on
           <input type="checkbox" name="evaluator" value={e.id} data-testid={`evaluator-${e.id}`} /> {e.label}
         </label>
       ))}
-      <label className="field">
-        <span className="field-label">Contains (comma-separated)</span>
+      <Field label="Contains (comma-separated)">
         <input name="containsValues" size={14} placeholder="none" />
-      </label>
-      <label className="field">
-        <span className="field-label">Length (chars)</span>
+      </Field>
+      <Field label="Length (chars)">
         <span>
           <input name="lengthMin" inputMode="numeric" size={4} placeholder="min" />–
           <input name="lengthMax" inputMode="numeric" size={5} placeholder="max" />
         </span>
-      </label>
+      </Field>
       <label className="field checkbox" title="The project's online evaluation rules for the cohort's routes">
         <input type="checkbox" name="evalRules" data-testid="evaluator-rules" /> the route’s online rules
       </label>
@@ -516,8 +496,7 @@ function EvaluationFields({ judgeOn, onJudge }: { judgeOn: boolean; onJudge: (on
       </label>
       {judgeOn ? (
         <>
-          <label className="field">
-            <span className="field-label">Rubric</span>
+          <Field label="Rubric">
             <select name="judgeRubric" defaultValue="correctness">
               {JUDGE_RUBRICS.map((r) => (
                 <option key={r} value={r}>
@@ -525,26 +504,22 @@ function EvaluationFields({ judgeOn, onJudge }: { judgeOn: boolean; onJudge: (on
                 </option>
               ))}
             </select>
-          </label>
-          <label className="field">
-            <span className="field-label">Judge provider</span>
+          </Field>
+          <Field label="Judge provider">
             <select name="judgeProvider" defaultValue="openai">
               <option value="openai">openai</option>
               <option value="anthropic">anthropic</option>
             </select>
-          </label>
-          <label className="field">
-            <span className="field-label">Judge model</span>
+          </Field>
+          <Field label="Judge model">
             <input name="judgeModel" placeholder="e.g. gpt-4o-mini" size={12} data-testid="judge-model" />
-          </label>
-          <label className="field">
-            <span className="field-label">Key env var</span>
+          </Field>
+          <Field label="Key env var">
             <input name="judgeKeyEnv" placeholder="OPENAI_API_KEY" size={14} />
-          </label>
-          <label className="field">
-            <span className="field-label">Judge base URL</span>
+          </Field>
+          <Field label="Judge base URL">
             <input name="judgeBaseUrl" type="url" placeholder="default" size={18} />
-          </label>
+          </Field>
         </>
       ) : null}
     </fieldset>

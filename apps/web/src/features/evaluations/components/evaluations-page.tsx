@@ -5,8 +5,9 @@
  * background worker of the all-in-one process runs them.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
-import { type FormEvent, type ReactNode, useState } from 'react'
+import { type FormEvent, useState } from 'react'
 import { DeleteButton } from '../../../components/delete-button'
+import { Field } from '../../../components/field'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
 import { readUseCaseFilter, UseCaseFilterFields } from '../../../components/use-case-filter'
@@ -407,31 +408,5 @@ function Evaluations({ projectId }: { projectId: string }) {
         ) : null}
       </section>
     </div>
-  )
-}
-
-/** A labelled form field with its error (from the form's checks or the server) right below it. */
-function Field({
-  label,
-  error,
-  field,
-  children,
-}: {
-  label: string
-  error: string | undefined
-  field: string
-  children: ReactNode
-}) {
-  return (
-    // biome-ignore lint/a11y/noLabelWithoutControl: the control is the children
-    <label className="field">
-      <span className="field-label">{label}</span>
-      {children}
-      {error ? (
-        <span className="error-text small" data-testid="field-error" data-field={field}>
-          {error}
-        </span>
-      ) : null}
-    </label>
   )
 }

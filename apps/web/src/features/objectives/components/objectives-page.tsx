@@ -18,6 +18,7 @@ import {
   YAxis,
 } from 'recharts'
 import { DeleteButton } from '../../../components/delete-button'
+import { Field } from '../../../components/field'
 import { ProjectGate } from '../../../components/project-gate'
 import { Empty, ErrorState, Loading } from '../../../components/states'
 import { readUseCaseFilter, UseCaseFilterFields } from '../../../components/use-case-filter'
@@ -205,12 +206,10 @@ function Objectives({ projectId }: { projectId: string }) {
           <h3>New objective</h3>
         </header>
         <form className="form-row" onSubmit={onCreate} data-testid="objective-form">
-          <label className="field">
-            <span className="field-label">Name</span>
+          <Field label="Name">
             <input name="name" required data-testid="objective-name" placeholder="chat p95" />
-          </label>
-          <label className="field">
-            <span className="field-label">Kind</span>
+          </Field>
+          <Field label="Kind">
             <select
               data-testid="objective-kind"
               value={kind}
@@ -222,26 +221,22 @@ function Objectives({ projectId }: { projectId: string }) {
                 </option>
               ))}
             </select>
-          </label>
-          <label className="field">
-            <span className="field-label">Threshold</span>
+          </Field>
+          <Field label="Threshold">
             <input name="threshold" type="number" step="any" required data-testid="objective-threshold" />
-          </label>
+          </Field>
           {kind === 'latency' ? (
-            <label className="field">
-              <span className="field-label">Percentile</span>
+            <Field label="Percentile">
               <input name="percentile" type="number" min={1} max={99.9} step="any" placeholder="95" />
-            </label>
+            </Field>
           ) : null}
           {kind === 'min_mean_score' ? (
-            <label className="field">
-              <span className="field-label">Score name</span>
+            <Field label="Score name">
               <input name="scoreName" required placeholder="helpfulness" />
-            </label>
+            </Field>
           ) : null}
           {kind !== 'latency' ? (
-            <label className="field">
-              <span className="field-label">Target %</span>
+            <Field label="Target %">
               <input
                 name="target"
                 type="number"
@@ -250,17 +245,15 @@ function Objectives({ projectId }: { projectId: string }) {
                 step="any"
                 placeholder={kind === 'min_mean_score' ? '90' : '99'}
               />
-            </label>
+            </Field>
           ) : null}
           <UseCaseFilterFields model={false} routeTestId="objective-route" />
-          <label className="field">
-            <span className="field-label">Period (days)</span>
+          <Field label="Period (days)">
             <input name="periodDays" type="number" min={1} max={90} placeholder="7" />
-          </label>
-          <label className="field">
-            <span className="field-label">Webhook URL</span>
+          </Field>
+          <Field label="Webhook URL">
             <input name="webhookUrl" type="url" placeholder="optional" />
-          </label>
+          </Field>
           <button
             type="submit"
             className="btn primary"
