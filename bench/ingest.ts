@@ -84,12 +84,46 @@ decode.bodies.length = 0
 // so the load's RSS is the load's own, not the decay of the ceilings' leftovers.
 await storage.client.command({ query: 'SYSTEM JEMALLOC PURGE' }).catch(() => {})
 
+/** The engine's own counters (system.events): rows inserted and merged, merge thread time. */
+const ENGINE_EVENTS = [
+  'InsertedRows',
+  'InsertedCompactParts',
+  'InsertedWideParts',
+  'Merge',
+  'MergedRows',
+  'MergeExecuteMilliseconds',
+  'MergedIntoWideParts',
+  'UserTimeMicroseconds',
+  'SystemTimeMicroseconds',
+] as const
+async function engineEvents(): Promise<Record<string, number>> {
+  const r = await storage.client.query({
+    query: 'SELECT event, value FROM system.events WHERE event IN {names:Array(String)}',
+    query_params: { names: [...ENGINE_EVENTS] },
+    format: 'JSONEachRow',
+  })
+  const out: Record<string, number> = {}
+  for (const e of await r.json<{ event: string; value: string }>()) out[e.event] = Number(e.value)
+  return out
+}
+// BENCH_SPANS_SETTINGS='name=value,…': MergeTree settings tried on `spans` (ALTER … MODIFY SETTING).
+for (const pair of (process.env.BENCH_SPANS_SETTINGS ?? '').split(',').filter(Boolean)) {
+  const [name, value] = pair.split('=')
+  if (!name || !/^[a-z_]+$/.test(name) || !value || !/^\d+$/.test(value))
+    throw new Error(`bad setting ${pair}`)
+  await storage.client.command({
+    query: `ALTER TABLE ${storage.database}.spans MODIFY SETTING ${name} = ${Number(value)}`,
+  })
+}
+const events0 = await engineEvents()
+
 const collector = await startCollector({
   storage,
   projects,
   port: 0,
   grpcPort: false,
   ...(SPOOL && { spoolDir: join(work, 'spool') }),
+  ...(process.env.BENCH_WRITER_BATCH && { batchMaxRows: num('BENCH_WRITER_BATCH', DEFAULT_BATCH_MAX_ROWS) }),
   onError: (message, error) => console.error(`[collector] ${message}`, error),
 })
 
@@ -243,6 +277,21 @@ while (finalCount < ackedSpans && Date.now() - loadEnd < 120_000) {
   finalCount = await count()
 }
 const drainedAt = Date.now()
+// The engine's work during the load and drain: merges (rows rewritten per row inserted, merge
+// thread time per inserted row) against inserts.
+const events1 = await engineEvents()
+const ev = (name: (typeof ENGINE_EVENTS)[number]) => (events1[name] ?? 0) - (events0[name] ?? 0)
+const engineWork = {
+  inserted_rows: ev('InsertedRows'),
+  inserted_parts: ev('InsertedCompactParts') + ev('InsertedWideParts'),
+  merges: ev('Merge'),
+  merged_rows: ev('MergedRows'),
+  merged_into_wide_parts: ev('MergedIntoWideParts'),
+  merge_rows_per_inserted_row: ev('MergedRows') / Math.max(1, ev('InsertedRows')),
+  merge_ms_per_1k_inserted_rows: (ev('MergeExecuteMilliseconds') * 1000) / Math.max(1, ev('InsertedRows')),
+  engine_cpu_us_per_inserted_row:
+    (ev('UserTimeMicroseconds') + ev('SystemTimeMicroseconds')) / Math.max(1, ev('InsertedRows')),
+}
 if (!load) throw new Error('the load client printed no summary')
 const summaryLoad = load as LoadSummary
 const collectorCpuUs = (cpuLoad.user + cpuLoad.system) / summaryLoad.spans
@@ -375,6 +424,13 @@ console.log(
     `${summaryLoad.retries} retries (429/503); ${freshness.length} freshness samples (${pending.length} never seen); ` +
     `all ${finalCount}/${ackedSpans} queryable ${((drainedAt - loadEnd) / 1000).toFixed(1)} s after the load ended`,
 )
+console.log(
+  `engine during the load: ${engineWork.inserted_rows} rows in ${engineWork.inserted_parts} parts ` +
+    `(${r0(engineWork.inserted_rows / Math.max(1, engineWork.inserted_parts))} rows/part), ${engineWork.merges} merges ` +
+    `rewrote ${engineWork.merge_rows_per_inserted_row.toFixed(2)} rows per inserted row ` +
+    `(${engineWork.merged_into_wide_parts} into wide parts), merge threads ${(engineWork.merge_ms_per_1k_inserted_rows).toFixed(1)} µs per inserted row; ` +
+    `engine threads' CPU (insert + merges + queries) ${engineWork.engine_cpu_us_per_inserted_row.toFixed(1)} µs per inserted row`,
+)
 const summary = {
   seconds: SECONDS,
   warmup_seconds: WARMUP,
@@ -420,6 +476,7 @@ const summary = {
     insert_ceiling: insert.cpu_us_per_span,
     cores_busy: cores,
   },
+  engine: engineWork,
   targets: {
     sustained_10k: sustained >= 10_000,
     ratio_70: sustained >= 0.7 * slower,
