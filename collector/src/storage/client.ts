@@ -30,8 +30,8 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
  * `spans`, with its maps). Every span insert creates such a part: measured on the ingest
  * benchmark's rows, the engine's system CPU per inserted row fell from ~15 to ~2.5 µs (user CPU
  * unchanged), about 45% of the insert's CPU. Merges still produce wide parts once they are large
- * enough, which is what queries over big parts want. (Server mode: set the same MergeTree setting
- * in the server's configuration.)
+ * enough, which is what queries over big parts want. (Server mode: `infra/clickhouse/merge-tree.xml`
+ * sets the same MergeTree setting in the server's configuration.)
  */
 export const EMBEDDED_ENGINE_CONFIG = `<clickhouse>
   <merge_tree>
