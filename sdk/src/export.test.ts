@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { createServer, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { createServer as createTcpServer } from 'node:net'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core'
@@ -10,54 +7,9 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { COMMON, HINDSIGHT } from './attributes'
 import { resolveConfig } from './config'
 import { readEnv } from './env'
+import { refusedPort, type Sink, type SinkRequest, startSink } from './fixtures/otlp-sink'
 import { flush, getStats, getTracer, HindsightError, init, shutdown } from './index'
 import { InMemorySpanExporter } from './testing'
-
-interface SinkRequest {
-  method: string
-  url: string
-  headers: IncomingHttpHeaders
-  body: Buffer
-}
-
-/** A stand-in collector that accepts OTLP/HTTP and records what it got. */
-async function startSink(): Promise<{ url: string; requests: SinkRequest[]; close(): Promise<void> }> {
-  const requests: SinkRequest[] = []
-  const server = createServer((req, res) => {
-    const parts: Buffer[] = []
-    req.on('data', (part: Buffer) => parts.push(part))
-    req.on('end', () => {
-      requests.push({
-        method: req.method ?? '',
-        url: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(parts),
-      })
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' })
-      res.end()
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
-}
-
-/** A port nothing listens on: bound once, then released, so connecting is refused. */
-async function refusedPort(): Promise<number> {
-  const server = createTcpServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 /** An exporter that answers only when told to, to hold spans "in flight". */
 class HeldExporter implements SpanExporter {
@@ -76,7 +28,7 @@ class HeldExporter implements SpanExporter {
   }
 }
 
-let sink: Awaited<ReturnType<typeof startSink>>
+let sink: Sink
 before(async () => {
   sink = await startSink()
 })

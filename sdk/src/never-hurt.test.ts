@@ -5,12 +5,10 @@
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import type { AddressInfo } from 'node:net'
-import { createServer as createTcpServer } from 'node:net'
 import { after, afterEach, before, describe, mock, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import OpenAI from 'openai'
-import { type Sink, type SinkBehaviour, startSink } from './fixtures/otlp-sink'
+import { refusedPort, type Sink, type SinkBehaviour, startSink } from './fixtures/otlp-sink'
 import { flush, getStats, getTracer, init, shutdown, wrapOpenAI } from './index'
 import { type FakeOpenAI, startFakeOpenAI } from './testing'
 
@@ -39,14 +37,6 @@ async function sink(behaviour: (index: number) => SinkBehaviour): Promise<Sink> 
   const started = await startSink(behaviour)
   sinks.push(started)
   return started
-}
-
-async function refusedPort(): Promise<number> {
-  const server = createTcpServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 function median(values: number[]): number {

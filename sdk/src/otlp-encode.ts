@@ -6,7 +6,7 @@
  * Node natively instead of one character at a time, there is no size-estimation pass, and the
  * resource, scope and attribute-key fields are encoded once and reused.
  */
-import type { Attributes, HrTime, Link, SpanStatus } from '@opentelemetry/api'
+import type { Attributes, HrTime, Link, SpanContext, SpanStatus } from '@opentelemetry/api'
 import type { Resource } from '@opentelemetry/resources'
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base'
 
@@ -357,9 +357,8 @@ function writeEvent(w: ProtoWriter, event: TimedEvent): void {
   w.finish(at)
 }
 
-function writeLink(w: ProtoWriter, link: Link): void {
-  const at = w.start()
-  const ctx = link.context
+/** Fields 1–3 (trace_id, span_id, trace_state), numbered alike in Span and Span.Link. */
+function writeContextIds(w: ProtoWriter, ctx: SpanContext): void {
   w.byte(0x0a) // trace_id = 1
   w.hexBytes(ctx.traceId)
   w.byte(0x12) // span_id = 2
@@ -369,6 +368,12 @@ function writeLink(w: ProtoWriter, link: Link): void {
     w.byte(0x1a) // trace_state = 3
     w.string(traceState)
   }
+}
+
+function writeLink(w: ProtoWriter, link: Link): void {
+  const at = w.start()
+  const ctx = link.context
+  writeContextIds(w, ctx)
   if (link.attributes) writeAttributes(w, link.attributes, 0x22) // attributes = 4
   w.byte(0x28) // dropped_attributes_count = 5
   w.uint32(link.droppedAttributesCount || 0)
@@ -394,15 +399,7 @@ const SPAN_RESERVE = 2
 function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   const at = w.start(SPAN_RESERVE)
   const ctx = span.spanContext()
-  w.byte(0x0a) // trace_id = 1
-  w.hexBytes(ctx.traceId)
-  w.byte(0x12) // span_id = 2
-  w.hexBytes(ctx.spanId)
-  const traceState = ctx.traceState?.serialize()
-  if (traceState) {
-    w.byte(0x1a) // trace_state = 3
-    w.string(traceState)
-  }
+  writeContextIds(w, ctx)
   const parent = span.parentSpanContext
   if (parent?.spanId) {
     w.byte(0x22) // parent_span_id = 4
