@@ -15,7 +15,7 @@ import { type AbArmSummary, type AbSpec, type AbSummary, parseAbAttribute } from
 import { type CallQuery, callConditions, chTime, inCohortSql } from './calls'
 import { candidateSchema, type Objectives } from './candidate'
 import { type Cohort, callQuery } from './cohort'
-import { bootstrapFields, emptyMetricRow, finite } from './metric-row'
+import { bootstrapFields, emptyMetricRow, finite, powerFields } from './metric-row'
 import { fromNano, toNano } from './pricing'
 import {
   type BacktestReport,
@@ -510,7 +510,6 @@ export async function runAb(storage: Storage, o: AbOptions): Promise<BacktestRep
     specs.forEach((s, k) => {
       const r = results[k]
       if (!r) return
-      const significant = r.p_value < 0.05
       metrics.push({
         name: s.name,
         label: s.label,
@@ -520,8 +519,7 @@ export async function runAb(storage: Storage, o: AbOptions): Promise<BacktestRep
         p_value_adjusted: null,
         n: r.n,
         clusters: r.clusters,
-        mde: finite(minimumDetectableEffect(r.delta_se)),
-        n_needed: significant ? null : finite(samplesNeeded(r.n, r.delta_se, r.delta)),
+        ...powerFields(r.n, r.delta_se, r.delta, r.p_value),
         method: `Harrell–Davis quantiles; ${r.method}`,
         test,
         win_tie_loss: null,
@@ -759,7 +757,6 @@ function meanRow(
     resamples,
     seed,
   })
-  const significant = welch.p_value < 0.05
   return {
     name,
     label,
@@ -779,8 +776,7 @@ function meanRow(
     p_value_adjusted: null,
     n: welch.n,
     clusters: welch.clusters,
-    mde: finite(minimumDetectableEffect(welch.se)),
-    n_needed: significant ? null : finite(samplesNeeded(welch.n, welch.se, welch.estimate)),
+    ...powerFields(welch.n, welch.se, welch.estimate, welch.p_value),
     method: `${welch.method}; ratio: ${boot?.method ?? ''}`,
     test: mwTest(mannWhitney(bv, cv)),
     win_tie_loss: null,

@@ -4,7 +4,7 @@
  * estimates and intervals fill the same fields in every mode.
  */
 import type { MetricRow } from './report'
-import type { PairedBootstrapResult } from './stats'
+import { minimumDetectableEffect, type PairedBootstrapResult, samplesNeeded } from './stats'
 
 /** What a row is about (name, the score of a quality row, label, unit, direction). */
 export type MetricHead = Pick<MetricRow, 'name' | 'score' | 'label' | 'unit' | 'better'>
@@ -75,5 +75,21 @@ export function bootstrapFields(r: PairedBootstrapResult): BootstrapFields {
     candidate_ci_low: finite(r.candidate_ci_low),
     candidate_ci_high: finite(r.candidate_ci_high),
     p_value: finite(r.p_value),
+  }
+}
+
+/**
+ * A difference's power figures: the minimum detectable effect at its standard error, and — when
+ * it is not significant at 5% (p ≥ 0.05) — the items needed to detect it.
+ */
+export function powerFields(
+  n: number,
+  se: number,
+  delta: number,
+  pValue: number,
+): Pick<MetricRow, 'mde' | 'n_needed'> {
+  return {
+    mde: finite(minimumDetectableEffect(se)),
+    n_needed: pValue < 0.05 ? null : finite(samplesNeeded(n, se, delta)),
   }
 }

@@ -581,42 +581,23 @@ export function reportToCsv(report: BacktestReport): string {
         .join(','),
     )
   }
-  lines.push(
-    [
-      'verdict',
-      '',
-      report.verdict.result,
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      report.verdict.summary,
-      ...CSV_COLUMNS.slice(18).map(() => ''),
-    ]
-      .map(csvCell)
-      .join(','),
-  )
+  // The verdict and objective rows fill a few columns by position (see CSV_COLUMNS).
+  const sparseRow = (cells: Record<number, unknown>): string =>
+    CSV_COLUMNS.map((_, k) => csvCell(cells[k] ?? '')).join(',')
+  lines.push(sparseRow({ 0: 'verdict', 2: report.verdict.result, 17: report.verdict.summary }))
   for (const ch of report.verdict.checks) {
-    const row: unknown[] = CSV_COLUMNS.map(() => '')
-    row[0] = `objective:${ch.objective}`
-    row[2] = ch.threshold
-    row[3] = ch.value
-    row[5] = ch.ci_low
-    row[6] = ch.ci_high
-    row[15] = ch.n_needed
-    row[17] = `${ch.result}: ${ch.reason}`
-    row[18] = ch.score ?? ''
-    lines.push(row.map(csvCell).join(','))
+    lines.push(
+      sparseRow({
+        0: `objective:${ch.objective}`,
+        2: ch.threshold,
+        3: ch.value,
+        5: ch.ci_low,
+        6: ch.ci_high,
+        15: ch.n_needed,
+        17: `${ch.result}: ${ch.reason}`,
+        18: ch.score ?? '',
+      }),
+    )
   }
   return `${lines.join('\r\n')}\r\n`
 }

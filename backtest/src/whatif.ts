@@ -11,7 +11,7 @@ import { type CallTable, loadCalls } from './calls'
 import { type CandidateSpec, candidateLabel, type Objectives } from './candidate'
 import { type Cohort, callQuery } from './cohort'
 import { type LatencyDistribution, loadLatencyDistribution, projectLatency } from './latency'
-import { bootstrapFields, emptyMetricRow, finite } from './metric-row'
+import { bootstrapFields, emptyMetricRow, finite, powerFields } from './metric-row'
 import {
   candidatePrice,
   firstPriceDate,
@@ -26,10 +26,8 @@ import {
   clusteredMeanCI,
   holm,
   mcnemar,
-  minimumDetectableEffect,
   pairedBootstrap,
   pairedMeanDifference,
-  samplesNeeded,
   wilcoxonSignedRank,
   wilson,
   winTieLoss,
@@ -407,7 +405,6 @@ export async function runWhatIf(
     const candMean = clusteredMeanCI(c, clusters)
     const [boot] = pairedBootstrap(b, c, [{ kind: 'mean' }], { clusters, resamples, seed })
     const wilcoxon = wilcoxonSignedRank(b, c)
-    const significant = diff.p_value < 0.05
     metrics.push({
       name: 'cost_per_call_usd',
       label: costLabel,
@@ -427,8 +424,7 @@ export async function runWhatIf(
       p_value_adjusted: null,
       n: priced,
       clusters: diff.clusters,
-      mde: finite(minimumDetectableEffect(diff.se)),
-      n_needed: significant ? null : finite(samplesNeeded(priced, diff.se, diff.estimate)),
+      ...powerFields(priced, diff.se, diff.estimate, diff.p_value),
       method: `${diff.method}; ratio: ${boot?.method ?? ''}`,
       test: {
         name: 'Wilcoxon signed-rank',
@@ -503,7 +499,6 @@ export async function runWhatIf(
     specs.forEach((s, k) => {
       const r = results[k]
       if (!r) return
-      const significant = r.p_value < 0.05
       metrics.push({
         name: s.name,
         label: s.label,
@@ -513,8 +508,7 @@ export async function runWhatIf(
         p_value_adjusted: null,
         n: count,
         clusters: r.clusters,
-        mde: finite(minimumDetectableEffect(r.delta_se)),
-        n_needed: significant ? null : finite(samplesNeeded(count, r.delta_se, r.delta)),
+        ...powerFields(count, r.delta_se, r.delta, r.p_value),
         method: `${r.method}; Harrell–Davis quantiles`,
         test: null,
         win_tie_loss: k === 0 ? winTieLoss(b, c, { better: 'lower', tolerance: 0.5 }) : null,
@@ -585,8 +579,7 @@ export async function runWhatIf(
       p_value_adjusted: null,
       n,
       clusters: diff.clusters,
-      mde: finite(minimumDetectableEffect(diff.se)),
-      n_needed: diff.p_value < 0.05 ? null : finite(samplesNeeded(n, diff.se, diff.estimate)),
+      ...powerFields(n, diff.se, diff.estimate, diff.p_value),
       method: `${diff.method}; candidate rate: ${rateCand.method}`,
       test: { name: 'McNemar', statistic: test.statistic, p_value: test.p_value, method: test.method },
       win_tie_loss: null,

@@ -127,6 +127,39 @@ class EntryTable {
     this.size++
   }
 
+  /**
+   * A call at `now` writes key (a, b) found at `slot` (-1: absent, inserted): an expired entry is
+   * replaced in its slot; a live one has its lifetime extended (capped at `maxLife` after its
+   * creation) unless `refresh` is false (a hit on a rule that does not refresh on hit).
+   */
+  write(
+    slot: number,
+    a: number,
+    b: number,
+    refresh: boolean,
+    now: number,
+    fresh: number,
+    usableAt: number,
+    ttl: number,
+    maxLife: number,
+  ): void {
+    if (slot < 0) {
+      this.insert(a, b, fresh, usableAt, now)
+      return
+    }
+    const { expires, available, created } = this
+    const e = expires[slot] ?? 0
+    if (e < now) {
+      // Expired: a new entry in the same slot.
+      expires[slot] = fresh
+      available[slot] = usableAt
+      created[slot] = now
+    } else if (refresh) {
+      expires[slot] = Math.min(Math.max(e, now + ttl), (created[slot] ?? 0) + maxLife)
+      available[slot] = Math.min(available[slot] ?? 0, usableAt)
+    }
+  }
+
   /** Drop the entries that expired before `t`, in a table sized for what is left. */
   sweep(t: number): void {
     const { used, expires } = this
@@ -290,7 +323,7 @@ export function simulateCaching(calls: CallTable, options: SimulationOptions): S
     const min = rule.min_tokens
     // At most k new entries: slots found below stay valid through this call's inserts.
     entries.reserve(k)
-    const { expires, available, created } = entries
+    const { expires, available } = entries
     let read = 0
     let write = 0
     if (rule.mode === 'automatic_prefix') {
@@ -314,20 +347,8 @@ export function simulateCaching(calls: CallTable, options: SimulationOptions): S
         let slot = j >= from ? (slots[j] ?? -1) : -1
         // (A prefix absent above can only be present now if this call inserted the same key.)
         if (slot < 0) slot = entries.find(keysA[j] ?? 0, keysB[j] ?? 0)
-        if (slot < 0) {
-          entries.insert(keysA[j] ?? 0, keysB[j] ?? 0, fresh, usableAt, now)
-          continue
-        }
-        const e = expires[slot] ?? 0
-        if (e < now) {
-          // Expired: a new entry in the same slot.
-          expires[slot] = fresh
-          available[slot] = usableAt
-          created[slot] = now
-        } else if (c <= read ? refreshOnHit : true) {
-          expires[slot] = Math.min(Math.max(e, now + ttl), (created[slot] ?? 0) + maxLife)
-          available[slot] = Math.min(available[slot] ?? 0, usableAt)
-        }
+        const refresh = c > read || refreshOnHit
+        entries.write(slot, keysA[j] ?? 0, keysB[j] ?? 0, refresh, now, fresh, usableAt, ttl, maxLife)
       }
     } else {
       // Breakpoints chosen by the simulated client, at most max_breakpoints, the latest kept
@@ -378,19 +399,8 @@ export function simulateCaching(calls: CallTable, options: SimulationOptions): S
           hit = false
         }
         const slot = entries.find(keysA[j] ?? 0, keysB[j] ?? 0)
-        if (slot < 0) {
-          entries.insert(keysA[j] ?? 0, keysB[j] ?? 0, fresh, usableAt, now)
-          continue
-        }
-        const e = expires[slot] ?? 0
-        if (e < now) {
-          expires[slot] = fresh
-          available[slot] = usableAt
-          created[slot] = now
-        } else if (hit ? refreshOnHit : true) {
-          expires[slot] = Math.min(Math.max(e, now + ttl), (created[slot] ?? 0) + maxLife)
-          available[slot] = Math.min(available[slot] ?? 0, usableAt)
-        }
+        const refresh = !hit || refreshOnHit
+        entries.write(slot, keysA[j] ?? 0, keysB[j] ?? 0, refresh, now, fresh, usableAt, ttl, maxLife)
       }
       write = lastWritten - read
     }
