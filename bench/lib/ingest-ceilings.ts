@@ -1,7 +1,7 @@
 // The two ceilings of the ingest benchmark, measured on the same payloads and rows as the load:
 // the decode rate (decode + validate + limit + map + serialize, one core, no I/O) and the engine's
 // own insert rate for the same rows (pre-serialized JSONEachRow bytes, chDB's raw insert, warm).
-import { IngestPipeline, type SpanWriter } from '@hindsight/collector'
+import { chdbRawInsert, IngestPipeline, type SpanWriter, splitLines } from '@hindsight/collector'
 import type { Storage } from '@hindsight/collector/storage'
 
 export interface CeilingResult {
@@ -60,28 +60,6 @@ export async function decodeCeiling(
   }
 }
 
-type RawInsert = (params: {
-  table: string
-  values: Buffer
-  format: 'JSONEachRow'
-  settings?: Readonly<Record<string, number>>
-}) => Promise<unknown>
-
-/** chDB's raw insert of the storage client, as the span writer uses it, with `settings`. */
-function rawInsertOf(
-  storage: Storage,
-  settings: Readonly<Record<string, number>>,
-): (table: string, body: Buffer) => Promise<void> {
-  const connection = (storage.client as unknown as { connection?: { chdb?: { rawInsert?: RawInsert } } })
-    .connection
-  const chdb = connection?.chdb
-  const raw = chdb?.rawInsert
-  if (!chdb || typeof raw !== 'function') throw new Error('the storage is not embedded chDB')
-  return async (table, values) => {
-    await raw.call(chdb, { table, values, format: 'JSONEachRow', settings })
-  }
-}
-
 /**
  * The engine's insert rate for the same rows: `bodies` regrouped into batches of `batchRows`,
  * inserted one after the other with the insert `settings` into a copy of `spans` (one warm-up
@@ -94,20 +72,12 @@ export async function insertCeiling(
   seconds: number,
   settings: Readonly<Record<string, number>> = {},
 ): Promise<CeilingResult> {
-  const insert = rawInsertOf(storage, settings)
+  const insert = chdbRawInsert(storage)
+  if (!insert) throw new Error('the storage is not embedded chDB')
   const table = `${storage.database}.spans_ceiling`
   await storage.client.command({ query: `DROP TABLE IF EXISTS ${table}` })
   await storage.client.command({ query: `CREATE TABLE ${table} AS ${storage.database}.spans` })
-  const lines: Buffer[] = []
-  for (const body of bodies) {
-    let start = 0
-    while (start < body.length) {
-      const end = body.indexOf(0x0a, start)
-      const stop = end === -1 ? body.length : end + 1
-      lines.push(body.subarray(start, stop))
-      start = stop
-    }
-  }
+  const lines = bodies.flatMap(splitLines)
   const batches: { body: Buffer; rows: number }[] = []
   for (let i = 0; i < lines.length; i += batchRows) {
     const part = lines.slice(i, i + batchRows)
@@ -115,13 +85,13 @@ export async function insertCeiling(
   }
   const first = batches[0]
   if (!first) throw new Error('no rows')
-  await insert(table, first.body)
+  await insert(table, first.body, settings)
   let rows = 0
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   while (performance.now() - t0 < seconds * 1000) {
     for (const b of batches) {
-      await insert(table, b.body)
+      await insert(table, b.body, settings)
       rows += b.rows
     }
   }

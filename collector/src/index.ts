@@ -61,11 +61,14 @@ export {
 export { type SpanRejection, type SpanRejectionReason, validateSpan } from './validate'
 export {
   type AdmitResult,
+  chdbRawInsert,
   DEFAULT_BATCH_MAX_ROWS,
   isDataError,
+  type RawInsert,
   SPAN_INSERT_SETTINGS,
   SpanWriter,
   type SpanWriterOptions,
   type SpanWriterStats,
   serializeRows,
+  splitLines,
 } from './writer/span-writer'

@@ -3,14 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import {
-  type Client,
-  credentials,
-  Metadata,
-  makeGenericClientConstructor,
-  type ServiceError,
-  status,
-} from '@grpc/grpc-js'
+import { Metadata, type ServiceError, status } from '@grpc/grpc-js'
 import { SpanKind } from '@opentelemetry/api'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
@@ -19,8 +12,8 @@ import { GEN_AI } from '../conventions'
 import { ExportTraceServiceResponse, RpcStatus } from '../otlp/proto'
 import { type RunningCollector, startCollector } from '../server'
 import { createStorage, migrate, ProjectRepository, type Storage } from '../storage'
-import { nanos, newSpanId, newTraceId, otlpProtobuf, type TestRequest } from '../testing'
-import { TRACE_EXPORT_PATH } from './grpc-receiver'
+import { flakyStorage, nanos, newSpanId, newTraceId, otlpProtobuf, type TestRequest } from '../testing'
+import { type RawTraceClient, rawTraceClient } from './raw-client'
 
 const KEY = 'hs_test_grpc_key_0123456789abcdef'
 const MAX_BODY = 256 * 1024
@@ -54,42 +47,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-interface RawClient extends Client {
-  Export(
-    request: Buffer,
-    metadata: Metadata,
-    options: { deadline: number },
-    callback: (error: ServiceError | null, response?: Buffer) => void,
-  ): void
-}
-
-const passthrough = (b: Buffer) => b
-const RawTraceClient = makeGenericClientConstructor(
-  {
-    Export: {
-      path: TRACE_EXPORT_PATH,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: passthrough,
-      requestDeserialize: passthrough,
-      responseSerialize: passthrough,
-      responseDeserialize: passthrough,
-    },
-  },
-  'TraceService',
-)
-
-function rawClient(url: string, options: Record<string, number> = {}): RawClient {
-  return new RawTraceClient(
-    url.replace(/^http:\/\//, ''),
-    credentials.createInsecure(),
-    options,
-  ) as unknown as RawClient
-}
-
 /** One Export call with a raw grpc-js client: bytes in, bytes (or a status) out. */
 function exportRaw(
-  client: RawClient,
+  client: RawTraceClient,
   body: Buffer,
   meta: Record<string, string> = { authorization: `Bearer ${KEY}` },
 ): Promise<{ error: ServiceError | null; response: Buffer | undefined }> {
@@ -205,7 +165,7 @@ test('the official @opentelemetry/exporter-trace-otlp-grpc (gzip, bearer metadat
 
 test('raw client: OK with an empty response, gzip accepted, x-hindsight-api-key works', async () => {
   const traceId = newTraceId()
-  const client = rawClient(collector.grpcUrl ?? '', { 'grpc.default_compression_algorithm': 2 })
+  const client = rawTraceClient(collector.grpcUrl ?? '', { 'grpc.default_compression_algorithm': 2 })
   const { error, response } = await exportRaw(client, otlpProtobuf(chatRequest(traceId)), {
     'x-hindsight-api-key': KEY,
   })
@@ -219,7 +179,7 @@ test('raw client: OK with an empty response, gzip accepted, x-hindsight-api-key 
 })
 
 test('UNAUTHENTICATED without a key or with a wrong one', async () => {
-  const client = rawClient(collector.grpcUrl ?? '')
+  const client = rawTraceClient(collector.grpcUrl ?? '')
   const body = otlpProtobuf(chatRequest(newTraceId()))
   const missing = await exportRaw(client, body, {})
   assert.equal(missing.error?.code, status.UNAUTHENTICATED)
@@ -231,7 +191,7 @@ test('UNAUTHENTICATED without a key or with a wrong one', async () => {
 })
 
 test('INVALID_ARGUMENT with the reason for a malformed request; no retry info', async () => {
-  const client = rawClient(collector.grpcUrl ?? '')
+  const client = rawTraceClient(collector.grpcUrl ?? '')
   const { error } = await exportRaw(client, Buffer.from([0x0a, 0xff, 0xff, 0x03, 0x01]))
   client.close()
   assert.ok(error)
@@ -244,7 +204,7 @@ test('OK with partial_success naming the refused spans; the good span is stored'
   const traceId = newTraceId()
   const good = chatRequest(traceId).spans[0]
   assert.ok(good)
-  const client = rawClient(collector.grpcUrl ?? '')
+  const client = rawTraceClient(collector.grpcUrl ?? '')
   const { error, response } = await exportRaw(
     client,
     otlpProtobuf({ spans: [good, { ...good, spanId: '00' }, { ...good, spanId: newSpanId(), traceId: '' }] }),
@@ -262,7 +222,7 @@ test('OK with partial_success naming the refused spans; the good span is stored'
 })
 
 test('RESOURCE_EXHAUSTED without retry info for too many spans or a message over the limit', async () => {
-  const client = rawClient(collector.grpcUrl ?? '')
+  const client = rawTraceClient(collector.grpcUrl ?? '')
   const one = chatRequest(newTraceId()).spans[0]
   assert.ok(one)
   const many = otlpProtobuf({ spans: Array.from({ length: 51 }, () => ({ ...one, spanId: newSpanId() })) })
@@ -278,27 +238,15 @@ test('RESOURCE_EXHAUSTED without retry info for too many spans or a message over
 
 test('busy: RESOURCE_EXHAUSTED with RetryInfo; storage failing: UNAVAILABLE with RetryInfo', async () => {
   let storageDown = false
-  const client = new Proxy(storage.client, {
-    get(target, prop, receiver) {
-      if (prop === 'connection') return undefined
-      if (prop === 'exec') {
-        return (params: Parameters<typeof target.exec>[0]) =>
-          storageDown
-            ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
-            : target.exec(params)
-      }
-      return Reflect.get(target, prop, receiver)
-    },
-  })
   const small = await startCollector({
-    storage: { ...storage, client },
+    storage: flakyStorage(storage, () => storageDown),
     projects,
     port: 0,
     maxPendingRows: 1,
     batchMaxDelayMs: 60_000,
     onError: quiet,
   })
-  const raw = rawClient(small.grpcUrl ?? '')
+  const raw = rawTraceClient(small.grpcUrl ?? '')
   try {
     assert.equal((await exportRaw(raw, otlpProtobuf(chatRequest(newTraceId())))).error, null)
     const busy = await exportRaw(raw, otlpProtobuf(chatRequest(newTraceId())))

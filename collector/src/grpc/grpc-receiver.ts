@@ -10,8 +10,8 @@ import {
 } from '@grpc/grpc-js'
 import protobuf from 'protobufjs'
 import { CollectorError, ERROR_CODES } from '../errors'
-import type { IngestPipeline } from '../ingest/pipeline'
-import { ExportTraceServiceResponse, OTLP_PROTO_SOURCES, RpcStatus } from '../otlp/proto'
+import { apiKeyFrom, type IngestPipeline } from '../ingest/pipeline'
+import { encodeExportResponse, OTLP_PROTO_SOURCES, RpcStatus } from '../otlp/proto'
 
 /*
  * The OTLP trace service, declared over the collector's own proto text: its package and
@@ -69,9 +69,10 @@ const passthrough = (buffer: Buffer) => buffer
 /*
  * Messages stay bytes on both sides: the request is decoded once, by the same decoder as
  * OTLP/HTTP protobuf (span by span, tolerant of bad UTF-8), and the response is encoded with the
- * same ExportTraceServiceResponse type.
+ * same ExportTraceServiceResponse type. Also the definition of raw-bytes test clients
+ * (`rawTraceClient` in `./raw-client`).
  */
-const SERVICE: ServiceDefinition = {
+export const TRACE_SERVICE: ServiceDefinition = {
   Export: {
     path: TRACE_EXPORT_PATH,
     requestStream: false,
@@ -104,20 +105,11 @@ export interface GrpcReceiver {
 }
 
 function apiKeyOf(metadata: Metadata): string {
-  const authorization = metadata.get('authorization')[0]
-  if (typeof authorization === 'string') {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
-    if (match?.[1]) return match[1]
+  const text = (key: string) => {
+    const value = metadata.get(key)[0]
+    return typeof value === 'string' ? value : undefined
   }
-  const header = metadata.get('x-hindsight-api-key')[0]
-  return typeof header === 'string' ? header.trim() : ''
-}
-
-function responseBody(rejected: number, errorMessage: string): Buffer {
-  const payload = rejected > 0 ? { partialSuccess: { rejectedSpans: rejected, errorMessage } } : {}
-  return Buffer.from(
-    ExportTraceServiceResponse.encode(ExportTraceServiceResponse.fromObject(payload)).finish(),
-  )
+  return apiKeyFrom(text('authorization'), text('x-hindsight-api-key'))
 }
 
 /** The status as gRPC sends it, with RetryInfo in `grpc-status-details-bin` when a retry is welcome. */
@@ -160,13 +152,13 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<G
     const release = pipeline.enter()
     try {
       const result = await pipeline.ingest(projectId, pipeline.decode(call.request, 'protobuf'))
-      return responseBody(result.rejected, result.errorMessage)
+      return encodeExportResponse(result.rejected, result.errorMessage)
     } finally {
       release()
     }
   }
 
-  server.addService(SERVICE, {
+  server.addService(TRACE_SERVICE, {
     Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
       handle(call).then(
         (response) => callback(null, response),

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { CollectorError, ERROR_CODES } from '../errors'
-import { IngestPipeline, type IngestStats } from '../ingest/pipeline'
+import { apiKeyFrom, IngestPipeline, type IngestStats } from '../ingest/pipeline'
 import type { IngestLimits } from '../limits/limits'
 import type { OtlpEncoding } from '../otlp/decode'
-import { ExportTraceServiceResponse, RpcStatus } from '../otlp/proto'
+import { encodeExportResponse, RpcStatus } from '../otlp/proto'
 import type { PriceTable } from '../pricing/price-table'
 import type { ProjectRepository } from '../storage'
 import type { SpanWriter } from '../writer/span-writer'
@@ -58,22 +58,12 @@ function encodingOf(contentType: string | undefined): OtlpEncoding | null {
 }
 
 function apiKeyOf(req: IncomingMessage): string {
-  const authorization = req.headers.authorization
-  if (authorization) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
-    if (match?.[1]) return match[1]
-  }
   const header = req.headers['x-hindsight-api-key']
-  return (Array.isArray(header) ? header[0] : header)?.trim() ?? ''
+  return apiKeyFrom(req.headers.authorization, Array.isArray(header) ? header[0] : header)
 }
 
 function successBody(format: OtlpEncoding, rejected: number, message: string): Buffer {
-  if (format === 'protobuf') {
-    const payload = rejected > 0 ? { partialSuccess: { rejectedSpans: rejected, errorMessage: message } } : {}
-    return Buffer.from(
-      ExportTraceServiceResponse.encode(ExportTraceServiceResponse.fromObject(payload)).finish(),
-    )
-  }
+  if (format === 'protobuf') return encodeExportResponse(rejected, message)
   const payload =
     rejected > 0 ? { partialSuccess: { rejectedSpans: String(rejected), errorMessage: message } } : {}
   return Buffer.from(JSON.stringify(payload))

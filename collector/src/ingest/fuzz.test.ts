@@ -15,17 +15,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
-import {
-  type Client,
-  credentials,
-  Metadata,
-  makeGenericClientConstructor,
-  type ServiceError,
-  status,
-} from '@grpc/grpc-js'
+import { Metadata, type ServiceError, status } from '@grpc/grpc-js'
 import fc from 'fast-check'
 import { GEN_AI } from '../conventions'
-import { TRACE_EXPORT_PATH } from '../grpc/grpc-receiver'
+import { type RawTraceClient, rawTraceClient } from '../grpc/raw-client'
 import { ExportTraceServiceRequest, ExportTraceServiceResponse, RpcStatus } from '../otlp/proto'
 import { type RunningCollector, startCollector } from '../server'
 import { createStorage, migrate, ProjectRepository, type Storage } from '../storage'
@@ -423,11 +416,9 @@ test(`HTTP and gRPC endpoints under ${RUNS} generated and mutated payloads: no c
   const statuses = new Map<string, number>()
   const tally = (label: string) => statuses.set(label, (statuses.get(label) ?? 0) + 1)
 
-  const address = (collector.grpcUrl ?? '').replace(/^http:\/\//, '')
-  const plain = new TraceClient(address, credentials.createInsecure()) as unknown as RawClient
-  const gzip = new TraceClient(address, credentials.createInsecure(), {
-    'grpc.default_compression_algorithm': 2,
-  }) as unknown as RawClient
+  const address = collector.grpcUrl ?? ''
+  const plain = rawTraceClient(address)
+  const gzip = rawTraceClient(address, { 'grpc.default_compression_algorithm': 2 })
   const httpFuzz = fc.assert(
     fc.asyncProperty(httpCase, async (c) => {
       const headers: Record<string, string> = {
@@ -546,32 +537,8 @@ test(`HTTP and gRPC endpoints under ${RUNS} generated and mutated payloads: no c
 
 // --- gRPC plumbing -----------------------------------------------------------------------------
 
-interface RawClient extends Client {
-  Export(
-    request: Buffer,
-    metadata: Metadata,
-    options: { deadline: number },
-    callback: (error: ServiceError | null, response?: Buffer) => void,
-  ): void
-}
-const passthrough = (b: Buffer) => b
-const TraceClient = makeGenericClientConstructor(
-  {
-    Export: {
-      path: TRACE_EXPORT_PATH,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: passthrough,
-      requestDeserialize: passthrough,
-      responseSerialize: passthrough,
-      responseDeserialize: passthrough,
-    },
-  },
-  'TraceService',
-)
-
 function exportRaw(
-  client: RawClient,
+  client: RawTraceClient,
   body: Buffer,
   withKey: boolean,
 ): Promise<{ error: ServiceError | null; response: Buffer | undefined }> {

@@ -10,6 +10,18 @@ import type { ProjectRepository } from '../storage'
 import { type SpanRejection, validateSpan } from '../validate'
 import type { SpanWriter } from '../writer/span-writer'
 
+/**
+ * The API key of a request (HTTP headers or gRPC metadata): an `Authorization: Bearer <key>`
+ * header, else `x-hindsight-api-key`; '' when neither is sent.
+ */
+export function apiKeyFrom(authorization: string | undefined, apiKeyHeader: string | undefined): string {
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
+    if (match?.[1]) return match[1]
+  }
+  return apiKeyHeader?.trim() ?? ''
+}
+
 export interface IngestPipelineOptions {
   /** Resolves API keys to projects. */
   projects: Pick<ProjectRepository, 'authenticate'>

@@ -177,3 +177,11 @@ export const ExportTraceServiceResponse: protobuf.Type = otlpRoot.lookupType(
   'opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse',
 )
 export const RpcStatus: protobuf.Type = otlpRoot.lookupType('google.rpc.Status')
+
+/** An ExportTraceServiceResponse, with a partial success when spans were rejected. */
+export function encodeExportResponse(rejected: number, errorMessage: string): Buffer {
+  const payload = rejected > 0 ? { partialSuccess: { rejectedSpans: rejected, errorMessage } } : {}
+  return Buffer.from(
+    ExportTraceServiceResponse.encode(ExportTraceServiceResponse.fromObject(payload)).finish(),
+  )
+}

@@ -5,15 +5,9 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import {
-  type Client,
-  credentials,
-  Metadata,
-  makeGenericClientConstructor,
-  type ServiceError,
-} from '@grpc/grpc-js'
+import { Metadata } from '@grpc/grpc-js'
 import { GEN_AI } from '../conventions'
-import { TRACE_EXPORT_PATH } from '../grpc/grpc-receiver'
+import { rawTraceClient } from '../grpc/raw-client'
 import { ExportTraceServiceResponse } from '../otlp/proto'
 import { nanos, newSpanId, newTraceId, otlpProtobuf, type TestSpan } from '../testing'
 
@@ -89,30 +83,6 @@ function request(): { body: Buffer; spanIds: string[] } {
   return { body: otlpProtobuf({ spans }), spanIds: spans.map((s) => s.spanId ?? '') }
 }
 
-interface RawClient extends Client {
-  Export(
-    request: Buffer,
-    metadata: Metadata,
-    options: { deadline: number },
-    callback: (error: ServiceError | null, response?: Buffer) => void,
-  ): void
-}
-const passthrough = (b: Buffer) => b
-const TraceClient = makeGenericClientConstructor(
-  {
-    Export: {
-      path: TRACE_EXPORT_PATH,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: passthrough,
-      requestDeserialize: passthrough,
-      responseSerialize: passthrough,
-      responseDeserialize: passthrough,
-    },
-  },
-  'TraceService',
-)
-
 function fullyAccepted(response: Buffer): boolean {
   const decoded = ExportTraceServiceResponse.toObject(ExportTraceServiceResponse.decode(response)) as {
     partialSuccess?: unknown
@@ -158,10 +128,7 @@ test('kill -9 under load: after a restart every acknowledged span is stored exac
     }
   }
   const grpcWorker = async () => {
-    const client = new TraceClient(
-      `127.0.0.1:${grpcPort}`,
-      credentials.createInsecure(),
-    ) as unknown as RawClient
+    const client = rawTraceClient(`127.0.0.1:${grpcPort}`)
     const metadata = new Metadata()
     metadata.set('authorization', `Bearer ${KEY}`)
     while (!stopped) {

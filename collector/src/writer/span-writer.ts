@@ -126,6 +126,28 @@ interface RawInsertConnection {
   }
 }
 
+/** Inserts JSONEachRow bytes into `table` with the insert `settings`. */
+export type RawInsert = (
+  table: string,
+  values: Buffer,
+  settings: Readonly<Record<string, number>>,
+) => Promise<void>
+
+/**
+ * chDB's raw insert for an embedded storage client, or null when the client is not embedded chDB.
+ * The chDB connection is reachable only through the client's (untyped) `connection` field;
+ * checked structurally so a different client version simply takes the portable path.
+ */
+export function chdbRawInsert(storage: Pick<Storage, 'client'>): RawInsert | null {
+  const connection = (storage.client as unknown as { connection?: RawInsertConnection }).connection
+  const chdb = connection?.chdb
+  const rawInsert = chdb?.rawInsert
+  if (connection?.connectionName !== 'chdb' || typeof rawInsert !== 'function') return null
+  return async (table, values, settings) => {
+    await rawInsert.call(chdb, { table, values, format: 'JSONEachRow', settings })
+  }
+}
+
 // ClickHouse error codes that mean "this data can never be inserted" (parse and type errors):
 // the batch is split to isolate the bad rows instead of retrying it forever.
 const DATA_ERROR_CODES = new Set([6, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 131, 321, 407])
@@ -240,20 +262,8 @@ export class SpanWriter {
   }
 
   private chooseInsert(storage: Pick<Storage, 'client'>, preferRaw: boolean): InsertBody {
-    // The chDB connection is reachable only through the client's (untyped) `connection` field;
-    // checked structurally so a different client version simply takes the portable path.
-    const connection = (storage.client as unknown as { connection?: RawInsertConnection }).connection
-    const rawInsert = connection?.chdb?.rawInsert
-    if (preferRaw && connection?.connectionName === 'chdb' && typeof rawInsert === 'function') {
-      return async (body) => {
-        await rawInsert.call(connection.chdb, {
-          table: this.table,
-          values: body,
-          format: 'JSONEachRow',
-          settings: SPAN_INSERT_SETTINGS,
-        })
-      }
-    }
+    const rawInsert = preferRaw ? chdbRawInsert(storage) : null
+    if (rawInsert) return (body) => rawInsert(this.table, body, SPAN_INSERT_SETTINGS)
     return async (body) => {
       const result = await storage.client.exec({
         query: `INSERT INTO ${this.table} FORMAT JSONEachRow`,
@@ -634,7 +644,7 @@ function lineOffset(body: Buffer, lines: number): number {
 }
 
 /** JSONEachRow lines of a body (each line keeps its newline). */
-function splitLines(body: Buffer): Buffer[] {
+export function splitLines(body: Buffer): Buffer[] {
   const lines: Buffer[] = []
   let start = 0
   while (start < body.length) {
