@@ -12,7 +12,15 @@ import { GEN_AI, HINDSIGHT } from './conventions'
 import { ExportTraceServiceResponse, RpcStatus } from './otlp/proto'
 import { type RunningCollector, startCollector } from './server'
 import { createStorage, migrate, ProjectRepository, type Storage } from './storage'
-import { nanos, newSpanId, newTraceId, otlpJson, otlpProtobuf, type TestRequest } from './testing'
+import {
+  flakyStorage,
+  nanos,
+  newSpanId,
+  newTraceId,
+  otlpJson,
+  otlpProtobuf,
+  type TestRequest,
+} from './testing'
 
 const KEY = 'hs_test_collector_key_0123456789'
 const MAX_BODY = 64 * 1024
@@ -485,22 +493,9 @@ test('a client that aborts mid-body does not disturb the collector', async () =>
 
 test('503 with Retry-After while storage is failing; accepted rows are stored once it recovers', async () => {
   let storageDown = true
-  // Fault injection in front of the real engine (inserts fail like a lost connection); the
-  // connection is hidden so the writer takes the client path the fault sits on.
-  const client = new Proxy(storage.client, {
-    get(target, prop, receiver) {
-      if (prop === 'connection') return undefined
-      if (prop === 'exec') {
-        return (params: Parameters<typeof target.exec>[0]) =>
-          storageDown
-            ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
-            : target.exec(params)
-      }
-      return Reflect.get(target, prop, receiver)
-    },
-  })
   const flaky = await startCollector({
-    storage: { ...storage, client },
+    // Inserts fail like a lost connection, in front of the real engine.
+    storage: flakyStorage(storage, () => storageDown),
     projects,
     port: 0,
     batchMaxDelayMs: 10,

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import type { SpanRow } from './canonical'
 import { ExportTraceServiceRequest } from './otlp/proto'
+import type { Storage } from './storage/client'
 
 export type TestAttribute = string | number | boolean | bigint | string[]
 
@@ -95,6 +96,27 @@ export function otlpProtobuf(request: TestRequest): Buffer {
   }))
   const message = ExportTraceServiceRequest.fromObject({ resourceSpans })
   return Buffer.from(ExportTraceServiceRequest.encode(message).finish())
+}
+
+/**
+ * Fault injection in front of the real engine: while `isDown()` is true, inserts (`exec`) fail like
+ * a lost connection (ECONNREFUSED); queries (key lookups) keep working. The native connection is
+ * hidden so the writer takes the client path the fault sits on.
+ */
+export function flakyStorage<S extends Pick<Storage, 'client'>>(storage: S, isDown: () => boolean): S {
+  const client = new Proxy(storage.client, {
+    get(target, prop, receiver) {
+      if (prop === 'connection') return undefined
+      if (prop === 'exec') {
+        return (params: Parameters<typeof target.exec>[0]) =>
+          isDown()
+            ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
+            : target.exec(params)
+      }
+      return Reflect.get(target, prop, receiver)
+    },
+  })
+  return { ...storage, client }
 }
 
 let rowSequence = 0

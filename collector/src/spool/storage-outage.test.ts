@@ -7,7 +7,7 @@ import { GEN_AI } from '../conventions'
 import { RpcStatus } from '../otlp/proto'
 import { startCollector } from '../server'
 import { createStorage, migrate, ProjectRepository, type Storage } from '../storage'
-import { nanos, newSpanId, newTraceId, otlpProtobuf } from '../testing'
+import { flakyStorage, nanos, newSpanId, newTraceId, otlpProtobuf } from '../testing'
 
 const KEY = 'hs_test_outage_key_0123456789abc'
 let dir: string
@@ -39,24 +39,11 @@ async function count(final: boolean): Promise<number> {
 
 test('storage outage: spans are acknowledged into the spool up to its bound, then 503 + Retry-After, then everything drains once', async () => {
   let storageDown = true
-  // Inserts fail like a lost connection, in front of the real engine (the connection is hidden so
-  // the writer takes the client path the fault sits on). Key lookups keep working.
-  const client = new Proxy(storage.client, {
-    get(target, prop, receiver) {
-      if (prop === 'connection') return undefined
-      if (prop === 'exec') {
-        return (params: Parameters<typeof target.exec>[0]) =>
-          storageDown
-            ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
-            : target.exec(params)
-      }
-      return Reflect.get(target, prop, receiver)
-    },
-  })
   const maxPendingRows = 100
   const spoolMaxBytes = 512 * 1024
   const collector = await startCollector({
-    storage: { ...storage, client },
+    // Inserts fail like a lost connection, in front of the real engine; key lookups keep working.
+    storage: flakyStorage(storage, () => storageDown),
     projects,
     port: 0,
     grpcPort: false,

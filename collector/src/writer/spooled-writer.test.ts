@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { Spool } from '../spool/spool'
 import { createStorage, migrate, type Storage } from '../storage'
-import { testRow } from '../testing'
+import { flakyStorage, testRow } from '../testing'
 import { SpanWriter, serializeRows } from './span-writer'
 
 let storage: Storage
@@ -32,23 +32,6 @@ async function counts(projectId: string): Promise<{ final: number; raw: number }
   })
   const [row] = await result.json<{ final: string; raw: string }>()
   return { final: Number(row?.final), raw: Number(row?.raw) }
-}
-
-/** Inserts fail like a lost connection while `down.value` is true (in front of the real engine). */
-function flakyStorage(down: { value: boolean }): Pick<Storage, 'client' | 'database'> {
-  const client = new Proxy(storage.client, {
-    get(target, prop, receiver) {
-      if (prop === 'connection') return undefined
-      if (prop === 'exec') {
-        return (params: Parameters<typeof target.exec>[0]) =>
-          down.value
-            ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
-            : target.exec(params)
-      }
-      return Reflect.get(target, prop, receiver)
-    },
-  })
-  return { client, database: storage.database }
 }
 
 const chunk = (projectId: string, n: number) => {
@@ -84,7 +67,7 @@ test('storage down: memory stays bounded, the rest waits on disk up to the spool
     onError: quiet,
   })
   const writer = new SpanWriter({
-    storage: flakyStorage(down),
+    storage: flakyStorage(storage, () => down.value),
     spool,
     rawInsert: false,
     maxPendingRows: 10,
@@ -128,7 +111,7 @@ test('closing while storage is down leaves rows in the spool; the next writer re
   const spoolDir = join(dir, 'spool-replay')
   const first = await Spool.open({ dir: spoolDir, onError: quiet })
   const failing = new SpanWriter({
-    storage: flakyStorage(down),
+    storage: flakyStorage(storage, () => down.value),
     spool: first,
     rawInsert: false,
     batchMaxDelayMs: 5,

@@ -4,7 +4,11 @@
  * answer after the tool result (plain and streamed), and an embedding.
  */
 import { createRequire } from 'node:module'
+import { after, before } from 'node:test'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import type { SpanRow } from '../../src/canonical'
 import { type FakeOpenAI, type FakeReply, type JsonRecord, startFakeOpenAI } from '../fake-openai'
+import { type Capture, startCapture } from './harness'
 
 type OpenAIModule = typeof import('openai')
 
@@ -95,4 +99,33 @@ export async function runConversation(openai: OpenAIModule, baseURL: string): Pr
     // drain
   }
   await client.embeddings.create({ model: EMBEDDING_MODEL, input: ['hello world'] })
+}
+
+/** What a test file captured; the arrays are filled by its `before` hook. */
+export interface Captured {
+  rows: SpanRow[]
+  spans: ReadableSpan[]
+}
+
+/**
+ * Registers the file's hooks. Before: a capture and the fake are started, `run` instruments the
+ * capture's provider and drives its calls against the fake's `baseURL`, and the rows and finished
+ * spans are collected. After: the fake and the capture are closed.
+ */
+export function captureScenario(run: (capture: Capture, baseURL: string) => Promise<void>): Captured {
+  const captured: Captured = { rows: [], spans: [] }
+  let capture: Capture | undefined
+  let fake: FakeOpenAI | undefined
+  before(async () => {
+    capture = startCapture()
+    fake = await startFake()
+    await run(capture, fake.baseURL)
+    captured.rows.push(...capture.rows())
+    captured.spans.push(...capture.finished())
+  })
+  after(async () => {
+    await fake?.close()
+    await capture?.shutdown()
+  })
+  return captured
 }

@@ -1,44 +1,29 @@
 // Dialect: OpenInference, as produced by @arizeai/openinference-instrumentation-openai patching the
 // real `openai` package against a local fake, through the OTLP protobuf wire format.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { OpenAIInstrumentation } from '@arizeai/openinference-instrumentation-openai'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import type { SpanRow } from '../../src/canonical'
-import type { FakeOpenAI } from '../fake-openai'
-import { type Capture, durationMs, startCapture } from './harness'
+import { durationMs } from './harness'
 import {
   ANSWER,
   ANSWER_USAGE,
+  captureScenario,
   EMBEDDING_MODEL,
   loadOpenAI,
   MODEL,
   QUESTION,
   runConversation,
   SYSTEM,
-  startFake,
   TOOL_RESULT,
   TOOL_TURN_USAGE,
 } from './openai-scenario'
 
-let capture: Capture
-let fake: FakeOpenAI
-let rows: SpanRow[]
-let spans: ReadableSpan[]
-
-before(async () => {
-  capture = startCapture()
+const { rows, spans } = captureScenario(async (capture, baseURL) => {
   const instrumentation = new OpenAIInstrumentation()
   instrumentation.setTracerProvider(capture.provider)
-  fake = await startFake()
-  await runConversation(loadOpenAI(), fake.baseURL)
-  rows = capture.rows()
-  spans = capture.finished()
-})
-
-after(async () => {
-  await fake.close()
-  await capture.shutdown()
+  await runConversation(loadOpenAI(), baseURL)
 })
 
 test('kinds from openinference.span.kind; model from llm.model_name; provider from llm.system', () => {

@@ -1,42 +1,27 @@
 // Dialect: OpenTelemetry GenAI conventions, as produced by @opentelemetry/instrumentation-openai
 // patching the real `openai` package against a local fake, through the OTLP protobuf wire format.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { metrics } from '@opentelemetry/api'
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import type { SpanRow } from '../../src/canonical'
-import type { FakeOpenAI } from '../fake-openai'
-import { type Capture, durationMs, startCapture } from './harness'
+import { durationMs } from './harness'
 import {
   ANSWER_USAGE,
+  captureScenario,
   EMBEDDING_MODEL,
   loadOpenAI,
   MODEL,
   runConversation,
-  startFake,
   TOOL_TURN_USAGE,
 } from './openai-scenario'
 
-let capture: Capture
-let fake: FakeOpenAI
-let rows: SpanRow[]
-let spans: ReadableSpan[]
-
-before(async () => {
-  capture = startCapture()
+const { rows, spans } = captureScenario(async (capture, baseURL) => {
   const instrumentation = new OpenAIInstrumentation({ captureMessageContent: true })
   instrumentation.setTracerProvider(capture.provider)
   instrumentation.setMeterProvider(metrics.getMeterProvider())
-  fake = await startFake()
-  await runConversation(loadOpenAI(), fake.baseURL)
-  rows = capture.rows()
-  spans = capture.finished()
-})
-
-after(async () => {
-  await fake.close()
-  await capture.shutdown()
+  await runConversation(loadOpenAI(), baseURL)
 })
 
 test('four spans, one per call, all read as the OTel GenAI dialect', () => {

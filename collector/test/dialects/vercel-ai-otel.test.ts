@@ -3,37 +3,29 @@
 // fake, through the OTLP protobuf wire format. The agent span repeats its chat spans' usage: it
 // must be counted once.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { createOpenAI } from '@ai-sdk/openai'
 import { OpenTelemetry } from '@ai-sdk/otel'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { generateText, registerTelemetry, stepCountIs, streamText, tool } from 'ai'
 import { z } from 'zod'
 import type { SpanRow } from '../../src/canonical'
-import type { FakeOpenAI } from '../fake-openai'
-import { type Capture, durationMs, startCapture } from './harness'
+import { durationMs } from './harness'
 import {
   ANSWER,
   ANSWER_USAGE,
+  captureScenario,
   FIRST_CHUNK_DELAY_MS,
   MODEL,
   QUESTION,
   SYSTEM,
-  startFake,
   TOOL_RESULT,
   TOOL_TURN_USAGE,
 } from './openai-scenario'
 
-let capture: Capture
-let fake: FakeOpenAI
-let rows: SpanRow[]
-let spans: ReadableSpan[]
-
-before(async () => {
-  capture = startCapture()
+const { rows, spans } = captureScenario(async (_capture, baseURL) => {
   registerTelemetry(new OpenTelemetry())
-  fake = await startFake()
-  const openai = createOpenAI({ apiKey: 'sk-test', baseURL: fake.baseURL })
+  const openai = createOpenAI({ apiKey: 'sk-test', baseURL })
   const weather = tool({
     description: 'Current weather for a city',
     inputSchema: z.object({ city: z.string() }),
@@ -51,13 +43,6 @@ before(async () => {
   for await (const _part of stream.textStream) {
     // drain
   }
-  rows = capture.rows()
-  spans = capture.finished()
-})
-
-after(async () => {
-  await fake.close()
-  await capture.shutdown()
 })
 
 const named = (name: string) => rows.filter((r) => r.name === name)

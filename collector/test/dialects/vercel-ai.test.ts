@@ -3,31 +3,25 @@
 // wire format. The outer `ai.generateText` span repeats its `doGenerate` children's usage: it must
 // be counted once.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { createOpenAI } from 'ai-sdk-openai-v3'
 import { embed, generateText, stepCountIs, streamText, tool } from 'ai-v6'
 import { z } from 'zod'
 import type { SpanRow } from '../../src/canonical'
-import type { FakeOpenAI } from '../fake-openai'
-import { type Capture, durationMs, startCapture } from './harness'
+import { durationMs } from './harness'
 import {
   ANSWER,
   ANSWER_USAGE,
+  captureScenario,
   EMBEDDING_MODEL,
   FIRST_CHUNK_DELAY_MS,
   MODEL,
   QUESTION,
   SYSTEM,
-  startFake,
   TOOL_RESULT,
   TOOL_TURN_USAGE,
 } from './openai-scenario'
-
-let capture: Capture
-let fake: FakeOpenAI
-let rows: SpanRow[]
-let spans: ReadableSpan[]
 
 const telemetry = {
   isEnabled: true,
@@ -35,10 +29,8 @@ const telemetry = {
   metadata: { userId: 'user-7', sessionId: 'session-9' },
 }
 
-before(async () => {
-  capture = startCapture()
-  fake = await startFake()
-  const openai = createOpenAI({ apiKey: 'sk-test', baseURL: fake.baseURL })
+const { rows, spans } = captureScenario(async (_capture, baseURL) => {
+  const openai = createOpenAI({ apiKey: 'sk-test', baseURL })
   const weather = tool({
     description: 'Current weather for a city',
     inputSchema: z.object({ city: z.string() }),
@@ -65,13 +57,6 @@ before(async () => {
     value: 'hello world',
     experimental_telemetry: telemetry,
   })
-  rows = capture.rows()
-  spans = capture.finished()
-})
-
-after(async () => {
-  await fake.close()
-  await capture.shutdown()
 })
 
 const named = (name: string) => rows.filter((r) => r.name === name)
