@@ -26,28 +26,33 @@ function nonEmpty(values: string[] | undefined): values is string[] {
 }
 
 /**
+ * The model, provider, release and name filters, in that order, each condition passed through
+ * `wrap` (identity for a span, "any span matches" for a trace). Column names are constants; the
+ * values are bound.
+ */
+function fieldConditions(filter: SpanFilter | undefined, wrap: (condition: string) => string): SqlParts {
+  const conditions: string[] = []
+  const params: Record<string, unknown> = {}
+  for (const column of ['model', 'provider', 'release'] as const) {
+    const values = filter?.[column]
+    if (nonEmpty(values)) {
+      conditions.push(wrap(`${column} IN {f_${column}:Array(String)}`))
+      params[`f_${column}`] = values
+    }
+  }
+  if (filter?.name !== undefined && filter.name !== '') {
+    conditions.push(wrap('name = {f_name:String}'))
+    params.f_name = filter.name
+  }
+  return { conditions, params }
+}
+
+/**
  * Span-level conditions: each filter applies to the span itself. Used by metrics, where a row
  * is an aggregate of matching spans. `status: 'ok'` means "not an error" (unset counts as ok).
  */
 export function spanConditions(filter: SpanFilter | undefined): SqlParts {
-  const conditions: string[] = []
-  const params: Record<string, unknown> = {}
-  if (nonEmpty(filter?.model)) {
-    conditions.push('model IN {f_model:Array(String)}')
-    params.f_model = filter.model
-  }
-  if (nonEmpty(filter?.provider)) {
-    conditions.push('provider IN {f_provider:Array(String)}')
-    params.f_provider = filter.provider
-  }
-  if (nonEmpty(filter?.release)) {
-    conditions.push('release IN {f_release:Array(String)}')
-    params.f_release = filter.release
-  }
-  if (filter?.name !== undefined && filter.name !== '') {
-    conditions.push('name = {f_name:String}')
-    params.f_name = filter.name
-  }
+  const { conditions, params } = fieldConditions(filter, (condition) => condition)
   if (filter?.status === 'error') conditions.push("status = 'error'")
   if (filter?.status === 'ok') conditions.push("status != 'error'")
   const kinds = filter?.kind ?? [...MODEL_KINDS]
@@ -65,24 +70,7 @@ export function spanConditions(filter: SpanFilter | undefined): SqlParts {
  * unless given explicitly (a trace is more than its model calls).
  */
 export function traceConditions(filter: SpanFilter | undefined): SqlParts {
-  const conditions: string[] = []
-  const params: Record<string, unknown> = {}
-  if (nonEmpty(filter?.model)) {
-    conditions.push('countIf(model IN {f_model:Array(String)}) > 0')
-    params.f_model = filter.model
-  }
-  if (nonEmpty(filter?.provider)) {
-    conditions.push('countIf(provider IN {f_provider:Array(String)}) > 0')
-    params.f_provider = filter.provider
-  }
-  if (nonEmpty(filter?.release)) {
-    conditions.push('countIf(release IN {f_release:Array(String)}) > 0')
-    params.f_release = filter.release
-  }
-  if (filter?.name !== undefined && filter.name !== '') {
-    conditions.push('countIf(name = {f_name:String}) > 0')
-    params.f_name = filter.name
-  }
+  const { conditions, params } = fieldConditions(filter, (condition) => `countIf(${condition}) > 0`)
   if (filter?.status === 'error') conditions.push("countIf(status = 'error') > 0")
   if (filter?.status === 'ok') conditions.push("countIf(status = 'error') = 0")
   if (Array.isArray(filter?.kind) && filter.kind.length > 0) {

@@ -23,5 +23,10 @@ export function chDateTime(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '')
 }
 
+/** A version time after `previous` (and no earlier than now), so the row written with it replaces the one before. */
+export function laterThan(previous: string): Date {
+  return new Date(Math.max(Date.now(), new Date(previous).getTime() + 1))
+}
+
 /** Bound-parameter type of times compared with DateTime64 columns. */
 export const TIME_PARAM = "DateTime64(3, 'UTC')"

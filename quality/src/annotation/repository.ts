@@ -9,7 +9,7 @@ import type { Storage } from '@hindsight/collector/storage'
 import { z } from 'zod'
 import { DatasetRepository } from '../datasets/repository'
 import type { JsonValue } from '../datasets/types'
-import { chDateTime, chTime, final, insertRows, queryRows, TIME_PARAM } from '../db'
+import { chDateTime, chTime, final, insertRows, laterThan, queryRows, TIME_PARAM } from '../db'
 import { invalid, QualityError } from '../errors'
 import { traceId as checkTraceId, newId } from '../ids'
 import { NOT_EVALUATOR_SPAN, spanFilterSql } from '../online/filter'
@@ -140,7 +140,7 @@ export class AnnotationQueueRepository {
         definition: '{}',
         deleted: 1,
         created_at: chDateTime(new Date(current.created_at)),
-        updated_at: chDateTime(new Date(Math.max(Date.now(), new Date(current.updated_at).getTime() + 1))),
+        updated_at: chDateTime(laterThan(current.updated_at)),
       },
     ])
   }

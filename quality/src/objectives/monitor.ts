@@ -6,6 +6,7 @@
  */
 import type { Storage } from '@hindsight/collector/storage'
 import { newId } from '../ids'
+import { Poller } from '../poller'
 import {
   type BurnEvaluation,
   type BurnWindowRule,
@@ -74,39 +75,25 @@ function complies(
 
 export class ObjectiveMonitor {
   readonly objectives: ObjectiveRepository
-  private timer: ReturnType<typeof setTimeout> | undefined
-  private running: Promise<unknown> | undefined
-  private stopped = true
+  private readonly poller: Poller
   private readonly now: () => number
 
   constructor(private readonly options: ObjectiveMonitorOptions) {
     this.objectives = new ObjectiveRepository(options.storage)
     this.now = options.now ?? Date.now
+    this.poller = new Poller(
+      () => this.runOnce(),
+      options.pollIntervalMs ?? 60_000,
+      (error) => (options.onError ?? console.error)(error),
+    )
   }
 
   start(): void {
-    if (!this.stopped) return
-    this.stopped = false
-    const tick = () => {
-      if (this.stopped) return
-      this.running = this.runOnce()
-        .catch((error) => (this.options.onError ?? console.error)(error))
-        .finally(() => {
-          this.running = undefined
-          if (!this.stopped) {
-            this.timer = setTimeout(tick, this.options.pollIntervalMs ?? 60_000)
-            this.timer.unref?.()
-          }
-        })
-    }
-    this.timer = setTimeout(tick, 0)
-    this.timer.unref?.()
+    this.poller.start()
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
-    if (this.timer) clearTimeout(this.timer)
-    await this.running
+    await this.poller.stop()
   }
 
   private async burn(projectId: string, o: Objective, nowMs: number): Promise<BurnEvaluation> {

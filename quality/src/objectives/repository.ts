@@ -1,7 +1,7 @@
 /** Objectives and their alerts in ClickHouse (migration 5); every query binds its values. */
 import type { Storage } from '@hindsight/collector/storage'
 import { z } from 'zod'
-import { chDateTime, chTime, final, insertRows, queryRows } from '../db'
+import { chDateTime, chTime, final, insertRows, laterThan, queryRows } from '../db'
 import { invalid, QualityError } from '../errors'
 import { newId } from '../ids'
 import {
@@ -90,7 +90,7 @@ export class ObjectiveRepository {
         definition: '{}',
         deleted: 1,
         created_at: chDateTime(new Date(current.created_at)),
-        updated_at: chDateTime(new Date(Math.max(Date.now(), new Date(current.updated_at).getTime() + 1))),
+        updated_at: chDateTime(laterThan(current.updated_at)),
       },
     ])
   }

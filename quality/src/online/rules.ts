@@ -4,7 +4,7 @@
  */
 import type { Storage } from '@hindsight/collector/storage'
 import { z } from 'zod'
-import { chDateTime, chTime, count, final, insertRows, queryRows } from '../db'
+import { chDateTime, chTime, count, final, insertRows, laterThan, queryRows } from '../db'
 import { invalid, QualityError } from '../errors'
 import { newId } from '../ids'
 import {
@@ -57,6 +57,20 @@ export interface RuleState {
   lastError: string
 }
 
+/** The state of a rule that never ran: its watermark at `since`, every counter zero. */
+function initialRuleState(since: Date): RuleState {
+  return {
+    watermarkTime: chMicros(since),
+    watermarkTrace: '',
+    processed: 0,
+    sampledOut: 0,
+    scored: 0,
+    failures: 0,
+    lastRunAt: null,
+    lastError: '',
+  }
+}
+
 interface Issue {
   code: string
   path: PropertyKey[]
@@ -98,7 +112,7 @@ function toRule(row: z.output<typeof ruleRow>): EvaluationRule {
 }
 
 /** ClickHouse DateTime64(6) text of a Date (microseconds zero). */
-export function chMicros(date: Date): string {
+function chMicros(date: Date): string {
   return `${chDateTime(date)}000`
 }
 
@@ -122,16 +136,7 @@ export class EvaluationRuleRepository {
     const id = newId()
     await this.write(projectId, id, parsed.data, now, now)
     // The watermark starts at creation: a rule evaluates traces completed from now on.
-    await this.saveState(projectId, id, {
-      watermarkTime: chMicros(now),
-      watermarkTrace: '',
-      processed: 0,
-      sampledOut: 0,
-      scored: 0,
-      failures: 0,
-      lastRunAt: null,
-      lastError: '',
-    })
+    await this.saveState(projectId, id, initialRuleState(now))
     return this.mustGet(projectId, id)
   }
 
@@ -151,7 +156,7 @@ export class EvaluationRuleRepository {
         enabled: p.enabled ?? current.enabled,
       },
       new Date(current.created_at),
-      new Date(Math.max(Date.now(), new Date(current.updated_at).getTime() + 1)),
+      laterThan(current.updated_at),
     )
     return this.mustGet(projectId, id)
   }
@@ -167,7 +172,7 @@ export class EvaluationRuleRepository {
         enabled: 0,
         deleted: 1,
         created_at: chDateTime(new Date(current.created_at)),
-        updated_at: chDateTime(new Date(Math.max(Date.now(), new Date(current.updated_at).getTime() + 1))),
+        updated_at: chDateTime(laterThan(current.updated_at)),
       },
     ])
   }
@@ -262,6 +267,11 @@ export class EvaluationRuleRepository {
       lastRunAt: r.last_run_at.startsWith('1970-') ? null : r.last_run_at,
       lastError: r.last_error,
     }
+  }
+
+  /** The rule's stored state, or (none stored) its initial state with the watermark at its creation. */
+  async stateOrInitial(projectId: string, rule: EvaluationRule): Promise<RuleState> {
+    return (await this.state(projectId, rule.id)) ?? initialRuleState(new Date(rule.created_at))
   }
 
   async saveState(projectId: string, ruleId: string, s: RuleState): Promise<void> {

@@ -15,10 +15,11 @@ import { judgeSpanSinkFor } from '../evaluators/judge'
 import { resultToScore, runEvaluator } from '../evaluators/run'
 import { evalInputFromTrace } from '../evaluators/trace-input'
 import type { EvalResult, Evaluator } from '../evaluators/types'
+import { Poller } from '../poller'
 import { ScoreRepository } from '../scores/repository'
 import { type BuildContext, buildEvaluator } from './build'
 import { NOT_EVALUATOR_SPAN, spanFilterSql } from './filter'
-import { chMicros, EvaluationRuleRepository, type RuleState } from './rules'
+import { EvaluationRuleRepository, type RuleState } from './rules'
 import { isSampled } from './sampling'
 import type { EvaluationRule, RuleFailure, RuleStatus } from './types'
 
@@ -63,6 +64,18 @@ function scoreId(ruleId: string, traceId: string, name: string): string {
   return `online:${createHash('sha256').update(`${ruleId}\n${traceId}\n${name}`).digest('hex').slice(0, 40)}`
 }
 
+/**
+ * `FROM … GROUP BY trace_id HAVING …` over the traces past a rule's watermark (binds `projectId`,
+ * `wmTime`, `wmTrace` and the filter's params) that match its filter and hold no judge span.
+ */
+function afterWatermarkSql(storage: Storage, filterSql: string): string {
+  return `FROM ${final(storage, 'spans')}
+       WHERE project_id = {projectId:String} AND ingested_at >= {wmTime:DateTime64(6, 'UTC')}
+       GROUP BY trace_id
+       HAVING countIf(${filterSql}) > 0 AND countIf(NOT (${NOT_EVALUATOR_SPAN})) = 0
+         AND (max(ingested_at), trace_id) > ({wmTime:DateTime64(6, 'UTC')}, {wmTrace:String})`
+}
+
 async function pool<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
   let next = 0
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -84,9 +97,7 @@ export class OnlineEvaluationWorker {
       'pollIntervalMs' | 'quietSeconds' | 'concurrency' | 'batchSize' | 'evalTimeoutMs' | 'now' | 'onError'
     >
   >
-  private timer: ReturnType<typeof setTimeout> | undefined
-  private running: Promise<unknown> | undefined
-  private stopped = true
+  private readonly poller: Poller
 
   constructor(private readonly options: OnlineEvaluationOptions) {
     this.rules = new EvaluationRuleRepository(options.storage)
@@ -101,6 +112,7 @@ export class OnlineEvaluationWorker {
       now: options.now ?? Date.now,
       onError: options.onError ?? ((error) => console.error('[online-evaluation]', error)),
     }
+    this.poller = new Poller(() => this.runOnce(), this.o.pollIntervalMs, this.o.onError)
   }
 
   /** Makes a custom evaluator available to rules as `{ type: 'custom', evaluator: name }`. */
@@ -110,36 +122,19 @@ export class OnlineEvaluationWorker {
 
   /** Polls until {@link stop}. */
   start(): void {
-    if (!this.stopped) return
-    this.stopped = false
-    const tick = () => {
-      if (this.stopped) return
-      this.running = this.runOnce()
-        .catch((error) => this.o.onError(error))
-        .finally(() => {
-          this.running = undefined
-          if (!this.stopped) {
-            this.timer = setTimeout(tick, this.o.pollIntervalMs)
-            this.timer.unref?.()
-          }
-        })
-    }
-    this.timer = setTimeout(tick, 0)
-    this.timer.unref?.()
+    this.poller.start()
   }
 
   /** Stops polling and waits for the current poll to finish. */
   async stop(): Promise<void> {
-    this.stopped = true
-    if (this.timer) clearTimeout(this.timer)
-    await this.running
+    await this.poller.stop()
   }
 
   /** One poll over every enabled rule of every project. */
   async runOnce(): Promise<RunSummary> {
     const summary: RunSummary = { rules: 0, processed: 0, scored: 0, failures: 0, sampledOut: 0 }
     for (const rule of await this.rules.listEnabled()) {
-      if (this.stopped && this.timer !== undefined && this.running === undefined) break
+      if (this.poller.halted) break
       const s = await this.processRule(rule.project_id, rule)
       summary.rules++
       summary.processed += s.processed
@@ -154,27 +149,12 @@ export class OnlineEvaluationWorker {
     return new Date(this.o.now() - this.o.quietSeconds * 1000)
   }
 
-  private async initialState(projectId: string, rule: EvaluationRule): Promise<RuleState> {
-    return (
-      (await this.rules.state(projectId, rule.id)) ?? {
-        watermarkTime: chMicros(new Date(rule.created_at)),
-        watermarkTrace: '',
-        processed: 0,
-        sampledOut: 0,
-        scored: 0,
-        failures: 0,
-        lastRunAt: null,
-        lastError: '',
-      }
-    )
-  }
-
   /** Evaluates one batch of the rule's completed traces and advances its watermark. */
   async processRule(
     projectId: string,
     rule: EvaluationRule,
   ): Promise<{ processed: number; scored: number; failures: number; sampledOut: number }> {
-    const state = await this.initialState(projectId, rule)
+    const state = await this.rules.stateOrInitial(projectId, rule)
     const delta = { processed: 0, scored: 0, failures: 0, sampledOut: 0 }
     let lastError = ''
     try {
@@ -273,11 +253,7 @@ export class OnlineEvaluationWorker {
     return queryRows(
       this.options.storage,
       `SELECT trace_id, toString(max(ingested_at)) AS last_ingest
-       FROM ${final(this.options.storage, 'spans')}
-       WHERE project_id = {projectId:String} AND ingested_at >= {wmTime:DateTime64(6, 'UTC')}
-       GROUP BY trace_id
-       HAVING countIf(${filter.sql}) > 0 AND countIf(NOT (${NOT_EVALUATOR_SPAN})) = 0
-         AND (max(ingested_at), trace_id) > ({wmTime:DateTime64(6, 'UTC')}, {wmTrace:String})
+       ${afterWatermarkSql(this.options.storage, filter.sql)}
          AND max(ingested_at) <= {cutoff:DateTime64(3, 'UTC')}
        ORDER BY max(ingested_at), trace_id
        LIMIT {limit:UInt32}`,
@@ -309,16 +285,7 @@ export async function ruleStatus(
   quietSeconds = 30,
   nowMs = Date.now(),
 ): Promise<RuleStatus> {
-  const state = (await rules.state(projectId, rule.id)) ?? {
-    watermarkTime: chMicros(new Date(rule.created_at)),
-    watermarkTrace: '',
-    processed: 0,
-    sampledOut: 0,
-    scored: 0,
-    failures: 0,
-    lastRunAt: null,
-    lastError: '',
-  }
+  const state = await rules.stateOrInitial(projectId, rule)
   const filter = spanFilterSql(rule.filter)
   const cutoff = chDateTime(new Date(nowMs - quietSeconds * 1000))
   const [counts] = await queryRows(
@@ -327,11 +294,7 @@ export async function ruleStatus(
             countIf(last > {cutoff:DateTime64(3, 'UTC')}) AS pending
      FROM (
        SELECT trace_id, max(ingested_at) AS last
-       FROM ${final(storage, 'spans')}
-       WHERE project_id = {projectId:String} AND ingested_at >= {wmTime:DateTime64(6, 'UTC')}
-       GROUP BY trace_id
-       HAVING countIf(${filter.sql}) > 0 AND countIf(NOT (${NOT_EVALUATOR_SPAN})) = 0
-         AND (max(ingested_at), trace_id) > ({wmTime:DateTime64(6, 'UTC')}, {wmTrace:String})
+       ${afterWatermarkSql(storage, filter.sql)}
      )`,
     { ...filter.params, projectId, wmTime: state.watermarkTime, wmTrace: state.watermarkTrace, cutoff },
     z.object({ backlog: count, pending: count }),
