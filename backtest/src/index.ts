@@ -65,6 +65,7 @@ export {
 } from './evaluate'
 export { qualityRow, qualityRows } from './evaluate-metrics'
 export { type LatencyDistribution, loadLatencyDistribution, projectLatency } from './latency'
+export { emptyMetricRow } from './metric-row'
 export { candidatePrice, fromNano, priceCalls, toNano } from './pricing'
 export {
   type CandidateAnswer,

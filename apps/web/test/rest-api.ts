@@ -3,6 +3,7 @@
  * projects with their keys, optional seed data, and the API mounted the way the web server mounts
  * it. `close()` closes the engine and removes the folder.
  */
+import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -70,4 +71,25 @@ export async function requestJson(app: Hono, method: string, path: string, body:
   })
   const text = await res.text()
   return { status: res.status, body: text ? JSON.parse(text) : null }
+}
+
+/** Narrows JSON without a schema: tests fail with a clear message when the shape is wrong. */
+export function obj(value: unknown): Record<string, unknown> {
+  assert.ok(
+    value !== null && typeof value === 'object' && !Array.isArray(value),
+    `object: ${JSON.stringify(value)}`,
+  )
+  return value as Record<string, unknown>
+}
+
+export function arr(value: unknown): Record<string, unknown>[] {
+  assert.ok(Array.isArray(value), `array: ${JSON.stringify(value)}`)
+  return value.map(obj)
+}
+
+/** The `error` of an error answer's body: its code and (asserted string) message. */
+export function errorOf(body: unknown): { code: unknown; message: string } {
+  const error = obj(obj(body).error)
+  assert.equal(typeof error.message, 'string')
+  return { code: error.code, message: String(error.message) }
 }

@@ -6,6 +6,7 @@ import { after, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { SpanRow } from '@hindsight/collector/canonical'
 import { createStorage, migrate, ProjectRepository, type Storage } from '@hindsight/collector/storage'
+import { testRow } from '@hindsight/collector/testing'
 import { storageOptions } from '../all-in-one'
 import { parseEnv } from '../env'
 import { tempDataDir, testConfig } from '../test-support'
@@ -20,45 +21,24 @@ const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'hi
 /** A gpt-4o call stored with a stale cost (as if priced by an older, wrong table). */
 function staleSpan(projectId: string, n: number): SpanRow {
   const id = (0x5000 + n).toString(16)
-  return {
+  return testRow({
     project_id: projectId,
     trace_id: id.padStart(32, '0'),
     span_id: id.padStart(16, '0'),
-    parent_span_id: '',
     name: 'chat gpt-4o',
-    kind: 'llm',
-    service_name: 'svc',
     environment: '',
-    release: '',
-    route: '',
-    operation: 'chat',
-    provider: 'openai',
-    model: 'gpt-4o',
-    request_model: 'gpt-4o',
     input_tokens: 10_000,
     output_tokens: 1_000,
     cache_read_tokens: 4_000,
-    cache_write_tokens: 0,
-    reasoning_tokens: 0,
     cost_usd: '0.000000001',
     price_version: 'stale',
-    pricing_note: '',
     start_time: `2026-03-0${n} 12:00:00.000000`,
     end_time: `2026-03-0${n} 12:00:01.000000`,
     duration_ms: 1000,
-    ttft_ms: null,
-    status: 'ok',
-    status_message: '',
-    error_type: '',
-    user_id: '',
-    session_id: '',
     input: '[{"role":"user","content":"hi"}]',
-    output: '',
     attributes: {},
-    resource_attributes: {},
-    scope_name: 'test',
     ingested_at: '2026-03-10 00:00:00.000',
-  }
+  })
 }
 
 async function costs(storage: Storage, projectId: string): Promise<string[]> {

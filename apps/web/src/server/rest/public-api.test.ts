@@ -5,7 +5,7 @@ import { ProjectRepository, type Storage } from '@hindsight/collector/storage'
 import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
-import { openRestApi, type RestApiFixture } from '../../../test/rest-api'
+import { arr, errorOf, obj, openRestApi, type RestApiFixture } from '../../../test/rest-api'
 import { createPublicApi, PUBLIC_API_BASE } from './index'
 
 const KEY_A = 'hs_rest_test_key_project_a_0001'
@@ -99,23 +99,6 @@ async function get(path: string, key: string | null = KEY_A) {
   })
   const body: unknown = await res.json()
   return { status: res.status, body }
-}
-
-/** Narrows JSON without a schema: tests fail with a clear message when the shape is wrong. */
-function obj(value: unknown): Record<string, unknown> {
-  assert.ok(value !== null && typeof value === 'object' && !Array.isArray(value), `object: ${value}`)
-  return value as Record<string, unknown>
-}
-
-function arr(value: unknown): Record<string, unknown>[] {
-  assert.ok(Array.isArray(value), `array: ${JSON.stringify(value)}`)
-  return value.map(obj)
-}
-
-function errorOf(body: unknown): { code: unknown; message: string } {
-  const error = obj(obj(body).error)
-  assert.equal(typeof error.message, 'string')
-  return { code: error.code, message: String(error.message) }
 }
 
 describe('auth', () => {

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import type { SpanRow } from '@hindsight/collector/canonical'
 import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
 import type { Hono } from 'hono'
-import { openRestApi, type RestApiFixture } from '../../../test/rest-api'
+import { arr, errorOf, obj, openRestApi, type RestApiFixture } from '../../../test/rest-api'
 import { PUBLIC_API_BASE } from './index'
 
 const KEY = 'hs_quality_rest_key_a_000001'
@@ -76,24 +76,6 @@ async function call(
     parsed = JSON.parse(text)
   } catch {}
   return { status: res.status, body: parsed, headers: res.headers }
-}
-
-function obj(value: unknown): Record<string, unknown> {
-  assert.ok(
-    value !== null && typeof value === 'object' && !Array.isArray(value),
-    `object: ${JSON.stringify(value)}`,
-  )
-  return value as Record<string, unknown>
-}
-
-function arr(value: unknown): Record<string, unknown>[] {
-  assert.ok(Array.isArray(value), `array: ${JSON.stringify(value)}`)
-  return value.map(obj)
-}
-
-function errorOf(body: unknown): { code: unknown; message: string } {
-  const error = obj(obj(body).error)
-  return { code: error.code, message: String(error.message) }
 }
 
 describe('scores', () => {

@@ -2,13 +2,9 @@
 import { QualityError, SCORE_DATA_TYPES, SCORE_SOURCES, SCORE_STATUSES } from '@hindsight/quality'
 import { z } from '@hono/zod-openapi'
 import { ErrorSchema, errorBody, jsonResponse } from './errors'
+import { timestampParam } from './schemas'
 
 const isoTime = z.string().openapi({ format: 'date-time', example: '2025-01-31T12:00:00.000Z' })
-const timestamp = (name: 'from' | 'to', description: string) =>
-  z.iso
-    .datetime({ offset: true, error: 'must be an ISO 8601 timestamp such as 2025-01-31T00:00:00Z' })
-    .optional()
-    .openapi({ param: { name, in: 'query' }, description, example: '2025-01-31T00:00:00Z' })
 
 const traceIdText = z
   .string()
@@ -144,8 +140,8 @@ export const ScoresQuery = z.object({
     .enum(SCORE_SOURCES)
     .optional()
     .openapi({ param: { name: 'source', in: 'query' } }),
-  from: timestamp('from', 'Scores created at or after this time.'),
-  to: timestamp('to', 'Scores created before this time.'),
+  from: timestampParam('from', 'Scores created at or after this time.'),
+  to: timestampParam('to', 'Scores created before this time.'),
   limit: z.coerce
     .number()
     .int()

@@ -3,7 +3,8 @@ import { z } from '@hono/zod-openapi'
 
 // Request parameters ---------------------------------------------------------------------------
 
-const timestamp = (name: 'from' | 'to', description: string) =>
+/** An optional ISO 8601 `from`/`to` query parameter. */
+export const timestampParam = (name: 'from' | 'to', description: string) =>
   z.iso
     .datetime({ offset: true, error: 'must be an ISO 8601 timestamp such as 2025-01-31T00:00:00Z' })
     .optional()
@@ -14,8 +15,8 @@ const timestamp = (name: 'from' | 'to', description: string) =>
     })
 
 const rangeParams = {
-  from: timestamp('from', 'Start of the range (inclusive). Default: 24 hours before `to`.'),
-  to: timestamp('to', 'End of the range (exclusive). Default: now.'),
+  from: timestampParam('from', 'Start of the range (inclusive). Default: 24 hours before `to`.'),
+  to: timestampParam('to', 'End of the range (exclusive). Default: now.'),
 }
 
 /**

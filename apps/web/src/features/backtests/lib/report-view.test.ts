@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import type { BacktestReport, MetricRow } from '@hindsight/backtest'
+import { type BacktestReport, emptyMetricRow, type MetricRow } from '@hindsight/backtest'
 import {
   abArms,
   checkLabel,
@@ -15,31 +15,7 @@ import {
 
 function metric(over: Partial<MetricRow>): MetricRow {
   return {
-    name: 'cost_per_call_usd',
-    label: '',
-    unit: 'usd',
-    better: 'lower',
-    baseline: null,
-    candidate: null,
-    delta: null,
-    ci_low: null,
-    ci_high: null,
-    ratio: null,
-    ratio_ci_low: null,
-    ratio_ci_high: null,
-    candidate_ci_low: null,
-    candidate_ci_high: null,
-    p_value: null,
-    p_value_adjusted: null,
-    n: 0,
-    clusters: 0,
-    mde: null,
-    n_needed: null,
-    method: '',
-    test: null,
-    win_tie_loss: null,
-    projection: false,
-    note: null,
+    ...emptyMetricRow({ name: 'cost_per_call_usd', label: '', unit: 'usd', better: 'lower' }, null),
     ...over,
   }
 }
