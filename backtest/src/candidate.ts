@@ -13,8 +13,8 @@ const priceSchema = z.object({
 /**
  * A candidate architecture, declaratively: which model behind which API, with which parameters,
  * prompt changes and caching, and how a replay may call it (concurrency, rate limit, budget).
- * The what-if uses provider, model, prompt.system, caching, price and token_ratio; the rest is
- * for replay (next slice).
+ * The what-if uses provider, model, prompt.system, caching, price and token_ratio; replay uses
+ * all of it.
  */
 export const candidateSchema = z
   .object({

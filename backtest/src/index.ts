@@ -128,7 +128,6 @@ export {
   BacktestService,
   type BacktestServiceOptions,
   backtestServiceFor,
-  NotImplementedError,
 } from './service'
 export * as stats from './stats'
 export {

@@ -1,7 +1,7 @@
 /**
  * Running back-tests for the API, the dashboard and the CLI: validate the request, check what
- * would make it fail (unknown price, no caching rules, a mode not built yet) before answering,
- * then freeze the cohort and run the what-if in the background, recording progress and the
+ * would make it fail (unknown price, no caching rules, a missing A/B arm) before answering,
+ * then freeze the cohort and run the what-if, replay or A/B in the background, recording progress and the
  * report in the `backtests` table.
  */
 import { randomUUID } from 'node:crypto'
@@ -24,11 +24,6 @@ import {
   backtestRequestSchema,
 } from './store'
 import { BacktestInputError, checkCandidate, runWhatIf } from './whatif'
-
-/** A mode that is specified but not built yet (the API answers 501). */
-export class NotImplementedError extends Error {
-  override readonly name = 'NotImplementedError'
-}
 
 export interface BacktestServiceOptions {
   priceTable?: PriceTable
@@ -110,7 +105,7 @@ export class BacktestService {
     return new Date(t).toISOString()
   }
 
-  /** Parse and check a request; throws ZodError, BacktestInputError or NotImplementedError. */
+  /** Parse and check a request; throws ZodError or BacktestInputError. */
   validate(input: BacktestRequestInput | unknown): BacktestRequest {
     const request = backtestRequestSchema.parse(withAbCandidate(input))
     if (request.evaluation && request.mode !== 'replay')

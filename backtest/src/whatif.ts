@@ -593,7 +593,7 @@ export async function runWhatIf(
   metrics.push(
     emptyMetricRow(
       { name: 'quality', label: 'Quality', unit: 'score', better: 'higher' },
-      'not measured by a what-if: quality needs a replay with evaluators (next slice)',
+      'not measured by a what-if: quality needs a replay with evaluators',
     ),
   )
 

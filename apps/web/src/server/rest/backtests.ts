@@ -11,7 +11,6 @@ import {
   backtestServiceFor,
   candidateSchema,
   evaluationSchema,
-  NotImplementedError,
   objectivesSchema,
   renderReport,
 } from '@hindsight/backtest'
@@ -23,7 +22,7 @@ import { describeZodError, ERROR_RESPONSES, errorBody, jsonResponse } from './er
 const BacktestErrorSchema = z
   .object({
     error: z.object({
-      code: z.enum(['bad_request', 'not_found', 'not_ready', 'not_implemented']),
+      code: z.enum(['bad_request', 'not_found', 'not_ready']),
       message: z.string(),
     }),
   })
@@ -310,7 +309,6 @@ const createRouteDef = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: CreateBodySchema } } } },
   responses: {
     202: jsonResponse(BacktestSchema, 'Started.'),
-    501: jsonResponse(BacktestErrorSchema, 'The mode is not built yet.'),
     ...ERROR_RESPONSES,
   },
 })
@@ -391,9 +389,6 @@ export function registerBacktestRoutes(app: PublicApiApp, deps: PublicApiDeps): 
       const record = await service.start(c.get('projectId'), c.req.valid('json'))
       return c.json(publicRecord(record, basePath(c.req.path)), 202)
     } catch (error) {
-      if (error instanceof NotImplementedError) {
-        return c.json({ error: { code: 'not_implemented' as const, message: error.message } }, 501)
-      }
       if (error instanceof ZodError)
         return c.json(errorBody('bad_request', describeZodError(error, 'body')), 400)
       if (error instanceof BacktestInputError) return c.json(errorBody('bad_request', error.message), 400)

@@ -8,7 +8,6 @@ import {
   type BacktestReport,
   backtestServiceFor,
   evaluationSchema,
-  NotImplementedError,
 } from '@hindsight/backtest'
 import { getFilterValues } from '@hindsight/dashboards'
 import { TRPCError } from '@trpc/server'
@@ -69,8 +68,6 @@ const startInput = z.object({
 })
 
 function mapError(error: unknown): never {
-  if (error instanceof NotImplementedError)
-    throw new TRPCError({ code: 'NOT_IMPLEMENTED', message: error.message })
   if (error instanceof BacktestInputError)
     throw new TRPCError({ code: 'BAD_REQUEST', message: error.message })
   if (error instanceof z.ZodError) {
