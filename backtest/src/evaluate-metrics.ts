@@ -148,16 +148,18 @@ export function qualityRow(e: EvaluatorQuality): MetricRow {
     const w = wilcoxonSignedRank(b, c)
     test = { name: 'Wilcoxon signed-rank', statistic: w.statistic, p_value: w.p_value, method: w.method }
   }
+  const range = e.range ?? (binary ? { min: 0, max: 1 } : undefined)
   if (!(diff.se > 0)) {
     // Every call has the same difference: the CLT interval has zero width, which claims certainty
     // the sample does not give.
-    if (binary) {
-      // Rule of three on the traces: with no call differing from the common difference in G
-      // traces, fewer than 3/G of them do with 95% confidence; each moves the mean by at most 1
-      // (2 when the common difference is ±1).
-      const half = ruleOfThree(groups) * (diff.estimate === 0 ? 1 : 2)
-      lo = Math.max(-1, diff.estimate - half)
-      hi = Math.min(1, diff.estimate + half)
+    if (range) {
+      // Rule of three on the traces: with no call differing from the common difference d in G
+      // traces, fewer than 3/G of them do with 95% confidence; scores within [min, max] let each
+      // move the mean difference by at most (max − min) + |d| (1 for pass/fail at d = 0, 2 at ±1).
+      const width = range.max - range.min
+      const half = ruleOfThree(groups) * (width + Math.abs(diff.estimate))
+      lo = Math.max(-width, diff.estimate - half)
+      hi = Math.min(width, diff.estimate + half)
       p = test.p_value
       method = `paired difference, every call has the same difference: rule-of-three bound (3/${groups} traces)`
       notes.push(

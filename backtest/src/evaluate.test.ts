@@ -136,6 +136,22 @@ describe('quality rows: paired comparison of the two arms', () => {
     assert.match(numeric.note ?? '', /no variation/)
   })
 
+  test('a bounded numeric score that drops the same on every call gets the rule-of-three bound and fails', () => {
+    // reference_f1 (0–1): every one of 20 traces drops from 1 to 0. With its range known, fewer than
+    // 3/20 of traces could differ from −1, each by at most 1 + |−1| = 2: the interval is [−1, −0.7].
+    const e = {
+      ...quality('reference_f1', 'numeric', Array(20).fill(1), Array(20).fill(0)),
+      range: { min: 0, max: 1 },
+    }
+    const r = qualityRow(e)
+    close(r.delta, -1)
+    close(r.ci_low, -1)
+    close(r.ci_high, -0.7)
+    assert.match(r.note ?? '', /rule-of-three/)
+    const v = verdict(objectivesSchema.parse({ max_quality_regression: 0.05 }), [r], 20, null)
+    assert.equal(v.result, 'fail')
+  })
+
   test('failed evaluations are left out and counted; categorical scores are not compared', () => {
     const e = quality('judge', 'numeric', [1, 2, 3, 4], [2, 2, 4, 5])
     e.pairs.push({ trace_id: 'tx', span_id: 'sx', baseline: 3, candidate: null })

@@ -74,6 +74,8 @@ export interface EvaluatorQuality {
   data_type: ScoreDataType
   /** `lower` for scores where less is better (`refusal`: true = refused). */
   better: 'higher' | 'lower'
+  /** Bounds of the scores (0–1 for pass/fail), when the evaluator states them. */
+  range?: { min: number; max: number }
   /** From the request's `evaluators` or from an online rule. */
   origin: 'request' | 'rule'
   rule_id: string | null
@@ -145,6 +147,7 @@ export const referenceF1: Evaluator<'numeric'> = defineEvaluator({
   name: 'reference_f1',
   dataType: 'numeric',
   description: 'Token-overlap F1 of the answer against the reference answer (SQuAD normalisation).',
+  range: { min: 0, max: 1 },
   evaluate: (input) => {
     if (input.expected === undefined || input.expected === null)
       return evalFailure('no reference answer to compare with')
@@ -381,6 +384,9 @@ export async function evaluateReplay(storage: Storage, o: EvaluateReplayOptions)
       name: p.evaluator.name,
       data_type: p.evaluator.dataType,
       better: p.better,
+      ...((p.evaluator.dataType === 'boolean' || p.evaluator.range) && {
+        range: p.evaluator.range ?? { min: 0, max: 1 },
+      }),
       origin: p.origin,
       rule_id: p.rule_id,
       pairs: [],

@@ -261,6 +261,7 @@ export function llmJudge(options: JudgeOptions): Evaluator {
     name: options.name ?? rubric.name,
     dataType: rubric.scale.type,
     ...(rubric.description ? { description: rubric.description } : {}),
+    ...(rubric.scale.type === 'numeric' ? { range: { min: rubric.scale.min, max: rubric.scale.max } } : {}),
     async evaluate(input, context): Promise<EvalOutcome | EvalFailure> {
       let prompt: string
       try {

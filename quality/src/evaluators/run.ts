@@ -20,6 +20,7 @@ export function defineEvaluator<T extends ScoreDataType>(definition: {
   name: string
   dataType: T
   description?: string
+  range?: Evaluator<T>['range']
   evaluate: Evaluator<T>['evaluate']
 }): Evaluator<T> {
   if (typeof definition.name !== 'string' || definition.name.trim() === '') {
@@ -29,6 +30,7 @@ export function defineEvaluator<T extends ScoreDataType>(definition: {
     name: definition.name.trim(),
     dataType: definition.dataType,
     ...(definition.description ? { description: definition.description } : {}),
+    ...(definition.range ? { range: definition.range } : {}),
     evaluate: definition.evaluate,
   }
 }

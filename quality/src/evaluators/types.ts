@@ -68,6 +68,11 @@ export interface Evaluator<T extends ScoreDataType = ScoreDataType> {
   readonly name: string
   readonly dataType: T
   readonly description?: string
+  /**
+   * Bounds every numeric score of this evaluator stays within (a judge's scale, 0–1 for an F1).
+   * Comparisons use them when scores do not vary (rule-of-three bounds instead of no interval).
+   */
+  readonly range?: { readonly min: number; readonly max: number }
   evaluate(
     input: EvalInput,
     context: EvalContext,
