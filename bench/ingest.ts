@@ -13,6 +13,7 @@ import { DEFAULT_BATCH_MAX_ROWS, SPAN_INSERT_SETTINGS, startCollector } from '@h
 import { createStorage, migrate, ProjectRepository } from '@hindsight/collector/storage'
 import { decodeCeiling, insertCeiling } from './lib/ingest-ceilings'
 import { buildPatchablePayloads } from './lib/payloads'
+import { snapshotThreads, threadCpuSince } from './lib/thread-cpu'
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback)
@@ -142,6 +143,7 @@ console.log(
 )
 const t0 = Date.now()
 const cpuLoad0 = process.cpuUsage()
+const threads0 = snapshotThreads()
 const child = spawn(
   process.execPath,
   [
@@ -277,6 +279,8 @@ while (finalCount < ackedSpans && Date.now() - loadEnd < 120_000) {
   finalCount = await count()
 }
 const drainedAt = Date.now()
+const threadCpu = threadCpuSince(threads0)
+const cpuDrained = process.cpuUsage(cpuLoad0)
 // The engine's work during the load and drain: merges (rows rewritten per row inserted, merge
 // thread time per inserted row) against inserts.
 const events1 = await engineEvents()
@@ -431,8 +435,21 @@ console.log(
     `(${engineWork.merged_into_wide_parts} into wide parts), merge threads ${(engineWork.merge_ms_per_1k_inserted_rows).toFixed(1)} µs per inserted row; ` +
     `engine threads' CPU (insert + merges + queries) ${engineWork.engine_cpu_us_per_inserted_row.toFixed(1)} µs per inserted row`,
 )
+// Where the collector's CPU went, by thread group (load and drain), in µs per acknowledged span.
+const threadTotal = [...threadCpu.values()].reduce((a, b) => a + b, 0)
+const threadRows = [...threadCpu.entries()]
+  .sort((a, b) => b[1] - a[1])
+  .filter(([, s]) => s * 1e6 >= summaryLoad.spans * 0.1)
+  .map(([name, s]) => `${name} ${((s * 1e6) / summaryLoad.spans).toFixed(1)}`)
+const exitedUs = ((cpuDrained.user + cpuDrained.system) / 1e6 - threadTotal) * 1e6
+console.log(
+  `collector CPU by thread (µs per span, load + drain): ${threadRows.join(', ')}; exited threads ${(exitedUs / summaryLoad.spans).toFixed(1)}`,
+)
 const summary = {
   seconds: SECONDS,
+  thread_cpu_us_per_span: Object.fromEntries(
+    [...threadCpu.entries()].map(([name, sec]) => [name, (sec * 1e6) / summaryLoad.spans]),
+  ),
   warmup_seconds: WARMUP,
   per_request: PER_REQUEST,
   clients: CLIENTS,
