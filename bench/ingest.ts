@@ -96,6 +96,10 @@ const ENGINE_EVENTS = [
   'MergedIntoWideParts',
   'UserTimeMicroseconds',
   'SystemTimeMicroseconds',
+  'SelectQuery',
+  'SelectedRows',
+  'SelectQueryTimeMicroseconds',
+  'InsertQueryTimeMicroseconds',
 ] as const
 async function engineEvents(): Promise<Record<string, number>> {
   const r = await storage.client.query({
@@ -293,6 +297,10 @@ const engineWork = {
   merged_into_wide_parts: ev('MergedIntoWideParts'),
   merge_rows_per_inserted_row: ev('MergedRows') / Math.max(1, ev('InsertedRows')),
   merge_ms_per_1k_inserted_rows: (ev('MergeExecuteMilliseconds') * 1000) / Math.max(1, ev('InsertedRows')),
+  select_queries: ev('SelectQuery'),
+  selected_rows_per_inserted_row: ev('SelectedRows') / Math.max(1, ev('InsertedRows')),
+  select_us_per_inserted_row: ev('SelectQueryTimeMicroseconds') / Math.max(1, ev('InsertedRows')),
+  insert_us_per_inserted_row: ev('InsertQueryTimeMicroseconds') / Math.max(1, ev('InsertedRows')),
   engine_cpu_us_per_inserted_row:
     (ev('UserTimeMicroseconds') + ev('SystemTimeMicroseconds')) / Math.max(1, ev('InsertedRows')),
 }
@@ -433,7 +441,9 @@ console.log(
     `(${r0(engineWork.inserted_rows / Math.max(1, engineWork.inserted_parts))} rows/part), ${engineWork.merges} merges ` +
     `rewrote ${engineWork.merge_rows_per_inserted_row.toFixed(2)} rows per inserted row ` +
     `(${engineWork.merged_into_wide_parts} into wide parts), merge threads ${(engineWork.merge_ms_per_1k_inserted_rows).toFixed(1)} µs per inserted row; ` +
-    `engine threads' CPU (insert + merges + queries) ${engineWork.engine_cpu_us_per_inserted_row.toFixed(1)} µs per inserted row`,
+    `engine threads' CPU (insert + merges + queries) ${engineWork.engine_cpu_us_per_inserted_row.toFixed(1)} µs per inserted row; ` +
+    `insert queries ${engineWork.insert_us_per_inserted_row.toFixed(1)} µs wall per row; the bench's ${engineWork.select_queries} ` +
+    `polling queries read ${engineWork.selected_rows_per_inserted_row.toFixed(2)} rows per inserted row in ${engineWork.select_us_per_inserted_row.toFixed(1)} µs wall per row`,
 )
 // Where the collector's CPU went, by thread group (load and drain), in µs per acknowledged span.
 const threadTotal = [...threadCpu.values()].reduce((a, b) => a + b, 0)
