@@ -21,11 +21,33 @@ export interface SpanRejection {
   message: string
 }
 
-const TRACE_ID = /^[0-9a-f]{32}$/
-const SPAN_ID = /^[0-9a-f]{16}$/
 const ALL_ZERO = /^0+$/
 /** How far in the future a span may start (clock skew between hosts). */
 const MAX_FUTURE_NANOS = 86_400_000_000_000n
+
+/** 1 when lowercase hex and not all zero, 0 when all zero, -1 when not `length` lowercase hex chars. */
+function hexId(id: string, length: number): number {
+  if (id.length !== length) return -1
+  let nonZero = 0
+  for (let i = 0; i < length; i++) {
+    const c = id.charCodeAt(i)
+    if (c === 0x30) continue
+    if ((c < 0x31 || c > 0x39) && (c < 0x61 || c > 0x66)) return -1
+    nonZero = 1
+  }
+  return nonZero
+}
+
+/** The latest start/end accepted at `nowMs`, computed once per clock value (a request's spans share it). */
+let boundNowMs = Number.NaN
+let bound = 0n
+function futureBound(nowMs: number): bigint {
+  if (nowMs !== boundNowMs) {
+    bound = BigInt(Math.trunc(nowMs)) * 1_000_000n + MAX_FUTURE_NANOS
+    boundNowMs = nowMs
+  }
+  return bound
+}
 
 function describeId(id: string): string {
   if (id === '') return 'missing'
@@ -38,19 +60,19 @@ function describeId(id: string): string {
  * An all-zero parent span id is treated as "no parent", as some SDKs send it for root spans.
  */
 export function validateSpan(span: OtlpSpan, nowMs: number): SpanRejection | null {
-  if (!TRACE_ID.test(span.traceId) || ALL_ZERO.test(span.traceId)) {
+  if (hexId(span.traceId, 32) !== 1) {
     return {
       reason: 'invalid_trace_id',
       message: `trace_id must be 16 bytes (32 hex chars), not all zero; got ${describeId(span.traceId)}`,
     }
   }
-  if (!SPAN_ID.test(span.spanId) || ALL_ZERO.test(span.spanId)) {
+  if (hexId(span.spanId, 16) !== 1) {
     return {
       reason: 'invalid_span_id',
       message: `span_id must be 8 bytes (16 hex chars), not all zero; got ${describeId(span.spanId)}`,
     }
   }
-  if (span.parentSpanId !== '' && !SPAN_ID.test(span.parentSpanId)) {
+  if (span.parentSpanId !== '' && hexId(span.parentSpanId, 16) === -1) {
     return {
       reason: 'invalid_parent_span_id',
       message: `parent_span_id must be empty or 8 bytes (16 hex chars); got ${describeId(span.parentSpanId)}`,
@@ -61,13 +83,14 @@ export function validateSpan(span: OtlpSpan, nowMs: number): SpanRejection | nul
   if (start < MIN_START_UNIX_NANO) {
     return { reason: 'start_too_old', message: `start_time_unix_nano ${start} is before 2000-01-01` }
   }
-  if (start > BigInt(Math.trunc(nowMs)) * 1_000_000n + MAX_FUTURE_NANOS) {
+  const latest = futureBound(nowMs)
+  if (start > latest) {
     return {
       reason: 'start_in_future',
       message: `start_time_unix_nano ${start} is more than 1 day in the future`,
     }
   }
-  if (end > BigInt(Math.trunc(nowMs)) * 1_000_000n + MAX_FUTURE_NANOS) {
+  if (end > latest) {
     return {
       reason: 'end_in_future',
       message: `end_time_unix_nano ${end} is more than 1 day in the future`,

@@ -3,12 +3,15 @@ import type { SpanRow } from '../canonical'
 import { CollectorError, type CollectorErrorCode } from '../errors'
 import { type IngestLimits, limitSpan, type ResourceCache, resolveLimits } from '../limits/limits'
 import { mapSpan } from '../mapping/map-span'
-import { type DecodedRequest, decodeOtlpRequest, type OtlpEncoding } from '../otlp/decode'
+import { type DecodedRequest, decodeOtlpRequest, type OtlpEncoding, ProtobufRequest } from '../otlp/decode'
+import type { OtlpSpan } from '../otlp/types'
+import type { WireStrings } from '../otlp/wire'
 import { PRICE_TABLE, type PriceTable } from '../pricing/price-table'
 import { type PriceTableResolver, staticPriceResolver } from '../pricing/project-prices'
 import type { ProjectRepository } from '../storage'
 import { type SpanRejection, validateSpan } from '../validate'
 import type { SpanWriter } from '../writer/span-writer'
+import { type JsonEscaper, jsonEscaper } from './json-escape'
 
 /**
  * The API key of a request (HTTP headers or gRPC metadata): an `Authorization: Bearer <key>`
@@ -107,6 +110,17 @@ function summarize(rejections: SpanRejection[], total: number): string {
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
+/** Room at the start of the escaper's memory for the content being escaped (larger: JSON.stringify). */
+const WIRE_AREA_BYTES = 256 * 1024
+/** What a row with `input` and `output` blanked holds where they are. */
+const BLANK_CONTENT = ',"input":"","output":""'
+/** Where the input's escaped bytes go in it (after `,"input":"`). */
+const INPUT_AT = ',"input":"'.length
+/** Between the input's and the output's escaped bytes. */
+const OUTPUT_KEY = new Uint8Array(Buffer.from('","output":"'))
+/** Where the output's closing quote is in it. */
+const OUTPUT_END = BLANK_CONTENT.length - 1
+
 /** Bytes reserved per expected row before the first one is written (rows are ~1–4 KB). */
 const ROW_BYTES_GUESS = 4096
 /** Largest scratch kept between requests; bigger requests use (and drop) their own buffer. */
@@ -124,35 +138,120 @@ class RowBuffer {
    */
   private static scratch: Buffer = Buffer.allocUnsafeSlow(0)
   private buffer: Buffer
-  private length = 0
+  /** Where the rows start in `buffer`. */
+  private base: number
+  private length: number
+  /**
+   * With an escaper, `buffer` is its memory: the first `WIRE_AREA_BYTES` receive the bytes of
+   * the content being escaped, the rows follow.
+   */
+  escaper: JsonEscaper | null
 
-  constructor(expectedRows: number) {
+  constructor(expectedRows: number, escaper: JsonEscaper | null) {
     const wanted = Math.max(1, expectedRows) * ROW_BYTES_GUESS
-    if (RowBuffer.scratch.length < wanted) {
-      this.buffer = Buffer.allocUnsafeSlow(wanted)
-      if (wanted <= SCRATCH_MAX_BYTES) RowBuffer.scratch = this.buffer
+    // The module's memory never shrinks: it is used only for requests within the scratch bound.
+    if (escaper && wanted <= SCRATCH_MAX_BYTES) {
+      this.escaper = escaper
+      this.base = WIRE_AREA_BYTES
+      escaper.reserve(this.base + wanted)
+      this.buffer = escaper.view
     } else {
-      this.buffer = RowBuffer.scratch
+      this.escaper = null
+      this.base = 0
+      if (RowBuffer.scratch.length < wanted) {
+        this.buffer = Buffer.allocUnsafeSlow(wanted)
+        if (wanted <= SCRATCH_MAX_BYTES) RowBuffer.scratch = this.buffer
+      } else {
+        this.buffer = RowBuffer.scratch
+      }
     }
+    this.length = this.base
   }
 
   line(json: string): void {
     // UTF-8 needs at most 3 bytes per UTF-16 code unit, plus the newline.
-    const most = json.length * 3 + 1
-    if (this.length + most > this.buffer.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(this.buffer.length * 2, this.length + most))
-      this.buffer.copy(grown, 0, 0, this.length)
-      this.buffer = grown
-      if (grown.length <= SCRATCH_MAX_BYTES) RowBuffer.scratch = grown
-    }
+    this.reserve(json.length * 3 + 1)
     this.length += this.buffer.write(json, this.length, 'utf8')
     this.buffer[this.length++] = 0x0a
   }
 
+  /**
+   * The line of a row whose `input` and `output` were blanked to '' before `json` was made, with
+   * `source` bytes [`inputStart`, `inputEnd`) and [`outputStart`, `outputEnd`) (either may be
+   * empty) escaped where `"input":""` and `"output":""` are. Only with an escaper. False
+   * (nothing written) when the keys are not found or the content spans too many bytes.
+   */
+  splicedLine(
+    json: string,
+    source: Buffer,
+    inputStart: number,
+    inputEnd: number,
+    outputStart: number,
+    outputEnd: number,
+  ): boolean {
+    const escaper = this.escaper
+    if (escaper === null) return false
+    const inputLength = inputEnd - inputStart
+    const outputLength = outputEnd - outputStart
+    // The bytes of both (usually close together in the span) are copied to the start of the
+    // module's memory, where it reads them.
+    const from =
+      inputLength === 0 ? outputStart : outputLength === 0 ? inputStart : Math.min(inputStart, outputStart)
+    const to = Math.max(inputEnd, outputEnd)
+    if (to - from > WIRE_AREA_BYTES) return false
+    // `,"` cannot occur inside a JSON string (its quotes are escaped), and no object comes before
+    // `input` in a row: the first match is the row's own pair of keys.
+    const at = json.indexOf(BLANK_CONTENT)
+    if (at === -1) return false
+    // Escaping writes at most 6 bytes per byte, and whole 16-byte blocks. Growing past the
+    // memory bound leaves the escaper (then the caller writes the row with JSON.stringify).
+    this.reserve(json.length * 3 + 6 * (inputLength + outputLength) + 33)
+    if (this.escaper !== escaper) return false
+    const buffer = this.buffer
+    source.copy(buffer, 0, from, to)
+    let end = this.length
+    end += buffer.write(json.slice(0, at + INPUT_AT), end, 'utf8')
+    end = escaper.escape(inputStart - from, inputLength, end)
+    for (let i = 0; i < OUTPUT_KEY.length; i++) buffer[end++] = OUTPUT_KEY[i] as number
+    end = escaper.escape(outputStart - from, outputLength, end)
+    end += buffer.write(json.slice(at + OUTPUT_END), end, 'utf8')
+    buffer[end++] = 0x0a
+    this.length = end
+    return true
+  }
+
+  /** Room for `bytes` more. */
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return
+    if (this.escaper) {
+      const size = Math.max(this.buffer.length * 2, this.length + bytes)
+      if (size <= WIRE_AREA_BYTES + SCRATCH_MAX_BYTES) {
+        this.escaper.reserve(size)
+        this.buffer = this.escaper.view
+        return
+      }
+      // Beyond the bound: the rest of the request is written to a Buffer of its own, without
+      // the escaper (the rows so far move along).
+      const own = Buffer.allocUnsafeSlow(
+        Math.max(2 * (this.length - this.base), this.length - this.base + bytes),
+      )
+      this.buffer.copy(own, 0, this.base, this.length)
+      this.buffer = own
+      this.length -= this.base
+      this.base = 0
+      this.escaper = null
+      return
+    }
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.buffer.length * 2, this.length + bytes))
+    this.buffer.copy(grown, 0, 0, this.length)
+    this.buffer = grown
+    if (grown.length <= SCRATCH_MAX_BYTES) RowBuffer.scratch = grown
+  }
+
   /** The lines, in a Buffer of exactly their size (the spare room is not kept alive). */
   take(): Buffer {
-    const body = Buffer.allocUnsafeSlow(this.length)
-    this.buffer.copy(body, 0, 0, this.length)
+    const body = Buffer.allocUnsafeSlow(this.length - this.base)
+    this.buffer.copy(body, 0, this.base, this.length)
     return body
   }
 }
@@ -251,7 +350,10 @@ export class IngestPipeline {
     this.throwIfRefused(this.writer.admit(1))
   }
 
-  /** Decode a request body within the span limit (see `decodeOtlpRequest`). */
+  /**
+   * Decode a request body within the span limit (see `decodeOtlpRequest`). Protobuf spans are
+   * decoded later, one at a time, by `ingest`: `body` must not change until `ingest` resolves.
+   */
   decode(body: Buffer, encoding: OtlpEncoding): DecodedRequest {
     return decodeOtlpRequest(body, encoding, { maxSpans: this.limits.maxSpansPerRequest })
   }
@@ -259,20 +361,28 @@ export class IngestPipeline {
   /**
    * Validate, limit, map and store the spans of a decoded request for `projectId`. Resolves once
    * the accepted rows are durable (with a spool) or queued; throws a retryable `CollectorError`
-   * when they cannot be taken now, in which case nothing of the request was kept.
+   * when they cannot be taken now, in which case nothing of the request was kept. A protobuf
+   * request's spans are decoded here, each just before it is handled (so none outlives its row),
+   * and message content of valid UTF-8 is escaped into the row from the body's bytes.
    */
   async ingest(projectId: string, request: DecodedRequest): Promise<IngestResult> {
     const nowMs = this.now()
     const priceTable = await this.prices.tableFor(projectId) // price table for project
-    const rejections: SpanRejection[] = [...request.rejections]
+    const spanRejections: SpanRejection[] = []
     const resources: ResourceCache = new WeakMap()
-    const out = new RowBuffer(request.spans.length)
+    // Protobuf content is escaped from the request bytes (see RowBuffer.splicedLine).
+    const out = new RowBuffer(
+      request instanceof ProtobufRequest ? request.spanCount : request.spans.length,
+      request instanceof ProtobufRequest ? jsonEscaper : null,
+    )
     let rows = 0
-    for (const decoded of request.spans) {
+    let decodedSpans = 0
+    const handle = (decoded: OtlpSpan, wire: WireStrings | null): void => {
+      decodedSpans += 1
       const rejection = validateSpan(decoded, nowMs)
       if (rejection) {
-        rejections.push(rejection)
-        continue
+        spanRejections.push(rejection)
+        return
       }
       let row: SpanRow
       try {
@@ -280,22 +390,28 @@ export class IngestPipeline {
         row = mapSpan(span, { projectId, now: nowMs, priceTable })
       } catch (error) {
         this.onError(`mapping span ${decoded.spanId} failed`, error)
-        rejections.push({
+        spanRejections.push({
           reason: 'mapping_failed',
           message: `span ${decoded.spanId} could not be mapped: ${errorText(error)}`,
         })
-        continue
+        return
       }
       const problem = rowProblem(row)
       if (problem) {
         this.onError(`span ${decoded.spanId} mapped to a row storage cannot take`, new Error(problem))
-        rejections.push({ reason: 'invalid_row', message: `span ${decoded.spanId}: ${problem}` })
-        continue
+        spanRejections.push({ reason: 'invalid_row', message: `span ${decoded.spanId}: ${problem}` })
+        return
       }
       // Serialized once: these bytes go to the spool and, unchanged, to the engine.
-      out.line(JSON.stringify(row))
+      if (!wire || !out.escaper || !this.writeFromWire(row, wire, out)) out.line(JSON.stringify(row))
       rows += 1
     }
+    // Protobuf spans are decoded one at a time as they are handled (none outlives its row).
+    if (request instanceof ProtobufRequest) request.forEach(handle)
+    else for (const span of request.spans) handle(span, null)
+    // Spans refused while decoding come first, as they always have.
+    const rejections =
+      request.rejections.length > 0 ? [...request.rejections, ...spanRejections] : spanRejections
     if (rows > 0) {
       const body = out.take()
       this.throwIfRefused(this.writer.admit(rows, body.length))
@@ -312,7 +428,7 @@ export class IngestPipeline {
         )
       }
     }
-    const total = request.spans.length + request.rejections.length
+    const total = decodedSpans + request.rejections.length
     this.counters.accepted_spans += rows
     this.counters.rejected_spans += rejections.length
     for (const r of rejections) this.count(r.reason)
@@ -321,6 +437,33 @@ export class IngestPipeline {
       rejected: rejections.length,
       errorMessage: rejections.length > 0 ? summarize(rejections, total) : '',
     }
+  }
+
+  /**
+   * Write `row`'s line with its `input` and `output` escaped from the request bytes they were
+   * decoded from (see `json-escape.ts`), when each is either '' or such a string; the rest of the
+   * row goes through `JSON.stringify` with the two blanked. The bytes are the same as
+   * `JSON.stringify(row)`'s. False when the row does not qualify (nothing written).
+   */
+  private writeFromWire(row: SpanRow, wire: WireStrings, out: RowBuffer): boolean {
+    const input = row.input
+    const output = row.output
+    const i = input === '' ? -2 : wire.indexOf(input)
+    const o = output === '' ? -2 : wire.indexOf(output)
+    if (i === -1 || o === -1 || (i === -2 && o === -2)) return false
+    row.input = ''
+    row.output = ''
+    const json = JSON.stringify(row)
+    row.input = input
+    row.output = output
+    return out.splicedLine(
+      json,
+      wire.buf,
+      i < 0 ? 0 : (wire.starts[i] as number),
+      i < 0 ? 0 : (wire.ends[i] as number),
+      o < 0 ? 0 : (wire.starts[o] as number),
+      o < 0 ? 0 : (wire.ends[o] as number),
+    )
   }
 
   /** Count a whole-request refusal (`request_<code>` in the stats). */

@@ -116,7 +116,8 @@ export function truncateText(text: string, limit: number): string {
 interface Changes {
   invalidText: boolean
   dropped: number
-  truncated: Map<string, number>
+  /** Original lengths of truncated top-level values by key; null until one is truncated. */
+  truncated: Map<string, number> | null
 }
 
 class Limiter {
@@ -155,6 +156,7 @@ class Limiter {
    */
   attributes(attributes: Attributes, changes: Changes, record: boolean): Attributes {
     const { maxAttributesPerSpan, maxKeyLength, maxValueLength, maxContentValueLength } = this.limits
+    if (attributes.size <= maxAttributesPerSpan && this.withinLimits(attributes)) return attributes
     let kept: ReadonlySet<string> | null = null
     if (attributes.size > maxAttributesPerSpan) {
       kept = this.choose(attributes)
@@ -168,9 +170,10 @@ class Limiter {
       if (key.length > maxKeyLength || !isWellFormed(key)) limitedKey = this.text(key, maxKeyLength, changes)
       const limited = this.value(value, limit, changes)
       if (record && limited !== value) {
-        if (typeof value === 'string' && value.length > limit) changes.truncated.set(limitedKey, value.length)
-        else if (value instanceof Uint8Array && value.length > limit)
+        if ((typeof value === 'string' || value instanceof Uint8Array) && value.length > limit) {
+          changes.truncated ??= new Map()
           changes.truncated.set(limitedKey, value.length)
+        }
       }
       if (!out && (limited !== value || limitedKey !== key)) {
         // First change: copy what came before.
@@ -183,6 +186,31 @@ class Limiter {
       out?.set(limitedKey, limited)
     }
     return out ?? attributes
+  }
+
+  /**
+   * True when no key or scalar value needs a change (the common case, checked without building
+   * anything): keys within the key limit and well formed, strings well formed and within their
+   * limit (whether the key is a content key is looked up only for values longer than the
+   * smaller limit), byte values within the smaller limit. Arrays and maps go to the full pass.
+   */
+  private withinLimits(attributes: Attributes): boolean {
+    const { maxKeyLength, maxValueLength, maxContentValueLength } = this.limits
+    const shortest = Math.min(maxValueLength, maxContentValueLength)
+    for (const [key, value] of attributes) {
+      if (key.length > maxKeyLength || !isWellFormed(key)) return false
+      if (typeof value === 'string') {
+        if (!isWellFormed(value)) return false
+        if (
+          value.length > shortest &&
+          value.length > (isContentKey(key) ? maxContentValueLength : maxValueLength)
+        )
+          return false
+      } else if (typeof value === 'object' && value !== null) {
+        if (!(value instanceof Uint8Array) || value.length > shortest) return false
+      }
+    }
+    return true
   }
 
   /** The keys to keep when there are too many: mapper namespaces first, then arrival order. */
@@ -204,7 +232,7 @@ class Limiter {
 /** Limited resources by original resource, so spans sharing one limit it once (one per request). */
 export type ResourceCache = WeakMap<OtlpResource, { resource: OtlpResource; invalidText: boolean }>
 
-const EMPTY_CHANGES = (): Changes => ({ invalidText: false, dropped: 0, truncated: new Map() })
+const EMPTY_CHANGES = (): Changes => ({ invalidText: false, dropped: 0, truncated: null })
 
 /**
  * Apply the per-span limits to a decoded span: attribute count (per span, event, link and
@@ -280,8 +308,9 @@ export function limitSpan(span: OtlpSpan, limits: IngestLimits, resources?: Reso
 
   const marked = new Map(attributes)
   if (changes.dropped > 0) marked.set(INGEST_LIMITS.droppedAttributes, BigInt(changes.dropped))
-  for (const [key, length] of changes.truncated)
-    marked.set(`${INGEST_LIMITS.truncatedPrefix}${key}`, BigInt(length))
+  if (changes.truncated)
+    for (const [key, length] of changes.truncated)
+      marked.set(`${INGEST_LIMITS.truncatedPrefix}${key}`, BigInt(length))
   if (changes.invalidText) marked.set(INGEST_LIMITS.invalidUtf8, true)
   return {
     ...span,

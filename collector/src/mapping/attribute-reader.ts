@@ -8,18 +8,32 @@ export interface Found {
   keys: string[]
 }
 
+/** Consumed keys kept in an array up to this many; a Set beyond. */
+const USED_ARRAY_MAX = 32
+
 /**
  * Reads span attributes by key and remembers which were mapped to a column, so that everything
  * else ends up in `attributes`. For aliases (current and older names) the first present key wins;
  * an alias with a different value is not consumed and stays visible.
  */
 export class AttributeReader {
-  private readonly used = new Set<string>()
+  /**
+   * Keys consumed so far: a span usually maps a dozen or so, and a short array is cheaper to fill
+   * and search than a Set (a key may appear more than once). Past `USED_ARRAY_MAX` keys (flattened
+   * messages) they move to `usedSet`.
+   */
+  private used: string[] = []
+  private usedSet: Set<string> | null = null
 
   constructor(readonly attributes: Attributes) {}
 
   /** First present (non-empty) value among `keys`, without consuming anything. */
   find(...keys: string[]): Found | undefined {
+    if (keys.length === 1) {
+      const key = keys[0] as string
+      const value = this.attributes.get(key)
+      return value === undefined || value === null || value === '' ? undefined : { value, keys: [key] }
+    }
     let found: Found | undefined
     let foundText: string | undefined
     for (const key of keys) {
@@ -58,11 +72,27 @@ export class AttributeReader {
   }
 
   consume(keys: Iterable<string>): void {
-    for (const key of keys) this.used.add(key)
+    for (const key of keys) this.use(key)
   }
 
   release(...keys: string[]): void {
-    for (const key of keys) this.used.delete(key)
+    for (const key of keys) {
+      if (this.usedSet) this.usedSet.delete(key)
+      else this.used = this.used.filter((k) => k !== key)
+    }
+  }
+
+  private use(key: string): void {
+    if (this.usedSet) {
+      this.usedSet.add(key)
+      return
+    }
+    this.used.push(key)
+    if (this.used.length > USED_ARRAY_MAX) this.usedSet = new Set(this.used)
+  }
+
+  private isUsed(key: string): boolean {
+    return this.usedSet ? this.usedSet.has(key) : this.used.includes(key)
   }
 
   /** Consume the keys matching `pattern` and return them with their match groups. */
@@ -71,7 +101,7 @@ export class AttributeReader {
     for (const [key, value] of this.attributes) {
       const match = pattern.exec(key)
       if (!match) continue
-      this.used.add(key)
+      this.use(key)
       out.push({ match, value })
     }
     return out
@@ -82,7 +112,7 @@ export class AttributeReader {
     const out: Array<[string, AttributeValue]> = []
     for (const [key, value] of this.attributes) {
       if (!key.startsWith(prefix)) continue
-      this.used.add(key)
+      this.use(key)
       out.push([key.slice(prefix.length), value])
     }
     return out
@@ -92,7 +122,7 @@ export class AttributeReader {
   rest(): Record<string, string> {
     const out: Record<string, string> = {}
     for (const [key, value] of this.attributes) {
-      if (!this.used.has(key)) defineKey(out, key, stringifyAttribute(value))
+      if (!this.isUsed(key)) defineKey(out, key, stringifyAttribute(value))
     }
     return out
   }

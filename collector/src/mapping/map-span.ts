@@ -8,11 +8,11 @@ import {
   type SpanKind,
   type SpanStatus,
 } from '../conventions'
-import type { OtlpSpan } from '../otlp/types'
+import type { Attributes, OtlpSpan } from '../otlp/types'
 import { OTLP_SPAN_KINDS, OTLP_STATUS_ERROR, OTLP_STATUS_OK } from '../otlp/types'
-import { priceSpan, type SpanPrice } from '../pricing/price-span'
+import { priceSpanAt, type SpanPrice } from '../pricing/price-span'
 import { PRICE_TABLE, type PriceTable } from '../pricing/price-table'
-import { msToDateTime3, nanosToDateTime64 } from '../time'
+import { dateTimeTextToDate, msToDateTime3, nanosToDateTime64 } from '../time'
 import { AttributeReader, allAttributes, defineKey } from './attribute-reader'
 import { attributeCount, attributesToJson, attributeText } from './attribute-values'
 import { DIALECT_MAPPERS, type DialectFields, detectDialect, MAPPING_PRICING_NOTES } from './dialects'
@@ -68,6 +68,33 @@ function tokenColumns(a: AttributeReader, fields: DialectFields, kind: SpanKind)
 }
 
 const UNPRICED: SpanPrice = { cost_usd: null, price_version: '', pricing_note: '' }
+const NANOS_PER_MS = 1_000_000n
+/** Year 10000: up to here `nanosToDateTime64` writes the time itself (4-digit years). */
+const MAX_TEXT_NANOS = 253_402_300_800_000_000_000n
+
+/*
+ * The spans of a request share their resource and ingest time: both are formatted once. The
+ * resource's record is shared by those rows, so it is frozen.
+ */
+const resourceRecords = new WeakMap<Attributes, Readonly<Record<string, string>>>()
+function resourceAttributes(resource: Attributes): Record<string, string> {
+  let record = resourceRecords.get(resource)
+  if (!record) {
+    record = Object.freeze(allAttributes(resource))
+    resourceRecords.set(resource, record)
+  }
+  return record as Record<string, string>
+}
+
+let lastIngestMs = Number.NaN
+let lastIngestText = ''
+function ingestedAt(ms: number): string {
+  if (ms !== lastIngestMs) {
+    lastIngestText = msToDateTime3(ms)
+    lastIngestMs = ms
+  }
+  return lastIngestText
+}
 
 /** True when `note` says the mapping could not price the span (see {@link MAPPING_PRICING_NOTES}). */
 export function isMappingPricingNote(note: string): boolean {
@@ -82,14 +109,20 @@ export function isMappingPricingNote(note: string): boolean {
  * Price a model call, or say why it has no price: an unrecognized instrumentation or a missing
  * model or usage is unpriced (null, never $0) with the reason in `pricing_note`.
  */
-function price(row: SpanRow, fields: DialectFields, table: PriceTable): SpanPrice {
+function price(row: SpanRow, fields: DialectFields, table: PriceTable, startNanos: bigint): SpanPrice {
   if (!MODEL_KINDS.has(row.kind)) return UNPRICED
   if (fields.pricingNote) return { ...UNPRICED, pricing_note: fields.pricingNote }
   if (!row.model) return { ...UNPRICED, pricing_note: MAPPING_PRICING_NOTES.noModel }
   if (!fields.usage) return { ...UNPRICED, pricing_note: MAPPING_PRICING_NOTES.noUsage }
   // The SDK splits Anthropic's 1-hour cache writes out of the cache-write count (priced higher).
   const write1h = attributeCount(row.attributes[HINDSIGHT.usageCacheCreation1hInputTokens])
-  return priceSpan(write1h ? { ...row, cache_write_1h_tokens: write1h } : row, table)
+  const priced = write1h ? { ...row, cache_write_1h_tokens: write1h } : row
+  // The start time as `row.start_time` reads (whole ms, UTC), without parsing the text back.
+  const startMs =
+    startNanos >= 0n && startNanos < MAX_TEXT_NANOS
+      ? Number(startNanos / NANOS_PER_MS)
+      : dateTimeTextToDate(row.start_time).getTime()
+  return priceSpanAt(priced, table, startMs)
 }
 
 /**
@@ -183,10 +216,13 @@ export function mapSpan(span: OtlpSpan, options: MapSpanOptions): SpanRow {
     input: fields.input,
     output: fields.output,
     attributes,
-    resource_attributes: allAttributes(resource),
+    resource_attributes: resourceAttributes(resource),
     scope_name: span.scope.name,
-    ingested_at: msToDateTime3(options.now ?? Date.now()),
+    ingested_at: ingestedAt(options.now ?? Date.now()),
   }
-  Object.assign(row, price(row, fields, options.priceTable ?? PRICE_TABLE))
+  const priced = price(row, fields, options.priceTable ?? PRICE_TABLE, span.startTimeUnixNano)
+  row.cost_usd = priced.cost_usd
+  row.price_version = priced.price_version
+  row.pricing_note = priced.pricing_note
   return row
 }

@@ -4,7 +4,7 @@ import { INGEST_LIMITS } from '../conventions'
 import { CollectorError } from '../errors'
 import type { SpanRejection } from '../validate'
 import type { AttributeValue, OtlpEvent, OtlpLink, OtlpResource, OtlpScope, OtlpSpan } from './types'
-import { MAX_VALUE_DEPTH, readAttribute, readSpan, WireReader } from './wire'
+import { MAX_VALUE_DEPTH, readAttribute, readSpan, WireReader, WireStrings } from './wire'
 
 /** Wire encodings of OTLP/HTTP. */
 export type OtlpEncoding = 'protobuf' | 'json'
@@ -28,7 +28,9 @@ export interface DecodedRequest {
  * batch is kept. Text that is not valid UTF-8 is decoded with U+FFFD replacements and the span
  * flagged with `hindsight.invalid_utf8`. Throws `CollectorError('malformed_request')` naming the
  * problem when the envelope itself is not a valid request, and `payload_too_large` when it holds
- * more than `maxSpans` spans. Span content (ids, timestamps) is validated later.
+ * more than `maxSpans` spans. Span content (ids, timestamps) is validated later. Protobuf spans
+ * are decoded when `spans` or `rejections` is first read (or one by one by
+ * `ProtobufRequest.forEach`), from `body`, which must not change until then.
  */
 export function decodeOtlpRequest(
   body: Buffer,
@@ -172,30 +174,99 @@ function decodeProtobuf(body: Buffer, maxSpans: number): DecodedRequest {
       `body is not a valid protobuf ExportTraceServiceRequest: ${errorText(error)}`,
     )
   }
-  const envelopeRepaired = envelope.invalidUtf8
-  let count = 0
-  for (const rs of request) for (const ss of rs.scopeSpans) count += ss.spans.length / 2
-  if (count > maxSpans) throw tooManySpans(count, maxSpans)
+  const decoded = new ProtobufRequest(body, request, envelope.invalidUtf8)
+  if (decoded.spanCount > maxSpans) throw tooManySpans(decoded.spanCount, maxSpans)
+  return decoded
+}
 
-  const spans: OtlpSpan[] = []
-  const rejections: SpanRejection[] = []
-  request.forEach((rs, r) => {
-    rs.scopeSpans.forEach((ss, s) => {
-      for (let i = 0; i < ss.spans.length; i += 2) {
-        const reader = new WireReader(body, ss.spans[i] ?? 0, ss.spans[i + 1] ?? 0)
-        try {
-          const span = readSpan(reader, rs.resource, ss.scope)
-          spans.push(reader.invalidUtf8 || envelopeRepaired ? flagInvalidText(span) : span)
-        } catch (error) {
-          rejections.push({
-            reason: 'malformed_span',
-            message: `resourceSpans[${r}].scopeSpans[${s}].spans[${i / 2}] is not a valid protobuf Span: ${errorText(error)}`,
-          })
+/**
+ * A protobuf request whose envelope is read (the span count checked) and whose spans are decoded
+ * when asked for: all at once through `spans` / `rejections`, or one at a time through `forEach`,
+ * which keeps none of them (the ingest path: each span's objects die young instead of living as
+ * long as the whole request, which is most of the garbage collector's work under load).
+ */
+export class ProtobufRequest implements DecodedRequest {
+  private decoded: { spans: OtlpSpan[]; rejections: SpanRejection[] } | null = null
+  private visitedRejections: SpanRejection[] | null = null
+  /** Spans in the request, the ones that will not decode included. */
+  readonly spanCount: number
+
+  constructor(
+    /** The request body (the spans' bytes). */
+    readonly body: Buffer,
+    private readonly envelope: EnvelopeResourceSpans[],
+    private readonly envelopeRepaired: boolean,
+  ) {
+    let count = 0
+    for (const rs of envelope) for (const ss of rs.scopeSpans) count += ss.spans.length / 2
+    this.spanCount = count
+  }
+
+  get spans(): OtlpSpan[] {
+    return this.decodeAll().spans
+  }
+
+  get rejections(): SpanRejection[] {
+    return this.visitedRejections ?? this.decodeAll().rejections
+  }
+
+  /**
+   * Decode each span in order and hand it to `visit`, without keeping it; spans that cannot be
+   * decoded become `rejections` (the same ones `rejections` lists afterwards).
+   */
+  forEach(visit: (span: OtlpSpan, wire: WireStrings | null) => void): void {
+    if (this.decoded) {
+      for (const span of this.decoded.spans) visit(span, null)
+      return
+    }
+    this.visitedRejections = this.read(visit, new WireStrings(this.body))
+  }
+
+  private decodeAll(): { spans: OtlpSpan[]; rejections: SpanRejection[] } {
+    if (!this.decoded) {
+      const spans: OtlpSpan[] = []
+      const rejections = this.read((span) => spans.push(span), null)
+      this.decoded = { spans, rejections }
+    }
+    return this.decoded
+  }
+
+  /**
+   * Decode every span and hand it to `visit`. With `wire`, the span's long strings are recorded
+   * in it (cleared before each span): valid only during that span's `visit`.
+   */
+  private read(
+    visit: (span: OtlpSpan, wire: WireStrings | null) => void,
+    wire: WireStrings | null,
+  ): SpanRejection[] {
+    const body = this.body
+    const rejections: SpanRejection[] = []
+    for (let r = 0; r < this.envelope.length; r++) {
+      const rs = this.envelope[r] as EnvelopeResourceSpans
+      for (let s = 0; s < rs.scopeSpans.length; s++) {
+        const ss = rs.scopeSpans[s] as EnvelopeScopeSpans
+        for (let i = 0; i < ss.spans.length; i += 2) {
+          const reader = new WireReader(body, ss.spans[i] ?? 0, ss.spans[i + 1] ?? 0)
+          if (wire) {
+            wire.clear()
+            reader.wireStrings = wire
+          }
+          let span: OtlpSpan
+          try {
+            span = readSpan(reader, rs.resource, ss.scope)
+          } catch (error) {
+            rejections.push({
+              reason: 'malformed_span',
+              message: `resourceSpans[${r}].scopeSpans[${s}].spans[${i / 2}] is not a valid protobuf Span: ${errorText(error)}`,
+            })
+            continue
+          }
+          visit(reader.invalidUtf8 || this.envelopeRepaired ? flagInvalidText(span) : span, wire)
         }
       }
-    })
-  })
-  return { spans, rejections }
+    }
+    return rejections
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -329,3 +329,44 @@ test('damaged bytes never throw anything but a request refusal, and spans that d
     { numRuns: 1000 },
   )
 })
+
+test('repeated strings decode to the same text each time; invalid UTF-8 is flagged every time', () => {
+  const attribute = (key: string, value: string) => ({ key, value: { stringValue: value } })
+  const span = (i: number) => ({
+    traceId: Buffer.alloc(16, i + 1),
+    spanId: Buffer.alloc(8, i + 1),
+    name: 'chat gpt-4o',
+    attributes: [
+      attribute('gen_ai.request.model', 'gpt-4o'),
+      attribute('BADKEY-X', 'BADVAL-X'),
+      attribute(`unique.${i}`, `value ${i}`),
+    ],
+  })
+  const body = Buffer.from(
+    ExportTraceServiceRequest.encode(
+      ExportTraceServiceRequest.fromObject({
+        resourceSpans: [{ scopeSpans: [{ spans: [0, 1, 2].map(span) }] }],
+      }),
+    ).finish(),
+  )
+  // Invalid UTF-8 in the key of the first span only, then in the value of the third only.
+  const keys = [...body.toString('latin1').matchAll(/BADKEY-X/g)].map((m) => m.index)
+  const values = [...body.toString('latin1').matchAll(/BADVAL-X/g)].map((m) => m.index)
+  body[(keys[0] as number) + 7] = 0xff
+  body[(values[2] as number) + 7] = 0xc3
+  const { spans, rejections } = decodeOtlpRequest(body, 'protobuf')
+  assert.equal(rejections.length, 0)
+  const [first, second, third] = spans
+  assert.ok(first && second && third)
+  assert.equal(first.attributes.get('hindsight.invalid_utf8'), true)
+  assert.equal(first.attributes.get('BADKEY-\uFFFD'), 'BADVAL-X')
+  assert.equal(second.attributes.get('hindsight.invalid_utf8'), undefined)
+  assert.equal(second.attributes.get('BADKEY-X'), 'BADVAL-X')
+  assert.equal(third.attributes.get('hindsight.invalid_utf8'), true)
+  assert.equal(third.attributes.get('BADKEY-X'), 'BADVAL-\uFFFD')
+  for (const [i, s] of spans.entries()) {
+    assert.equal(s.name, 'chat gpt-4o')
+    assert.equal(s.attributes.get('gen_ai.request.model'), 'gpt-4o')
+    assert.equal(s.attributes.get(`unique.${i}`), `value ${i}`)
+  }
+})

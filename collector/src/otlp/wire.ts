@@ -32,12 +32,73 @@ const I32 = 5
 const REPLACEMENT = '\uFFFD'
 const EMPTY_BYTES = new Uint8Array(0)
 
+/** Node's Buffer slicing methods (what `toString` calls after checking its arguments). */
+interface BufferSlices {
+  utf8Slice(start: number, end: number): string
+  hexSlice(start: number, end: number): string
+}
+
+/*
+ * Attribute keys and short values repeat from span to span (`gen_ai.usage.input_tokens`, `chat`,
+ * `gpt-4o`): their bytes are looked up in a small direct-mapped table of recently decoded strings,
+ * so a repeated one is the same string object as last time instead of a new one. Besides the
+ * allocation, that makes every later Map / Set lookup and comparison with it cheap (its hash is
+ * already computed and equal strings are the same object). Only valid UTF-8 is kept.
+ */
+const INTERN_SLOTS = 4096
+/** Longest key (bytes) looked up in the table. */
+const INTERN_MAX_BYTES = 64
+/**
+ * Longest other string looked up: names, models, providers, operations repeat; longer values are
+ * mostly unique (response ids, messages) and would only churn the table.
+ */
+const INTERN_VALUE_MAX_BYTES = 32
+const internBytes: (Uint8Array | undefined)[] = new Array(INTERN_SLOTS)
+const internText: string[] = new Array(INTERN_SLOTS).fill('')
+
+/** Strings shorter than this (bytes) are not recorded in `WireStrings`. */
+const WIRE_STRING_MIN_BYTES = 128
+
+/**
+ * Where the long strings of one span came from in the request body: each was decoded from valid
+ * UTF-8 bytes `[start, end)` of `buf`, so its JSON form can be written from those bytes (see
+ * `ingest/json-escape.ts`) instead of from the string. Reused span after span (`clear`).
+ */
+export class WireStrings {
+  count = 0
+  readonly texts: string[] = []
+  readonly starts: number[] = []
+  readonly ends: number[] = []
+
+  constructor(readonly buf: Buffer) {}
+
+  clear(): void {
+    for (let i = 0; i < this.count; i++) this.texts[i] = ''
+    this.count = 0
+  }
+
+  add(text: string, start: number, end: number): void {
+    const i = this.count++
+    this.texts[i] = text
+    this.starts[i] = start
+    this.ends[i] = end
+  }
+
+  /** The index of `text` (usually the very same string object), or -1. */
+  indexOf(text: string): number {
+    for (let i = 0; i < this.count; i++) if (this.texts[i] === text) return i
+    return -1
+  }
+}
+
 /**
  * A cursor over `buf` from `pos` to `end`. `invalidUtf8` is set when a string was not valid
  * UTF-8 (it is then decoded with U+FFFD replacements, as proto3 requires strings to be UTF-8).
+ * With `wireStrings`, long strings decoded from valid UTF-8 are recorded there.
  */
 export class WireReader {
   invalidUtf8 = false
+  wireStrings: WireStrings | null = null
   /** High 32 bits of the last varint read by `varint` (its low 32 bits are returned). */
   private hi = 0
 
@@ -50,6 +111,15 @@ export class WireReader {
   /** Read a varint; returns its low 32 bits as an unsigned number (the high bits in `this.hi`). */
   varint(): number {
     const buf = this.buf
+    // One byte: tags and most lengths.
+    if (this.pos < this.end) {
+      const first = buf[this.pos] as number
+      if (first < 0x80) {
+        this.pos += 1
+        this.hi = 0
+        return first
+      }
+    }
     let lo = 0
     let hi = 0
     let shift = 0
@@ -119,18 +189,76 @@ export class WireReader {
     return start
   }
 
+  /** An attribute key: looked up in the table of recent strings up to `INTERN_MAX_BYTES`. */
+  key(): string {
+    const start = this.span()
+    const end = this.pos
+    if (start === end) return ''
+    return end - start <= INTERN_MAX_BYTES ? this.interned(start, end) : this.decode(start, end)
+  }
+
   string(): string {
     const start = this.span()
-    if (start === this.pos) return ''
-    const text = this.buf.toString('utf8', start, this.pos)
+    const end = this.pos
+    if (start === end) return ''
+    if (end - start <= INTERN_VALUE_MAX_BYTES) return this.interned(start, end)
+    const wireStrings = this.wireStrings
+    if (wireStrings === null || end - start < WIRE_STRING_MIN_BYTES) return this.decode(start, end)
+    const before = this.invalidUtf8
+    this.invalidUtf8 = false
+    const text = this.decode(start, end)
+    if (this.invalidUtf8) return text
+    this.invalidUtf8 = before
+    wireStrings.add(text, start, end)
+    return text
+  }
+
+  private decode(start: number, end: number): string {
+    const text = (this.buf as unknown as BufferSlices).utf8Slice(start, end)
     // A U+FFFD in the result is either a replaced invalid sequence or an encoded U+FFFD.
-    if (text.includes(REPLACEMENT) && !isUtf8(this.buf.subarray(start, this.pos))) this.invalidUtf8 = true
+    if (text.includes(REPLACEMENT) && !isUtf8(this.buf.subarray(start, end))) this.invalidUtf8 = true
+    return text
+  }
+
+  /** A short string, from the table of recent ones when the same bytes were seen before. */
+  private interned(start: number, end: number): string {
+    const buf = this.buf
+    const length = end - start
+    // Slot from the length and three sampled bytes (no loop); the bytes are compared in full.
+    // Two ways per set, so two strings that sample alike do not evict each other.
+    const mix =
+      Math.imul(length, 0x9e3779b1) ^
+      Math.imul(buf[start] as number, 0x85ebca6b) ^
+      Math.imul(buf[start + (length >> 1)] as number, 0xc2b2ae35) ^
+      Math.imul(buf[end - 1] as number, 0x27d4eb2f) ^
+      Math.imul(buf[start + (length >> 2)] as number, 0x165667b1)
+    const set = (mix ^ (mix >>> 13)) & (INTERN_SLOTS - 1) & ~1
+    for (let slot = set; slot < set + 2; slot++) {
+      const known = internBytes[slot]
+      if (known === undefined || known.length !== length) continue
+      let i = 0
+      while (i < length && known[i] === buf[start + i]) i++
+      if (i === length) return internText[slot] as string
+    }
+    const before = this.invalidUtf8
+    this.invalidUtf8 = false
+    const text = this.decode(start, end)
+    if (this.invalidUtf8) return text
+    this.invalidUtf8 = before
+    // Fill an empty way, else replace the older one (the way filled second moves to the first).
+    const slot = internBytes[set] === undefined ? set : set + 1
+    if (slot === set + 1 && internBytes[set + 1] !== undefined) {
+      internBytes[set] = internBytes[set + 1]
+      internText[set] = internText[set + 1] as string
+    }
+    internBytes[slot] = Uint8Array.prototype.slice.call(buf, start, end)
+    internText[slot] = text
     return text
   }
 
   hex(): string {
     const start = this.span()
-    return start === this.pos ? '' : this.buf.toString('hex', start, this.pos)
+    return start === this.pos ? '' : (this.buf as unknown as BufferSlices).hexSlice(start, this.pos)
   }
 
   bytes(): Uint8Array {
@@ -280,7 +408,7 @@ function readKeyValueInto(r: WireReader, map: Map<string, AttributeValue>, depth
   let key = ''
   let value: AttributeValue = null
   for (let tag = r.tag(); tag !== 0; tag = r.tag()) {
-    if (tag === KV_KEY) key = r.string()
+    if (tag === KV_KEY) key = r.key()
     else if (tag === KV_VALUE) value = readEmbeddedAnyValue(r, depth)
     else r.skip(tag & 7)
   }

@@ -149,6 +149,19 @@ export function priceMicros(usdPerMillion: number): bigint {
   return micros
 }
 
+const microsNumberCache = new Map<number, number>()
+
+/** `priceMicros` as a number (exact: prices are far below 2^53 micro-dollars). */
+export function priceMicrosNumber(usdPerMillion: number): number {
+  let micros = microsNumberCache.get(usdPerMillion)
+  if (micros === undefined) {
+    micros = Number(priceMicros(usdPerMillion))
+    if (microsNumberCache.size >= MAX_CACHED_MODELS) microsNumberCache.clear()
+    microsNumberCache.set(usdPerMillion, micros)
+  }
+  return micros
+}
+
 function parseMicros(usdPerMillion: number): bigint {
   const text = String(usdPerMillion)
   const [whole = '0', fraction = ''] = text.split('.')
@@ -167,6 +180,8 @@ interface CompiledEntry {
   providers: Set<string>
   pattern: RegExp | null
   from: number
+  /** What a match on this entry returns (one object, not one per span). */
+  match: PriceMatch
 }
 
 /** A price found for a span, and the price version to record with it. */
@@ -176,8 +191,8 @@ export interface PriceMatch {
 }
 
 const compiled = new WeakMap<PriceTable, CompiledEntry[]>()
-/** Per table: candidates for one provider/model, best first (exact before pattern, newest first). */
-const candidates = new WeakMap<PriceTable, Map<string, CompiledEntry[]>>()
+/** Per table, provider and model: candidates, best first (exact before pattern, newest first). */
+const candidates = new WeakMap<PriceTable, Map<string, Map<string, CompiledEntry[]>>>()
 
 function compile(table: PriceTable): CompiledEntry[] {
   let entries = compiled.get(table)
@@ -190,6 +205,7 @@ function compile(table: PriceTable): CompiledEntry[] {
         providers: new Set([entry.provider, ...(entry.provider_aliases ?? [])].map((p) => p.toLowerCase())),
         pattern: entry.model_pattern ? new RegExp(`^(?:${entry.model_pattern})$`, 'i') : null,
         from: Date.parse(`${entry.effective_from}T00:00:00Z`),
+        match: { entry, version },
       }))
     entries = [
       ...layer(table.overrides?.entries ?? [], table.overrides?.version ?? table.version, 0),
@@ -211,23 +227,45 @@ export function findPrice(table: PriceTable, provider: string, model: string, at
 
 /** Like {@link findPrice}, with the version of the layer the entry came from. */
 export function matchPrice(table: PriceTable, provider: string, model: string, at: Date): PriceMatch | null {
-  const time = at.getTime()
-  for (const c of candidatesFor(table, provider.trim().toLowerCase(), model.trim())) {
-    if (c.from <= time) return { entry: c.entry, version: c.version }
+  return matchPriceAt(table, provider, model, at.getTime())
+}
+
+/** {@link matchPrice} at `time` ms since the epoch. */
+export function matchPriceAt(
+  table: PriceTable,
+  provider: string,
+  model: string,
+  time: number,
+): PriceMatch | null {
+  for (const c of candidatesFor(table, provider, model)) {
+    if (c.from <= time) return c.match
   }
   return null
 }
 
-// Pricing runs once per ingested span: the regex scan happens once per provider/model.
-function candidatesFor(table: PriceTable, provider: string, model: string): CompiledEntry[] {
+// Pricing runs once per ingested span: the regex scan happens once per provider/model, and the
+// lookup is by the names as given (provider, then model: no key string built per span).
+function candidatesFor(table: PriceTable, rawProvider: string, rawModel: string): CompiledEntry[] {
   let cache = candidates.get(table)
   if (!cache) {
     cache = new Map()
     candidates.set(table, cache)
   }
-  const key = `${provider}\u0000${model}`
-  let list = cache.get(key)
+  let models = cache.get(rawProvider)
+  if (!models) {
+    if (cache.size >= MAX_CACHED_MODELS) cache.clear()
+    models = new Map()
+    cache.set(rawProvider, models)
+  }
+  let list = models.get(rawModel)
   if (list) return list
+  list = findCandidates(table, rawProvider.trim().toLowerCase(), rawModel.trim())
+  if (models.size >= MAX_CACHED_MODELS) models.clear()
+  models.set(rawModel, list)
+  return list
+}
+
+function findCandidates(table: PriceTable, provider: string, model: string): CompiledEntry[] {
   const lower = model.toLowerCase()
   const exact: CompiledEntry[] = []
   const patterned: CompiledEntry[] = []
@@ -239,8 +277,5 @@ function candidatesFor(table: PriceTable, provider: string, model: string): Comp
   const newestFirst = (a: CompiledEntry, b: CompiledEntry) => b.from - a.from
   const ordered = [...exact.sort(newestFirst), ...patterned.sort(newestFirst)]
   // Stable sort: overrides first, each layer keeping exact-before-pattern, newest first.
-  list = ordered.sort((a, b) => a.layer - b.layer)
-  if (cache.size >= MAX_CACHED_MODELS) cache.clear()
-  cache.set(key, list)
-  return list
+  return ordered.sort((a, b) => a.layer - b.layer)
 }

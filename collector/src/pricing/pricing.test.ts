@@ -301,3 +301,64 @@ test('custom model patterns that could backtrack catastrophically are refused', 
     assert.throws(() => checkSafePattern(bad), reason, bad)
   }
 })
+
+test('cost in float arithmetic (below 2^52 picodollars) equals the BigInt computation, and past it too', () => {
+  // The reference: the whole computation in BigInt picodollars, rounded half up to nanodollars.
+  const reference = (
+    usage: { input: number; output: number; read: number; write: number; write1h: number },
+    rates: {
+      input: number
+      output: number
+      cache_read?: number
+      cache_write?: number
+      cache_write_1h?: number
+    },
+  ) => {
+    const inputPrice = priceMicros(rates.input)
+    const readPrice = rates.cache_read === undefined ? inputPrice : priceMicros(rates.cache_read)
+    const writePrice = rates.cache_write === undefined ? inputPrice : priceMicros(rates.cache_write)
+    const write1hPrice = rates.cache_write_1h === undefined ? writePrice : priceMicros(rates.cache_write_1h)
+    const write1h = BigInt(Math.min(usage.write1h, usage.write))
+    const uncached = BigInt(Math.max(usage.input - usage.read - usage.write, 0))
+    const pico =
+      uncached * inputPrice +
+      BigInt(usage.read) * readPrice +
+      (BigInt(usage.write) - write1h) * writePrice +
+      write1h * write1hPrice +
+      BigInt(usage.output) * priceMicros(rates.output)
+    const nano = (pico + 500n) / 1000n
+    return `${nano / 1_000_000_000n}.${(nano % 1_000_000_000n).toString().padStart(9, '0')}`
+  }
+  const entries = PRICE_TABLE.entries
+  let seed = 7
+  const next = (max: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+    return Math.floor((seed / 2 ** 31) * max)
+  }
+  for (let i = 0; i < 5000; i++) {
+    const entry = entries[i % entries.length]
+    assert.ok(entry)
+    // Mostly everyday counts; some in the billions and beyond 2^53 / price, where BigInt takes over.
+    const scale = [1_000, 200_000, 5_000_000, 2_000_000_000, 9_000_000_000_000][i % 5] as number
+    const input = next(scale)
+    const usage = {
+      input,
+      output: next(scale),
+      read: next(input + 1),
+      write: next(Math.max(1, input >> 2)),
+      write1h: next(Math.max(1, input >> 3)),
+    }
+    const rates = { ...entry, tiers: undefined }
+    const got = computeCostUsd(
+      {
+        input_tokens: usage.input,
+        output_tokens: usage.output,
+        cache_read_tokens: usage.read,
+        cache_write_tokens: usage.write,
+        cache_write_1h_tokens: usage.write1h,
+      },
+      rates,
+    )
+    assert.equal(got, reference(usage, rates), `${entry.provider}/${entry.model} ${JSON.stringify(usage)}`)
+  }
+})

@@ -24,31 +24,48 @@ export function detectDialect(span: OtlpSpan): Dialect {
   if (scope === VERCEL_AI.otelScope) return 'vercel_ai_otel'
   if (scope === HINDSIGHT_SCOPE) return 'hindsight'
 
-  let openInference = false
-  let openLlmetry = false
-  let vercel = false
-  let genAi = false
+  let flags = 0
   for (const key of span.attributes.keys()) {
-    if (key === OPENINFERENCE.spanKind) return 'openinference'
-    if (key.startsWith('gen_ai.')) {
-      genAi = true
-      if (INDEXED.test(key)) openLlmetry = true
-    } else if (
-      key.startsWith(TRACELOOP.attributePrefix) ||
-      key === TRACELOOP.requestType ||
-      key === TRACELOOP.usageTotalTokens
-    ) {
-      openLlmetry = true
-    } else if (key.startsWith('ai.')) {
-      if (key === VERCEL_AI.operationId || key === VERCEL_AI.modelId || key.startsWith('ai.usage.'))
-        vercel = true
-    } else if (OPENINFERENCE_KEY.test(key)) {
-      openInference = true
+    let flag = keyFlags.get(key)
+    if (flag === undefined) {
+      flag = classify(key)
+      if (keyFlags.size >= KEY_FLAGS_MAX) keyFlags.clear()
+      keyFlags.set(key, flag)
     }
+    if (flag === OPENINFERENCE_SPAN_KIND) return 'openinference'
+    flags |= flag
   }
-  if (openLlmetry) return 'openllmetry'
-  if (vercel) return 'vercel_ai'
-  if (openInference) return 'openinference'
-  if (genAi) return 'otel_genai'
+  if (flags & OPENLLMETRY) return 'openllmetry'
+  if (flags & VERCEL) return 'vercel_ai'
+  if (flags & OPENINFERENCE_ONLY) return 'openinference'
+  if (flags & GEN_AI) return 'otel_genai'
   return 'unknown'
+}
+
+// What one attribute key says about the dialect (bits), cached: keys repeat from span to span.
+const GEN_AI = 1
+const OPENLLMETRY = 2
+const VERCEL = 4
+const OPENINFERENCE_ONLY = 8
+/** `openinference.span.kind`: decides alone. */
+const OPENINFERENCE_SPAN_KIND = 16
+const KEY_FLAGS_MAX = 4096
+const keyFlags = new Map<string, number>()
+
+function classify(key: string): number {
+  if (key === OPENINFERENCE.spanKind) return OPENINFERENCE_SPAN_KIND
+  if (key.startsWith('gen_ai.')) return INDEXED.test(key) ? GEN_AI | OPENLLMETRY : GEN_AI
+  if (
+    key.startsWith(TRACELOOP.attributePrefix) ||
+    key === TRACELOOP.requestType ||
+    key === TRACELOOP.usageTotalTokens
+  ) {
+    return OPENLLMETRY
+  }
+  if (key.startsWith('ai.')) {
+    return key === VERCEL_AI.operationId || key === VERCEL_AI.modelId || key.startsWith('ai.usage.')
+      ? VERCEL
+      : 0
+  }
+  return OPENINFERENCE_KEY.test(key) ? OPENINFERENCE_ONLY : 0
 }
