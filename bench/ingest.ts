@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { DEFAULT_BATCH_MAX_ROWS, SPAN_INSERT_SETTINGS, startCollector } from '@hindsight/collector'
 import { createStorage, migrate, ProjectRepository } from '@hindsight/collector/storage'
@@ -148,6 +149,42 @@ console.log(
 const t0 = Date.now()
 const cpuLoad0 = process.cpuUsage()
 const threads0 = snapshotThreads()
+// BENCH_HEAP_SAMPLE=1: sample the allocations of the load that die in full GCs (old-space garbage),
+// by allocation site — what makes V8 run mark-compacts.
+const heapSession =
+  process.env.BENCH_HEAP_SAMPLE === '1' ? new (await import('node:inspector')).Session() : null
+if (heapSession) {
+  heapSession.connect()
+  await new Promise<void>((resolve, reject) =>
+    heapSession.post(
+      'HeapProfiler.startSampling',
+      {
+        samplingInterval: 16384,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: false,
+      },
+      (error) => (error ? reject(error) : resolve()),
+    ),
+  )
+}
+// V8 garbage collections on the collector's thread during the load and drain, by kind.
+const gcStats = new Map<string, { count: number; ms: number }>()
+const GC_KINDS: Record<number, string> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+}
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = GC_KINDS[(entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? -1] ?? 'other'
+    const s = gcStats.get(kind) ?? { count: 0, ms: 0 }
+    s.count++
+    s.ms += entry.duration
+    gcStats.set(kind, s)
+  }
+})
+gcObserver.observe({ entryTypes: ['gc'] })
 const child = spawn(
   process.execPath,
   [
@@ -284,6 +321,33 @@ while (finalCount < ackedSpans && Date.now() - loadEnd < 120_000) {
 }
 const drainedAt = Date.now()
 const threadCpu = threadCpuSince(threads0)
+if (heapSession) {
+  interface SamplingNode {
+    callFrame: { functionName: string; url: string; lineNumber: number }
+    selfSize: number
+    children: SamplingNode[]
+  }
+  const profile = await new Promise<{ head: SamplingNode }>((resolve, reject) =>
+    heapSession.post('HeapProfiler.stopSampling', (error, result) =>
+      error ? reject(error) : resolve(result.profile as unknown as { head: SamplingNode }),
+    ),
+  )
+  const sites = new Map<string, number>()
+  const walk = (node: SamplingNode, stack: string[]) => {
+    const frame = `${node.callFrame.functionName || '(anon)'} ${node.callFrame.url.split('/').slice(-2).join('/')}:${node.callFrame.lineNumber + 1}`
+    const path = [...stack, frame].slice(-3)
+    if (node.selfSize > 0) sites.set(path.join(' < '), (sites.get(path.join(' < ')) ?? 0) + node.selfSize)
+    for (const child of node.children) walk(child, path)
+  }
+  walk(profile.head, [])
+  const total = [...sites.values()].reduce((a, b) => a + b, 0)
+  console.log(`heap allocations sampled (incl. collected by full GCs): ${(total / MiB).toFixed(0)} MiB`)
+  for (const [site, bytes] of [...sites.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    console.log(`  ${(bytes / MiB).toFixed(1).padStart(8)} MiB  ${site}`)
+  }
+  heapSession.disconnect()
+}
+gcObserver.disconnect()
 const cpuDrained = process.cpuUsage(cpuLoad0)
 // The engine's work during the load and drain: merges (rows rewritten per row inserted, merge
 // thread time per inserted row) against inserts.
@@ -453,10 +517,19 @@ const threadRows = [...threadCpu.entries()]
   .map(([name, s]) => `${name} ${((s * 1e6) / summaryLoad.spans).toFixed(1)}`)
 const exitedUs = ((cpuDrained.user + cpuDrained.system) / 1e6 - threadTotal) * 1e6
 console.log(
+  `V8 GC on the collector's thread (load + drain): ${[...gcStats.entries()]
+    .map(
+      ([kind, g]) =>
+        `${kind} ${g.count}× ${(g.ms / 1000).toFixed(2)} s (${((g.ms * 1000) / summaryLoad.spans).toFixed(1)} µs/span)`,
+    )
+    .join(', ')}`,
+)
+console.log(
   `collector CPU by thread (µs per span, load + drain): ${threadRows.join(', ')}; exited threads ${(exitedUs / summaryLoad.spans).toFixed(1)}`,
 )
 const summary = {
   seconds: SECONDS,
+  gc: Object.fromEntries(gcStats),
   thread_cpu_us_per_span: Object.fromEntries(
     [...threadCpu.entries()].map(([name, sec]) => [name, (sec * 1e6) / summaryLoad.spans]),
   ),

@@ -1,7 +1,13 @@
 // The two ceilings of the ingest benchmark, measured on the same payloads and rows as the load:
 // the decode rate (decode + validate + limit + map + serialize, one core, no I/O) and the engine's
 // own insert rate for the same rows (pre-serialized JSONEachRow bytes, chDB's raw insert, warm).
-import { chdbRawInsert, IngestPipeline, type SpanWriter, splitLines } from '@hindsight/collector'
+import {
+  chdbRawInsert,
+  IngestPipeline,
+  ingestBuffers,
+  type SpanWriter,
+  splitLines,
+} from '@hindsight/collector'
 import type { Storage } from '@hindsight/collector/storage'
 
 export interface CeilingResult {
@@ -12,13 +18,18 @@ export interface CeilingResult {
   seconds: number
 }
 
-/** A writer that keeps nothing: only what the pipeline does before the writer is measured. */
+/**
+ * A writer that keeps nothing (or, for the warm-up pass, everything): only what the pipeline does
+ * before the writer is measured. Like the real writer once rows are stored, it gives the rows'
+ * Buffer back to the ingest pool.
+ */
 function sinkWriter(keep: Buffer[] | null): SpanWriter {
   const sink = {
     durable: false,
     admit: () => 'ok' as const,
     accept: (body: Buffer) => {
-      keep?.push(body)
+      if (keep) keep.push(body)
+      else ingestBuffers.release(body)
       return Promise.resolve()
     },
   }

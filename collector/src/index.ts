@@ -15,6 +15,7 @@ export {
   type OtlpHandler,
   type OtlpHandlerOptions,
 } from './http/otlp-handler'
+export { BufferPool, ingestBuffers } from './ingest/buffer-pool'
 export {
   type LocalIngest,
   type LocalIngestOptions,

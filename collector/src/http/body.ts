@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import { promisify } from 'node:util'
 import { gunzip } from 'node:zlib'
 import { CollectorError } from '../errors'
+import { ingestBuffers } from '../ingest/buffer-pool'
 
 const gunzipAsync = promisify(gunzip)
 
@@ -20,20 +21,43 @@ function tooLarge(what: string, limit: number): CollectorError {
   return new CollectorError('payload_too_large', `${what} is larger than the limit of ${limit} bytes`)
 }
 
-/** Read the raw request body, refusing (413) as soon as it exceeds `limit` bytes. */
+/**
+ * Read the raw request body, refusing (413) as soon as it exceeds `limit` bytes. With a declared
+ * length, the body is read into a Buffer from the ingest pool (`ingestBuffers`): give it back
+ * with `ingestBuffers.release` once nothing reads it.
+ */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'])
   if (Number.isFinite(declared) && declared > limit) throw tooLarge('request body', limit)
   const chunks: Buffer[] = []
   let size = 0
+  // Chunks are copied into `into` as they arrive while they fit the declared length.
+  let into: Buffer | null =
+    Number.isInteger(declared) && declared > 0 ? ingestBuffers.acquire(declared) : null
   try {
     for await (const chunk of req) {
       const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string)
+      if (size + buffer.length > limit) throw tooLarge('request body', limit)
+      if (into && size + buffer.length <= into.length) buffer.copy(into, size)
+      else {
+        if (into) {
+          // More than declared: keep what was copied as an ordinary chunk and go on without the pool.
+          chunks.push(Buffer.from(into.subarray(0, size)))
+          ingestBuffers.release(into)
+          into = null
+        }
+        chunks.push(buffer)
+      }
       size += buffer.length
-      if (size > limit) throw tooLarge('request body', limit)
-      chunks.push(buffer)
+    }
+    if (into) {
+      if (size === into.length) return into
+      const short = Buffer.from(into.subarray(0, size))
+      ingestBuffers.release(into)
+      return short
     }
   } catch (error) {
+    if (into) ingestBuffers.release(into)
     if (CollectorError.isInstance(error)) throw error
     // The client went away mid-body (aborted, reset): nothing to answer, nothing to report.
     throw new CollectorError(

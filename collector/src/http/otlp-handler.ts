@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { CollectorError, ERROR_CODES } from '../errors'
+import { ingestBuffers } from '../ingest/buffer-pool'
 import { apiKeyFrom, IngestPipeline, type IngestStats } from '../ingest/pipeline'
 import type { IngestLimits } from '../limits/limits'
 import type { OtlpEncoding } from '../otlp/decode'
@@ -141,12 +142,15 @@ export function createOtlpHandler(options: OtlpHandlerOptions): OtlpHandler {
     // Refuse early, before reading and decoding a body that could not be kept anyway.
     pipeline.checkCapacity()
     const release = pipeline.enter()
+    let raw: Buffer | null = null
     try {
-      const raw = await readBody(req, maxBodyBytes)
+      raw = await readBody(req, maxBodyBytes)
       const body = await decompress(raw, encoding, maxBodyBytes)
       const result = await pipeline.ingest(projectId, pipeline.decode(body, format))
       send(res, 200, format, successBody(format, result.rejected, result.errorMessage))
     } finally {
+      // The rows are copied out and durable (or refused): the body's memory serves the next request.
+      if (raw) ingestBuffers.release(raw)
       release()
     }
   }

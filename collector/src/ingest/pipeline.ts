@@ -11,6 +11,7 @@ import { type PriceTableResolver, staticPriceResolver } from '../pricing/project
 import type { ProjectRepository } from '../storage'
 import { type SpanRejection, validateSpan } from '../validate'
 import type { SpanWriter } from '../writer/span-writer'
+import { ingestBuffers } from './buffer-pool'
 import { type JsonEscaper, jsonEscaper } from './json-escape'
 
 /**
@@ -248,9 +249,12 @@ class RowBuffer {
     if (grown.length <= SCRATCH_MAX_BYTES) RowBuffer.scratch = grown
   }
 
-  /** The lines, in a Buffer of exactly their size (the spare room is not kept alive). */
+  /**
+   * The lines, in a Buffer of exactly their size (the spare room is not kept alive), from the
+   * ingest pool: the writer gives it back once the rows are stored.
+   */
   take(): Buffer {
-    const body = Buffer.allocUnsafeSlow(this.length - this.base)
+    const body = ingestBuffers.acquire(this.length - this.base)
     this.buffer.copy(body, 0, this.base, this.length)
     return body
   }
@@ -414,7 +418,9 @@ export class IngestPipeline {
       request.rejections.length > 0 ? [...request.rejections, ...spanRejections] : spanRejections
     if (rows > 0) {
       const body = out.take()
-      this.throwIfRefused(this.writer.admit(rows, body.length))
+      const admitted = this.writer.admit(rows, body.length)
+      if (admitted !== 'ok') ingestBuffers.release(body)
+      this.throwIfRefused(admitted)
       try {
         await this.writer.accept(body, rows)
       } catch (error) {

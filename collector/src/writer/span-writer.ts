@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import type { SpanRow } from '../canonical'
+import { ingestBuffers } from '../ingest/buffer-pool'
 import type { Spool, SpoolPosition, SpoolRecord } from '../spool/spool'
 import type { Storage } from '../storage'
 
@@ -356,7 +357,11 @@ export class SpanWriter {
   /** A record reached the disk (called by the spool, in file order). */
   private onDurable(record: SpoolRecord): void {
     this.added += record.rows
-    if (this.spilled) return
+    if (this.spilled) {
+      // Read back from disk when its turn comes; the in-memory copy is not needed.
+      ingestBuffers.release(record.body)
+      return
+    }
     const memory = this.memoryRows
     if (
       memory > 0 &&
@@ -366,6 +371,7 @@ export class SpanWriter {
       // Memory is full: from here on rows wait on disk and are read back in order.
       this.spilled = true
       this.cursor = record.start
+      ingestBuffers.release(record.body)
       return
     }
     this.enqueue({ body: record.body, rows: record.rows, end: record.end })
@@ -503,14 +509,18 @@ export class SpanWriter {
         this.abandon()
         return
       }
+      // The batch's bodies are stored (or dropped): their memory can serve the next requests.
+      for (const body of batch.done) ingestBuffers.release(body)
       this.settled += batch.rows
       if (batch.end) this.spool?.commit(batch.end)
       this.settleWaiters()
     }
   }
 
-  private takeBatch(): { body: Buffer; rows: number; end: SpoolPosition | null } {
+  private takeBatch(): { body: Buffer; rows: number; end: SpoolPosition | null; done: Buffer[] } {
     const bodies: Buffer[] = []
+    /** Bodies taken whole: nothing refers to them once this batch is stored. */
+    const done: Buffer[] = []
     let rows = 0
     let bytes = 0
     let end: SpoolPosition | null = null
@@ -531,6 +541,7 @@ export class SpanWriter {
       }
       this.queue.shift()
       bodies.push(chunk.body)
+      done.push(chunk.body)
       rows += chunk.rows
       bytes += chunk.body.length
       end = chunk.end ?? end
@@ -540,7 +551,7 @@ export class SpanWriter {
     this.inflightRows = rows
     this.inflightBytes = bytes
     const body = bodies.length === 1 && bodies[0] ? bodies[0] : this.join(bodies, bytes)
-    return { body, rows, end }
+    return { body, rows, end, done }
   }
 
   /**
