@@ -36,6 +36,11 @@ function hexValue(code: number): number {
   return code - 55
 }
 
+/** Scratch space to take a double apart into its IEEE 754 bytes. */
+const DOUBLE = new Float64Array(1)
+const DOUBLE_BYTES = new Uint8Array(DOUBLE.buffer)
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+
 class ProtoWriter {
   buf: Buffer
   pos = 0
@@ -99,23 +104,43 @@ class ProtoWriter {
     this.buf[this.pos++] = value
   }
 
+  // Fixed-width fields are stored byte by byte rather than with Buffer's writeUInt32LE and
+  // writeDoubleLE: those validate their arguments in JavaScript on every call and are more code to
+  // warm up (the callers already guarantee the range and the space).
+
   fixed32(value: number): void {
     this.ensure(4)
-    this.buf.writeUInt32LE(value >>> 0, this.pos)
-    this.pos += 4
+    const buf = this.buf
+    const p = this.pos
+    buf[p] = value
+    buf[p + 1] = value >>> 8
+    buf[p + 2] = value >>> 16
+    buf[p + 3] = value >>> 24
+    this.pos = p + 4
   }
 
   fixed64(low: number, high: number): void {
     this.ensure(8)
-    this.buf.writeUInt32LE(low >>> 0, this.pos)
-    this.buf.writeUInt32LE(high >>> 0, this.pos + 4)
-    this.pos += 8
+    const buf = this.buf
+    const p = this.pos
+    buf[p] = low
+    buf[p + 1] = low >>> 8
+    buf[p + 2] = low >>> 16
+    buf[p + 3] = low >>> 24
+    buf[p + 4] = high
+    buf[p + 5] = high >>> 8
+    buf[p + 6] = high >>> 16
+    buf[p + 7] = high >>> 24
+    this.pos = p + 8
   }
 
   double(value: number): void {
     this.ensure(8)
-    this.buf.writeDoubleLE(value, this.pos)
-    this.pos += 8
+    DOUBLE[0] = value
+    const buf = this.buf
+    const p = this.pos
+    for (let i = 0; i < 8; i++) buf[p + i] = DOUBLE_BYTES[LITTLE_ENDIAN ? i : 7 - i] as number
+    this.pos = p + 8
   }
 
   /** nanoseconds since the epoch of an HrTime, as fixed64 (exact, without BigInt). */

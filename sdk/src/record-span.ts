@@ -89,15 +89,22 @@ export class SpanRecorder {
   /** Sets the valid attributes (see {@link sanitizeAttributes}) straight on the span, skipping the rest. */
   set(attributes: LooseAttributes): void {
     if (this.#ended) return
-    const span = this.span
-    const lean = this.#lean
     for (const key in attributes) {
-      if (!Object.hasOwn(attributes, key)) continue
-      const value = attributes[key]
-      if (value === undefined || !isCleanAttribute(value)) continue
-      if (lean) lean.setValidAttribute(key, value)
-      else span.setAttribute(key, value)
+      if (Object.hasOwn(attributes, key)) this.put(key, attributes[key])
     }
+  }
+
+  /**
+   * Sets one attribute if `value` is a valid attribute value (undefined and anything else are
+   * skipped). Wrappers on the hot path write their attributes one by one with it: an object
+   * literal with ~12 computed keys (`{ [GEN_AI.requestModel]: … }`) is built through the runtime
+   * as a dictionary, and walking it with `for…in` is slow too, most of all before the JIT has
+   * optimized it (the first thousands of calls).
+   */
+  put(key: string, value: unknown): void {
+    if (this.#ended || value === undefined || !isCleanAttribute(value)) return
+    if (this.#lean) this.#lean.setValidAttribute(key, value)
+    else this.#span.setAttribute(key, value)
   }
 
   /** Sets one attribute the caller knows to be valid (a string, finite number or boolean). */

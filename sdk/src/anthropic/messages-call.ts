@@ -1,9 +1,15 @@
 import { GEN_AI } from '../attributes'
 import type { Hindsight } from '../hindsight'
 import { asNumber, asRecord, asString, isRecord, type UnknownRecord } from '../narrow'
-import { ApiCall, chatCallStart, inputContent, streamErrorCode } from '../openai/api-call'
+import {
+  ApiCall,
+  type AttributeSink,
+  type CallStart,
+  chatCallStart,
+  streamErrorCode,
+  writeInputContent,
+} from '../openai/api-call'
 import { stopSequences } from '../openai/chat-call'
-import type { LooseAttributes } from '../record-span'
 import {
   MessageAccumulator,
   outputMessages,
@@ -12,24 +18,23 @@ import {
   usageAttributes,
 } from './messages'
 
-function requestAttributes(params: UnknownRecord, provider: string, stream: boolean): LooseAttributes {
-  return {
-    [GEN_AI.operationName]: 'chat',
-    [GEN_AI.providerName]: provider,
-    [GEN_AI.requestModel]: asString(params.model),
-    [GEN_AI.requestMaxTokens]: asNumber(params.max_tokens),
-    [GEN_AI.requestTemperature]: asNumber(params.temperature),
-    [GEN_AI.requestTopP]: asNumber(params.top_p),
-    [GEN_AI.requestTopK]: asNumber(params.top_k),
-    [GEN_AI.requestStopSequences]: stopSequences(params.stop_sequences),
-    [GEN_AI.requestStream]: stream,
-  }
+function writeRequest(sink: AttributeSink, start: CallStart): void {
+  const params = start.params ?? {}
+  sink.put(GEN_AI.operationName, 'chat')
+  sink.put(GEN_AI.providerName, start.provider)
+  sink.put(GEN_AI.requestModel, asString(params.model))
+  sink.put(GEN_AI.requestMaxTokens, asNumber(params.max_tokens))
+  sink.put(GEN_AI.requestTemperature, asNumber(params.temperature))
+  sink.put(GEN_AI.requestTopP, asNumber(params.top_p))
+  sink.put(GEN_AI.requestTopK, asNumber(params.top_k))
+  if (params.stop_sequences !== undefined)
+    sink.put(GEN_AI.requestStopSequences, stopSequences(params.stop_sequences))
+  sink.put(GEN_AI.requestStream, start.stream)
 }
 
-function contentAttributes(params: UnknownRecord): Record<string, unknown> {
+function writeContent(sink: AttributeSink, params: UnknownRecord): void {
   const { system, input } = toInputMessages(params.system, params.messages)
-  const tools = toToolDefinitions(params.tools)
-  return inputContent(system, input, tools)
+  writeInputContent(sink, system, input, toToolDefinitions(params.tools))
 }
 
 /** One `messages.create` call (also behind `messages.stream()` and `messages.parse()`). */
@@ -37,7 +42,7 @@ export class MessagesCall extends ApiCall {
   readonly #accumulator = new MessageAccumulator()
 
   private constructor(hindsight: Hindsight, params: UnknownRecord, provider: string) {
-    super(hindsight, chatCallStart(params, provider, requestAttributes, contentAttributes))
+    super(hindsight, chatCallStart(params, provider, writeRequest, writeContent))
   }
 
   /** Starts the span as a child of the active context. May throw. */
@@ -52,13 +57,12 @@ export class MessagesCall extends ApiCall {
     usage: unknown,
     content: unknown,
   ): void {
-    this.set({
-      [GEN_AI.responseId]: id,
-      [GEN_AI.responseModel]: model,
-      [GEN_AI.responseFinishReasons]: stopReason ? [stopReason] : undefined,
-      ...usageAttributes(usage),
-    })
-    if (this.captureContent) this.setContent({ [GEN_AI.outputMessages]: outputMessages(content, stopReason) })
+    const sink = this.sink
+    sink.put(GEN_AI.responseId, id)
+    sink.put(GEN_AI.responseModel, model)
+    if (stopReason) sink.put(GEN_AI.responseFinishReasons, [stopReason])
+    this.set(usageAttributes(usage))
+    if (this.captureContent) this.putContent(GEN_AI.outputMessages, outputMessages(content, stopReason))
   }
 
   protected recordResult(data: unknown): void {

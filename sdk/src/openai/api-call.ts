@@ -57,53 +57,66 @@ function isAsyncIterable(value: unknown): value is AnyObject {
   )
 }
 
+/** Where a wrapper writes attributes one by one (the call's {@link SpanRecorder}). */
+export interface AttributeSink {
+  /** Sets `key` if `value` is a valid attribute value; skips undefined and anything else. */
+  put(key: string, value: unknown): void
+  /** Sets `key` to the JSON text of `value`; skips undefined. */
+  setJson(key: string, value: unknown): void
+}
+
 /** What a call's span starts with. */
 export interface CallStart {
   /** e.g. `chat gpt-4o`. */
   spanName: string
   /** Request attributes, set when the span starts (samplers see them). */
-  attributes: LooseAttributes
+  attributes?: LooseAttributes
+  /** Or: writes the request attributes one by one (no intermediate object; see `SpanRecorder.put`). */
+  writeAttributes?: (sink: AttributeSink, start: CallStart) => void
+  /** The provider name, for {@link writeAttributes}. */
+  provider?: string
   /** Whether the request asked for a stream: only then is an async-iterable result instrumented. */
   stream: boolean
   /** The request body, given to `content`. */
   params?: UnknownRecord
   /** Content attributes of the request (JSON-encoded here); called only when content capture is on. */
   content?: (params: UnknownRecord) => Record<string, unknown>
+  /** Or: writes them with `sink.setJson`; called only when content capture is on. */
+  writeContent?: (sink: AttributeSink, params: UnknownRecord) => void
 }
 
 /**
  * The start of a chat call (Chat Completions, Responses, Anthropic Messages): span `chat <model>`,
  * a stream only when `stream: true` was asked for, and the wrapper's own request and content
- * attributes.
+ * attributes, written one by one (see `SpanRecorder.put`).
  */
 export function chatCallStart(
   params: UnknownRecord,
   provider: string,
-  requestAttributes: (params: UnknownRecord, provider: string, stream: boolean) => LooseAttributes,
-  contentAttributes: (params: UnknownRecord) => Record<string, unknown>,
+  writeAttributes: (sink: AttributeSink, start: CallStart) => void,
+  writeContent: (sink: AttributeSink, params: UnknownRecord) => void,
 ): CallStart {
   const model = asString(params.model)
-  const stream = params.stream === true
   return {
     spanName: model ? `chat ${model}` : 'chat',
-    attributes: requestAttributes(params, provider, stream),
-    stream,
+    writeAttributes,
+    provider,
+    stream: params.stream === true,
     params,
-    content: contentAttributes,
+    writeContent,
   }
 }
 
 /** The input content attributes of a chat call; empty system instructions and tools are left out. */
-export function inputContent(
+export function writeInputContent(
+  sink: AttributeSink,
   system: readonly unknown[],
   input: unknown,
   tools: readonly unknown[],
-): Record<string, unknown> {
-  return {
-    [GEN_AI.inputMessages]: input,
-    [GEN_AI.systemInstructions]: system.length > 0 ? system : undefined,
-    [GEN_AI.toolDefinitions]: tools.length > 0 ? tools : undefined,
-  }
+): void {
+  sink.setJson(GEN_AI.inputMessages, input)
+  if (system.length > 0) sink.setJson(GEN_AI.systemInstructions, system)
+  if (tools.length > 0) sink.setJson(GEN_AI.toolDefinitions, tools)
 }
 
 /**
@@ -184,9 +197,14 @@ export abstract class ApiCall implements StreamObserver {
     this.hindsight = hindsight
     this.streamRequested = start.stream
     const span = hindsight.startCallSpan(start.spanName, SpanKind.CLIENT, parent)
-    this.#recorder = new SpanRecorder(span)
-    this.#recorder.set(start.attributes)
-    if (start.content && hindsight.captureContent) this.setContent(start.content(start.params ?? {}))
+    const recorder = new SpanRecorder(span)
+    this.#recorder = recorder
+    if (start.attributes) recorder.set(start.attributes)
+    if (start.writeAttributes) start.writeAttributes(recorder, start)
+    if (hindsight.captureContent) {
+      if (start.writeContent) start.writeContent(recorder, start.params ?? {})
+      else if (start.content) this.setContent(start.content(start.params ?? {}))
+    }
     // The request runs in a context that carries only the span's ids (enough for HTTP
     // instrumentation to nest under it), not the span: what the client creates there and keeps
     // for a while (its timers, and the AbortController that undici holds through a WeakRef and a
@@ -221,6 +239,16 @@ export abstract class ApiCall implements StreamObserver {
     this.#recorder.set(attributes)
   }
 
+  /** The span's attributes, to write one by one (see `SpanRecorder.put`). */
+  protected get sink(): AttributeSink {
+    return this.#recorder
+  }
+
+  /** Sets one content attribute to the JSON text of `value`, only when content capture is on. */
+  protected putContent(key: string, value: unknown): void {
+    if (this.hindsight.captureContent) this.#recorder.setJson(key, value)
+  }
+
   /**
    * Sets content attributes, JSON-encoded, and only when content capture is on (nothing is even
    * computed otherwise). The user's `mask` hook is applied to every span centrally, in the export
@@ -237,7 +265,7 @@ export abstract class ApiCall implements StreamObserver {
   protected markFirstChunk(): void {
     if (this.#firstChunkSeen) return
     this.#firstChunkSeen = true
-    this.#recorder.set({ [GEN_AI.responseTimeToFirstChunk]: (performance.now() - this.#startedAt) / 1000 })
+    this.#recorder.put(GEN_AI.responseTimeToFirstChunk, (performance.now() - this.#startedAt) / 1000)
   }
 
   /**

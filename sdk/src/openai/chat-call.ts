@@ -1,8 +1,7 @@
 import { GEN_AI, OPENAI } from '../attributes'
 import type { Hindsight } from '../hindsight'
 import { asArray, asNumber, asRecord, asString, isRecord, type UnknownRecord } from '../narrow'
-import type { LooseAttributes } from '../record-span'
-import { ApiCall, chatCallStart, inputContent } from './api-call'
+import { ApiCall, type AttributeSink, type CallStart, chatCallStart, writeInputContent } from './api-call'
 import { completionOutputMessages, toInputMessages, toToolDefinitions } from './messages'
 import { StreamAccumulator } from './stream'
 
@@ -12,41 +11,39 @@ export function stopSequences(stop: unknown): string[] | undefined {
   return list.length > 0 ? list : undefined
 }
 
-const NO_ATTRIBUTES: LooseAttributes = Object.freeze({})
-
 /** OpenAI counts cached tokens inside prompt_tokens and reasoning inside completion_tokens, as the conventions do. */
-function usageAttributes(usage: unknown): LooseAttributes {
+function writeUsage(sink: AttributeSink, usage: unknown): void {
   const u = asRecord(usage)
-  if (!u) return NO_ATTRIBUTES
-  return {
-    [GEN_AI.usageInputTokens]: asNumber(u.prompt_tokens),
-    [GEN_AI.usageOutputTokens]: asNumber(u.completion_tokens),
-    [GEN_AI.usageCacheReadInputTokens]: asNumber(asRecord(u.prompt_tokens_details)?.cached_tokens),
-    [GEN_AI.usageReasoningOutputTokens]: asNumber(asRecord(u.completion_tokens_details)?.reasoning_tokens),
-  }
+  if (!u) return
+  sink.put(GEN_AI.usageInputTokens, asNumber(u.prompt_tokens))
+  sink.put(GEN_AI.usageOutputTokens, asNumber(u.completion_tokens))
+  sink.put(GEN_AI.usageCacheReadInputTokens, asNumber(asRecord(u.prompt_tokens_details)?.cached_tokens))
+  sink.put(
+    GEN_AI.usageReasoningOutputTokens,
+    asNumber(asRecord(u.completion_tokens_details)?.reasoning_tokens),
+  )
 }
 
-function requestAttributes(params: UnknownRecord, provider: string, stream: boolean): LooseAttributes {
-  return {
-    [GEN_AI.operationName]: 'chat',
-    [GEN_AI.providerName]: provider,
-    [OPENAI.apiType]: 'chat_completions',
-    [GEN_AI.requestModel]: asString(params.model),
-    [GEN_AI.requestTemperature]: asNumber(params.temperature),
-    [GEN_AI.requestTopP]: asNumber(params.top_p),
-    [GEN_AI.requestMaxTokens]: asNumber(params.max_completion_tokens) ?? asNumber(params.max_tokens),
-    [GEN_AI.requestFrequencyPenalty]: asNumber(params.frequency_penalty),
-    [GEN_AI.requestPresencePenalty]: asNumber(params.presence_penalty),
-    [GEN_AI.requestStopSequences]: stopSequences(params.stop),
-    [GEN_AI.requestSeed]: asNumber(params.seed),
-    [GEN_AI.requestStream]: stream,
-  }
+// The attributes are written one by one, not gathered in an object first: see `SpanRecorder.put`.
+function writeRequest(sink: AttributeSink, start: CallStart): void {
+  const params = start.params ?? {}
+  sink.put(GEN_AI.operationName, 'chat')
+  sink.put(GEN_AI.providerName, start.provider)
+  sink.put(OPENAI.apiType, 'chat_completions')
+  sink.put(GEN_AI.requestModel, asString(params.model))
+  sink.put(GEN_AI.requestTemperature, asNumber(params.temperature))
+  sink.put(GEN_AI.requestTopP, asNumber(params.top_p))
+  sink.put(GEN_AI.requestMaxTokens, asNumber(params.max_completion_tokens) ?? asNumber(params.max_tokens))
+  sink.put(GEN_AI.requestFrequencyPenalty, asNumber(params.frequency_penalty))
+  sink.put(GEN_AI.requestPresencePenalty, asNumber(params.presence_penalty))
+  if (params.stop !== undefined) sink.put(GEN_AI.requestStopSequences, stopSequences(params.stop))
+  sink.put(GEN_AI.requestSeed, asNumber(params.seed))
+  sink.put(GEN_AI.requestStream, start.stream)
 }
 
-function contentAttributes(params: UnknownRecord): Record<string, unknown> {
+function writeContent(sink: AttributeSink, params: UnknownRecord): void {
   const { system, input } = toInputMessages(params.messages)
-  const tools = toToolDefinitions(params.tools)
-  return inputContent(system, input, tools)
+  writeInputContent(sink, system, input, toToolDefinitions(params.tools))
 }
 
 /** One `chat.completions.create` call: its span, and the observation of its completion or stream. */
@@ -54,7 +51,7 @@ export class ChatCall extends ApiCall {
   readonly #accumulator = new StreamAccumulator()
 
   private constructor(hindsight: Hindsight, params: UnknownRecord, provider: string) {
-    super(hindsight, chatCallStart(params, provider, requestAttributes, contentAttributes))
+    super(hindsight, chatCallStart(params, provider, writeRequest, writeContent))
   }
 
   /** Starts the span as a child of the active context (a user's own span, if any). May throw. */
@@ -70,15 +67,13 @@ export class ChatCall extends ApiCall {
       const reason = isRecord(choice) ? asString(choice.finish_reason) : undefined
       if (reason) finishReasons.push(reason)
     }
-    this.set({
-      [GEN_AI.responseId]: asString(completion.id),
-      [GEN_AI.responseModel]: asString(completion.model),
-      [GEN_AI.responseFinishReasons]: finishReasons,
-    })
-    this.set(usageAttributes(completion.usage))
-    if (this.captureContent) {
-      this.setContent({ [GEN_AI.outputMessages]: completionOutputMessages(completion.choices) })
-    }
+    const sink = this.sink
+    sink.put(GEN_AI.responseId, asString(completion.id))
+    sink.put(GEN_AI.responseModel, asString(completion.model))
+    sink.put(GEN_AI.responseFinishReasons, finishReasons)
+    writeUsage(sink, completion.usage)
+    if (this.captureContent)
+      this.putContent(GEN_AI.outputMessages, completionOutputMessages(completion.choices))
   }
 
   protected recordChunk(chunk: unknown): void {
@@ -89,14 +84,11 @@ export class ChatCall extends ApiCall {
 
   protected recordStreamEnd(): void {
     const acc = this.#accumulator
-    this.set({
-      [GEN_AI.responseId]: acc.id,
-      [GEN_AI.responseModel]: acc.model,
-      [GEN_AI.responseFinishReasons]: acc.finishReasons(),
-    })
-    this.set(usageAttributes(acc.usage))
-    if (this.captureContent && acc.chunks > 0) {
-      this.setContent({ [GEN_AI.outputMessages]: acc.outputMessages() })
-    }
+    const sink = this.sink
+    sink.put(GEN_AI.responseId, acc.id)
+    sink.put(GEN_AI.responseModel, acc.model)
+    sink.put(GEN_AI.responseFinishReasons, acc.finishReasons())
+    writeUsage(sink, acc.usage)
+    if (this.captureContent && acc.chunks > 0) this.putContent(GEN_AI.outputMessages, acc.outputMessages())
   }
 }

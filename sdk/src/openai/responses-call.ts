@@ -1,8 +1,14 @@
 import { GEN_AI, OPENAI } from '../attributes'
 import type { Hindsight } from '../hindsight'
 import { asArray, asNumber, asRecord, asString, isRecord, type UnknownRecord } from '../narrow'
-import type { LooseAttributes } from '../record-span'
-import { ApiCall, chatCallStart, inputContent, streamErrorCode } from './api-call'
+import {
+  ApiCall,
+  type AttributeSink,
+  type CallStart,
+  chatCallStart,
+  streamErrorCode,
+  writeInputContent,
+} from './api-call'
 import {
   responseFinishReason,
   responseOutputMessages,
@@ -11,39 +17,35 @@ import {
 } from './responses-messages'
 
 /** Responses usage, like Chat Completions: input includes cached tokens, output includes reasoning. */
-function usageAttributes(usage: unknown): LooseAttributes {
+function writeUsage(sink: AttributeSink, usage: unknown): void {
   const u = asRecord(usage)
-  if (!u) return {}
-  return {
-    [GEN_AI.usageInputTokens]: asNumber(u.input_tokens),
-    [GEN_AI.usageOutputTokens]: asNumber(u.output_tokens),
-    [GEN_AI.usageCacheReadInputTokens]: asNumber(asRecord(u.input_tokens_details)?.cached_tokens),
-    [GEN_AI.usageReasoningOutputTokens]: asNumber(asRecord(u.output_tokens_details)?.reasoning_tokens),
-  }
+  if (!u) return
+  sink.put(GEN_AI.usageInputTokens, asNumber(u.input_tokens))
+  sink.put(GEN_AI.usageOutputTokens, asNumber(u.output_tokens))
+  sink.put(GEN_AI.usageCacheReadInputTokens, asNumber(asRecord(u.input_tokens_details)?.cached_tokens))
+  sink.put(GEN_AI.usageReasoningOutputTokens, asNumber(asRecord(u.output_tokens_details)?.reasoning_tokens))
 }
 
 function conversationId(conversation: unknown): string | undefined {
   return asString(conversation) ?? asString(asRecord(conversation)?.id)
 }
 
-function requestAttributes(params: UnknownRecord, provider: string, stream: boolean): LooseAttributes {
-  return {
-    [GEN_AI.operationName]: 'chat',
-    [GEN_AI.providerName]: provider,
-    [OPENAI.apiType]: 'responses',
-    [GEN_AI.requestModel]: asString(params.model),
-    [GEN_AI.requestTemperature]: asNumber(params.temperature),
-    [GEN_AI.requestTopP]: asNumber(params.top_p),
-    [GEN_AI.requestMaxTokens]: asNumber(params.max_output_tokens),
-    [GEN_AI.requestStream]: stream,
-    [GEN_AI.conversationId]: conversationId(params.conversation),
-  }
+function writeRequest(sink: AttributeSink, start: CallStart): void {
+  const params = start.params ?? {}
+  sink.put(GEN_AI.operationName, 'chat')
+  sink.put(GEN_AI.providerName, start.provider)
+  sink.put(OPENAI.apiType, 'responses')
+  sink.put(GEN_AI.requestModel, asString(params.model))
+  sink.put(GEN_AI.requestTemperature, asNumber(params.temperature))
+  sink.put(GEN_AI.requestTopP, asNumber(params.top_p))
+  sink.put(GEN_AI.requestMaxTokens, asNumber(params.max_output_tokens))
+  sink.put(GEN_AI.requestStream, start.stream)
+  sink.put(GEN_AI.conversationId, conversationId(params.conversation))
 }
 
-function contentAttributes(params: UnknownRecord): Record<string, unknown> {
+function writeContent(sink: AttributeSink, params: UnknownRecord): void {
   const { system, input } = toResponsesInput(params.input, params.instructions)
-  const tools = toResponsesToolDefinitions(params.tools)
-  return inputContent(system, input, tools)
+  writeInputContent(sink, system, input, toResponsesToolDefinitions(params.tools))
 }
 
 /**
@@ -142,7 +144,7 @@ export class ResponsesCall extends ApiCall {
   readonly #accumulator = new ResponseAccumulator()
 
   private constructor(hindsight: Hindsight, params: UnknownRecord, provider: string) {
-    super(hindsight, chatCallStart(params, provider, requestAttributes, contentAttributes))
+    super(hindsight, chatCallStart(params, provider, writeRequest, writeContent))
   }
 
   /** Starts the span as a child of the active context. May throw. */
@@ -152,12 +154,11 @@ export class ResponsesCall extends ApiCall {
 
   #recordResponse(response: UnknownRecord | undefined, output: readonly unknown[]): void {
     const finishReason = responseFinishReason(response, output)
-    this.set({
-      [GEN_AI.responseId]: asString(response?.id),
-      [GEN_AI.responseModel]: asString(response?.model),
-      [GEN_AI.responseFinishReasons]: finishReason ? [finishReason] : undefined,
-      ...usageAttributes(response?.usage),
-    })
+    const sink = this.sink
+    sink.put(GEN_AI.responseId, asString(response?.id))
+    sink.put(GEN_AI.responseModel, asString(response?.model))
+    if (finishReason) sink.put(GEN_AI.responseFinishReasons, [finishReason])
+    writeUsage(sink, response?.usage)
     if (asString(response?.status) === 'failed') {
       const error = asRecord(response?.error)
       this.reportFailure(
@@ -165,9 +166,8 @@ export class ResponsesCall extends ApiCall {
         asString(error?.message) ?? 'The response failed',
       )
     }
-    if (this.captureContent) {
-      this.setContent({ [GEN_AI.outputMessages]: responseOutputMessages(output, finishReason) })
-    }
+    if (this.captureContent)
+      this.putContent(GEN_AI.outputMessages, responseOutputMessages(output, finishReason))
   }
 
   protected recordResult(data: unknown): void {
