@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises'
 import { mkdir, open, readdir, readFile, rename, rm, truncate, unlink, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { ingestBuffers } from '../ingest/buffer-pool'
 import { encodeHeader, HEADER_BYTES, type ParsedRecord, parseRecord } from './records'
 
 /** A place in the spool: byte `offset` in segment number `segment`. */
@@ -91,7 +92,7 @@ function isAlive(pid: number): boolean {
 
 /**
  * Reads records from one segment file in large blocks, so small records cost no syscall each.
- * Bodies are views into the block.
+ * Bodies are views into the block (which is reused: copy what must outlive the next read).
  */
 class SegmentReader {
   private block: Buffer = Buffer.alloc(0)
@@ -113,7 +114,11 @@ class SegmentReader {
     const needed = parsed?.kind === 'incomplete' ? parsed.needed : HEADER_BYTES
     const length = Math.min(Math.max(READ_BLOCK_BYTES, needed), this.end - offset)
     if (length <= 0) return { kind: 'incomplete', needed }
-    const block = Buffer.allocUnsafe(length)
+    // Blocks come from the ingest pool and go back when the next one is read or the reader closes:
+    // reading a backlog back allocates nothing new. Records handed out are copies (see `read`).
+    const block = ingestBuffers.acquire(length)
+    ingestBuffers.release(this.block)
+    this.block = Buffer.alloc(0)
     const { bytesRead } = await this.handle.read(block, 0, length, offset)
     this.block = block.subarray(0, bytesRead)
     this.blockStart = offset
@@ -128,6 +133,8 @@ class SegmentReader {
   }
 
   close(): Promise<void> {
+    ingestBuffers.release(this.block)
+    this.block = Buffer.alloc(0)
     return this.handle.close()
   }
 }
@@ -442,8 +449,12 @@ export class Spool {
               return { records, next: { segment: segment.seq, offset } }
             }
             const next = { segment: segment.seq, offset: offset + parsed.size }
+            // A copy in a Buffer of its own from the pool: the reader's block is reused, and the
+            // writer gives the copy back once its rows are stored.
+            const body = ingestBuffers.acquire(parsed.body.length)
+            parsed.body.copy(body)
             records.push({
-              body: parsed.body,
+              body,
               rows: parsed.rows,
               start: { segment: segment.seq, offset },
               end: next,

@@ -23,7 +23,11 @@ export interface SpanWriterOptions {
    * @default 100_000
    */
   maxPendingRows?: number
-  /** Serialized bytes held in memory, bounded like `maxPendingRows`. @default 268_435_456 (256 MiB) */
+  /**
+   * Serialized bytes held in memory, bounded like `maxPendingRows`. With a spool, memory is only a
+   * read-ahead of what is on disk, so it is kept small: a backlog waits on disk, not in the heap.
+   * @default 268_435_456 (256 MiB); 67_108_864 (64 MiB) with a spool
+   */
   maxPendingBytes?: number
   /**
    * Write-ahead log: when set, `accept` resolves only once the rows are fsynced in it, rows are
@@ -239,7 +243,7 @@ export class SpanWriter {
     this.batchMaxRows = Math.max(1, options.batchMaxRows ?? DEFAULT_BATCH_MAX_ROWS)
     this.batchMaxDelayMs = Math.max(0, options.batchMaxDelayMs ?? 200)
     this.maxPendingRows = Math.max(1, options.maxPendingRows ?? 100_000)
-    this.maxPendingBytes = Math.max(1, options.maxPendingBytes ?? 256 * 2 ** 20)
+    this.maxPendingBytes = Math.max(1, options.maxPendingBytes ?? (options.spool ? 64 : 256) * 2 ** 20)
     this.retryBaseDelayMs = Math.max(1, options.retryBaseDelayMs ?? 100)
     this.retryMaxDelayMs = Math.max(this.retryBaseDelayMs, options.retryMaxDelayMs ?? 5000)
     this.closeRetries = Math.max(0, options.closeRetries ?? 3)
