@@ -40,11 +40,11 @@ function listKnob(name: string, fallback: string): string[] {
 }
 
 const CALLS: Record<Mode, number> = {
-  'non-stream': numberKnob('BENCH_CALLS', 2000),
-  stream: numberKnob('BENCH_STREAM_CALLS', 2000),
+  'non-stream': numberKnob('BENCH_CALLS', 4000),
+  stream: numberKnob('BENCH_STREAM_CALLS', 4000),
 }
-const WARMUP = numberKnob('BENCH_WARMUP', 300)
-const ROUNDS = Math.max(1, numberKnob('BENCH_ROUNDS', 3))
+const WARMUP = numberKnob('BENCH_WARMUP', 3000)
+const ROUNDS = Math.max(1, numberKnob('BENCH_ROUNDS', 5))
 const MAJORS = listKnob('BENCH_OPENAI', '6,7')
 const MODES = listKnob('BENCH_MODES', 'non-stream,stream')
 const SELECTED = listKnob('BENCH_VARIANTS', VARIANTS.join(','))

@@ -10,6 +10,9 @@
 //            over the rounds, with the V8 worker threads' share: how much is warm-up.
 //   paired — all variants in one process, call by call (lib/sdk-ablation-paired.ts): the direct,
 //            steady-state cost of each step (medians), ABLATION_PAIRED_ROUNDS calls of each.
+//   versus — this tree's SDK against another copy of its sources (ABLATION_VERSUS=<other>/sdk/src,
+//            with a node_modules symlink to sdk/node_modules beside it), paired in one process
+//            (lib/sdk-ablation-versus.ts); ABLATION_STAGES (export): content, encode, export.
 // Other knobs: ABLATION_VARIANTS, ABLATION_MODES (non-stream,stream), ABLATION_ROUNDS (5),
 // ABLATION_OPENAI (6), ABLATION_FLAGS (Node flags for the children, e.g. --max-semi-space-size=32).
 import { spawn } from 'node:child_process'
@@ -24,6 +27,7 @@ import {
   type StepsResult,
 } from './sdk-ablation-child'
 import { PAIRED_VARIANTS, type PairedRow, type PairedSpec } from './sdk-ablation-paired'
+import { VERSUS_STAGES, type VersusSpec } from './sdk-ablation-versus'
 import { OPENAI_PACKAGES } from './sdk-variants'
 
 const here = new URL('.', import.meta.url).pathname
@@ -238,13 +242,33 @@ async function curve(mode: AblationMode): Promise<void> {
   report.push(...rows)
 }
 
+const STAGES = (process.env.ABLATION_STAGES ?? 'export').split(',')
+for (const stage of STAGES)
+  if (!(VERSUS_STAGES as readonly string[]).includes(stage))
+    throw new Error(`ABLATION_STAGES: unknown ${stage} (${VERSUS_STAGES})`)
+
 async function paired(mode: AblationMode): Promise<void> {
-  const spec: PairedSpec = { ...urls, openaiPackage, mode, rounds: PAIRED_ROUNDS, variants: VARIANTS }
-  const result = await runChild<{ rows: PairedRow[]; wrongReplies: number }>(
-    'sdk-ablation-paired.ts',
-    spec,
-    '@@paired',
-  )
+  const versus = KIND === 'versus'
+  const other = process.env.ABLATION_VERSUS
+  if (versus && !other) throw new Error('ABLATION_VERSUS: the other copy of sdk/src')
+  const result = versus
+    ? await runChild<{ rows: PairedRow[]; wrongReplies: number }>(
+        'sdk-ablation-versus.ts',
+        {
+          ...urls,
+          openaiPackage,
+          mode,
+          rounds: PAIRED_ROUNDS,
+          other: other ?? '',
+          stages: STAGES,
+        } satisfies VersusSpec,
+        '@@versus',
+      )
+    : await runChild<{ rows: PairedRow[]; wrongReplies: number }>(
+        'sdk-ablation-paired.ts',
+        { ...urls, openaiPackage, mode, rounds: PAIRED_ROUNDS, variants: VARIANTS } satisfies PairedSpec,
+        '@@paired',
+      )
   if (typeof result === 'string') {
     console.log(`paired ${mode} FAILED: ${result}`)
     return
@@ -265,7 +289,10 @@ async function paired(mode: AblationMode): Promise<void> {
     previous = r
     return row
   })
-  console.log(`paired ${mode}: ${PAIRED_ROUNDS} calls of each variant, one process, after 3000 each`)
+  console.log(
+    `${KIND} ${mode}: ${PAIRED_ROUNDS} calls of each variant, one process, after 3000 each` +
+      (result.wrongReplies ? `, ${result.wrongReplies} WRONG REPLIES` : ''),
+  )
   console.table(rows)
   report.push(...rows)
 }
@@ -282,7 +309,7 @@ console.log(
 for (const mode of MODES) {
   if (KIND === 'steps') await steps(mode)
   else if (KIND === 'curve') await curve(mode)
-  else if (KIND === 'paired') await paired(mode)
-  else throw new Error(`ABLATION_KIND: steps, curve or paired, not ${KIND}`)
+  else if (KIND === 'paired' || KIND === 'versus') await paired(mode)
+  else throw new Error(`ABLATION_KIND: steps, curve, paired or versus, not ${KIND}`)
 }
 server.stdin.end()

@@ -15,7 +15,7 @@ import {
   outputMessages,
   toInputMessages,
   toToolDefinitions,
-  usageAttributes,
+  writeUsage,
 } from './messages'
 
 function writeRequest(sink: AttributeSink, start: CallStart): void {
@@ -61,7 +61,7 @@ export class MessagesCall extends ApiCall {
     sink.put(GEN_AI.responseId, id)
     sink.put(GEN_AI.responseModel, model)
     if (stopReason) sink.put(GEN_AI.responseFinishReasons, [stopReason])
-    this.set(usageAttributes(usage))
+    writeUsage(sink, usage)
     if (this.captureContent) this.putContent(GEN_AI.outputMessages, outputMessages(content, stopReason))
   }
 

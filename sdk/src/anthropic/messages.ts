@@ -1,5 +1,6 @@
 import { GEN_AI, HINDSIGHT } from '../attributes'
 import { asArray, asNumber, asRecord, asString, isRecord, type UnknownRecord } from '../narrow'
+import type { AttributeSink } from '../openai/api-call'
 import type { GenAIMessage, MessagePart } from '../openai/messages'
 import { toolArguments } from '../openai/messages'
 import type { LooseAttributes } from '../record-span'
@@ -20,21 +21,37 @@ import { toParts } from '../shared/parts'
  * whole message (see {@link MessageAccumulator}), never a sum of events.
  */
 export function usageAttributes(usage: unknown): LooseAttributes {
+  const attributes: LooseAttributes = {}
+  writeUsage(
+    {
+      put(key, value) {
+        attributes[key] = value
+      },
+    },
+    usage,
+  )
+  return attributes
+}
+
+/**
+ * The same attributes as {@link usageAttributes}, written one by one into `sink` (no intermediate
+ * object: see `SpanRecorder.put`); undefined values are passed on, for the sink to skip.
+ */
+export function writeUsage(sink: Pick<AttributeSink, 'put'>, usage: unknown): void {
   const u = asRecord(usage)
-  if (!u) return {}
+  if (!u) return
   const input = asNumber(u.input_tokens)
   const cacheRead = asNumber(u.cache_read_input_tokens)
   const cacheCreation = asNumber(u.cache_creation_input_tokens)
   const split = asRecord(u.cache_creation)
-  const oneHour = asNumber(split?.ephemeral_1h_input_tokens)
-  return {
-    [GEN_AI.usageInputTokens]:
-      input === undefined ? undefined : input + (cacheRead ?? 0) + (cacheCreation ?? 0),
-    [GEN_AI.usageOutputTokens]: asNumber(u.output_tokens),
-    [GEN_AI.usageCacheReadInputTokens]: cacheRead,
-    [GEN_AI.usageCacheCreationInputTokens]: cacheCreation,
-    [HINDSIGHT.usageCacheCreation1hInputTokens]: oneHour,
-  }
+  sink.put(
+    GEN_AI.usageInputTokens,
+    input === undefined ? undefined : input + (cacheRead ?? 0) + (cacheCreation ?? 0),
+  )
+  sink.put(GEN_AI.usageOutputTokens, asNumber(u.output_tokens))
+  sink.put(GEN_AI.usageCacheReadInputTokens, cacheRead)
+  sink.put(GEN_AI.usageCacheCreationInputTokens, cacheCreation)
+  sink.put(HINDSIGHT.usageCacheCreation1hInputTokens, asNumber(split?.ephemeral_1h_input_tokens))
 }
 
 function sourcePart(source: unknown, modality: string): MessagePart {

@@ -1,19 +1,18 @@
 import { GEN_AI } from '../attributes'
 import type { Hindsight } from '../hindsight'
 import { asArray, asNumber, asRecord, asString, isRecord, type UnknownRecord } from '../narrow'
-import type { LooseAttributes } from '../record-span'
-import { ApiCall } from './api-call'
+import { ApiCall, type AttributeSink, type CallStart } from './api-call'
 import type { GenAIMessage } from './messages'
 
-function requestAttributes(params: UnknownRecord, provider: string): LooseAttributes {
+// The attributes are written one by one, not gathered in an object first: see `SpanRecorder.put`.
+function writeRequest(sink: AttributeSink, start: CallStart): void {
+  const params = start.params ?? {}
   const format = asString(params.encoding_format)
-  return {
-    [GEN_AI.operationName]: 'embeddings',
-    [GEN_AI.providerName]: provider,
-    [GEN_AI.requestModel]: asString(params.model),
-    [GEN_AI.requestEncodingFormats]: format ? [format] : undefined,
-    [GEN_AI.embeddingsDimensionCount]: asNumber(params.dimensions),
-  }
+  sink.put(GEN_AI.operationName, 'embeddings')
+  sink.put(GEN_AI.providerName, start.provider)
+  sink.put(GEN_AI.requestModel, asString(params.model))
+  if (format) sink.put(GEN_AI.requestEncodingFormats, [format])
+  sink.put(GEN_AI.embeddingsDimensionCount, asNumber(params.dimensions))
 }
 
 /** The texts to embed, as one user message with a text part per input; token-id inputs have no text to show. */
@@ -24,11 +23,11 @@ function inputMessages(input: unknown): GenAIMessage[] | undefined {
   return [{ role: 'user', parts: texts.map((content) => ({ type: 'text', content: String(content) })) }]
 }
 
-/** One `embeddings.create` call: an `embeddings {model}` span with the input token count. */
-function embeddingsContent(params: UnknownRecord): Record<string, unknown> {
-  return { [GEN_AI.inputMessages]: inputMessages(params.input) }
+function writeContent(sink: AttributeSink, params: UnknownRecord): void {
+  sink.setJson(GEN_AI.inputMessages, inputMessages(params.input))
 }
 
+/** One `embeddings.create` call: an `embeddings {model}` span with the input token count. */
 export class EmbeddingsCall extends ApiCall {
   readonly #dimensionsRequested: boolean
 
@@ -36,10 +35,11 @@ export class EmbeddingsCall extends ApiCall {
     const model = asString(params.model)
     super(hindsight, {
       spanName: model ? `embeddings ${model}` : 'embeddings',
-      attributes: requestAttributes(params, provider),
+      writeAttributes: writeRequest,
+      provider,
       stream: false,
       params,
-      content: embeddingsContent,
+      writeContent,
     })
     this.#dimensionsRequested = asNumber(params.dimensions) !== undefined
   }
@@ -54,13 +54,12 @@ export class EmbeddingsCall extends ApiCall {
     if (!response) return
     const usage = asRecord(response.usage)
     const first = asRecord(asArray(response.data)[0])
-    this.set({
-      [GEN_AI.responseModel]: asString(response.model),
-      [GEN_AI.usageInputTokens]: asNumber(usage?.prompt_tokens),
-      // The vector length, when the caller did not ask for one (base64 vectors are left uncounted).
-      [GEN_AI.embeddingsDimensionCount]:
-        !this.#dimensionsRequested && Array.isArray(first?.embedding) ? first.embedding.length : undefined,
-    })
+    const sink = this.sink
+    sink.put(GEN_AI.responseModel, asString(response.model))
+    sink.put(GEN_AI.usageInputTokens, asNumber(usage?.prompt_tokens))
+    // The vector length, when the caller did not ask for one (base64 vectors are left uncounted).
+    if (!this.#dimensionsRequested && Array.isArray(first?.embedding))
+      sink.put(GEN_AI.embeddingsDimensionCount, first.embedding.length)
   }
 
   protected recordChunk(): void {}

@@ -209,9 +209,7 @@ export function streamedOutputMessage(choice: {
   for (const call of choice.toolCalls) {
     parts.push({ type: 'tool_call', id: call.id, name: call.name, arguments: toolArguments(call.arguments) })
   }
-  return {
-    role: choice.role,
-    parts,
-    ...(choice.finishReason ? { finish_reason: choice.finishReason } : {}),
-  }
+  const message: GenAIMessage = { role: choice.role, parts }
+  if (choice.finishReason) message.finish_reason = choice.finishReason
+  return message
 }

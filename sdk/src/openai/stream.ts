@@ -1,28 +1,51 @@
-import { asArray, asNumber, asRecord, asString, isRecord } from '../narrow'
+import { asNumber, asRecord, asString, isRecord } from '../narrow'
 import { type GenAIMessage, streamedOutputMessage, type ToolCallState } from './messages'
 
 interface ChoiceState {
   role: string
   content: string
   refusal: string
-  /** Keyed by the delta's `index`, which is how OpenAI ties argument fragments to their call. */
-  toolCalls: Map<number, ToolCallState>
+  /**
+   * Keyed by the delta's `index`, which is how OpenAI ties argument fragments to their call;
+   * created with the first tool call (most streams have none).
+   */
+  toolCalls: Map<number, ToolCallState> | undefined
   finishReason: string | undefined
 }
 
-/** Rebuilds a streamed completion from its chunks: ids, text, tool calls, finish reasons and usage. */
+function newChoice(): ChoiceState {
+  return { role: 'assistant', content: '', refusal: '', toolCalls: undefined, finishReason: undefined }
+}
+
+function byIndex<T>(map: Map<number, T>): T[] {
+  return [...map.entries()].sort(([a], [b]) => a - b).map(([, value]) => value)
+}
+
+/**
+ * Rebuilds a streamed completion from its chunks: ids, text, tool calls, finish reasons and usage.
+ * It runs once per chunk, so the common case is kept cheap: choice 0 has its own field (the map
+ * holds only other choices, for `n > 1`), and a delta without tool calls touches no map.
+ */
 export class StreamAccumulator {
   id: string | undefined
   model: string | undefined
   usage: unknown
   chunks = 0
-  readonly #choices = new Map<number, ChoiceState>()
+  /** Choice 0, the only one unless the request asked for `n > 1`. */
+  #first: ChoiceState | undefined
+  /** Choices other than 0, by index. */
+  #others: Map<number, ChoiceState> | undefined
 
   #choice(index: number): ChoiceState {
-    let state = this.#choices.get(index)
+    if (index === 0) {
+      this.#first ??= newChoice()
+      return this.#first
+    }
+    this.#others ??= new Map()
+    let state = this.#others.get(index)
     if (!state) {
-      state = { role: 'assistant', content: '', refusal: '', toolCalls: new Map(), finishReason: undefined }
-      this.#choices.set(index, state)
+      state = newChoice()
+      this.#others.set(index, state)
     }
     return state
   }
@@ -30,48 +53,45 @@ export class StreamAccumulator {
   add(chunk: unknown): void {
     this.chunks += 1
     if (!isRecord(chunk)) return
-    this.id ??= asString(chunk.id)
-    this.model ??= asString(chunk.model)
-    if (isRecord(chunk.usage)) this.usage = chunk.usage
-    for (const rawChoice of asArray(chunk.choices)) {
+    if (this.id === undefined && typeof chunk.id === 'string') this.id = chunk.id
+    if (this.model === undefined && typeof chunk.model === 'string') this.model = chunk.model
+    const usage = chunk.usage
+    if (isRecord(usage)) this.usage = usage
+    const choices = chunk.choices
+    if (!Array.isArray(choices)) return
+    for (let c = 0; c < choices.length; c++) {
+      const rawChoice: unknown = choices[c]
       if (!isRecord(rawChoice)) continue
       const state = this.#choice(asNumber(rawChoice.index) ?? 0)
-      const delta = asRecord(rawChoice.delta)
-      if (delta) {
-        const role = asString(delta.role)
-        if (role) state.role = role
-        const content = asString(delta.content)
-        if (content) state.content += content
-        const refusal = asString(delta.refusal)
-        if (refusal) state.refusal += refusal
-        for (const rawCall of asArray(delta.tool_calls)) {
-          if (!isRecord(rawCall)) continue
-          const callIndex = asNumber(rawCall.index) ?? state.toolCalls.size
-          let call = state.toolCalls.get(callIndex)
-          if (!call) {
-            call = { name: '', arguments: '' }
-            state.toolCalls.set(callIndex, call)
-          }
-          const id = asString(rawCall.id)
-          if (id) call.id = id
-          const fn = asRecord(rawCall.function)
-          const name = asString(fn?.name)
-          if (name) call.name += name
-          const args = asString(fn?.arguments)
-          if (args) call.arguments += args
-        }
+      const delta = rawChoice.delta
+      if (isRecord(delta)) {
+        const role = delta.role
+        if (typeof role === 'string' && role) state.role = role
+        const content = delta.content
+        if (typeof content === 'string' && content) state.content += content
+        const refusal = delta.refusal
+        if (typeof refusal === 'string' && refusal) state.refusal += refusal
+        const toolCalls = delta.tool_calls
+        if (Array.isArray(toolCalls) && toolCalls.length > 0) addToolCalls(state, toolCalls)
       }
-      const finishReason = asString(rawChoice.finish_reason)
-      if (finishReason) state.finishReason = finishReason
+      const finishReason = rawChoice.finish_reason
+      if (typeof finishReason === 'string' && finishReason) state.finishReason = finishReason
     }
   }
 
+  /** The choices in index order. */
   #sortedChoices(): ChoiceState[] {
-    return [...this.#choices.entries()].sort(([a], [b]) => a - b).map(([, state]) => state)
+    const others = this.#others
+    if (!others) return this.#first ? [this.#first] : []
+    const all = new Map(others)
+    if (this.#first) all.set(0, this.#first)
+    return byIndex(all)
   }
 
   finishReasons(): string[] {
-    return this.#sortedChoices().flatMap((choice) => (choice.finishReason ? [choice.finishReason] : []))
+    const reasons: string[] = []
+    for (const choice of this.#sortedChoices()) if (choice.finishReason) reasons.push(choice.finishReason)
+    return reasons
   }
 
   outputMessages(): GenAIMessage[] {
@@ -80,10 +100,30 @@ export class StreamAccumulator {
         role: choice.role,
         content: choice.content,
         refusal: choice.refusal,
-        toolCalls: [...choice.toolCalls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call),
+        toolCalls: choice.toolCalls ? byIndex(choice.toolCalls) : [],
         finishReason: choice.finishReason,
       }),
     )
+  }
+}
+
+function addToolCalls(state: ChoiceState, rawCalls: readonly unknown[]): void {
+  for (const rawCall of rawCalls) {
+    if (!isRecord(rawCall)) continue
+    state.toolCalls ??= new Map()
+    const callIndex = asNumber(rawCall.index) ?? state.toolCalls.size
+    let call = state.toolCalls.get(callIndex)
+    if (!call) {
+      call = { name: '', arguments: '' }
+      state.toolCalls.set(callIndex, call)
+    }
+    const id = asString(rawCall.id)
+    if (id) call.id = id
+    const fn = asRecord(rawCall.function)
+    const name = asString(fn?.name)
+    if (name) call.name += name
+    const args = asString(fn?.arguments)
+    if (args) call.arguments += args
   }
 }
 
