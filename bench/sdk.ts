@@ -4,7 +4,7 @@
 // server, with content capture on and a real OTLP/HTTP protobuf exporter to a sink that counts what
 // arrives (a variant that exported nothing is BROKEN, not fast). The fake server and the sink run
 // in another process, so their CPU is not counted. Writes bench/results/sdk.json.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
@@ -69,6 +69,26 @@ function packageVersion(pkg: string): string {
   return json.name && json.name !== pkg ? `${json.name}@${json.version}` : (json.version ?? '?')
 }
 
+/**
+ * The Hindsight variant runs the SDK as users get it: the published build (tsup → `sdk/dist`, the
+ * files `pnpm pack` ships), built here first — as every peer runs its published JavaScript. Running
+ * the TypeScript sources through tsx instead adds a cost only Hindsight would pay (tsx keeps
+ * function names: a `__name` call per closure created per call). `BENCH_SDK_SOURCE=1` measures the
+ * sources instead.
+ */
+function buildSdk(): string | null {
+  if (process.env.BENCH_SDK_SOURCE === '1') return null
+  const sdkDir = join(root, 'sdk')
+  const built = spawnSync(join(sdkDir, 'node_modules/.bin/tsup'), [], {
+    cwd: sdkDir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  const entry = join(sdkDir, 'dist/index.js')
+  if (built.status !== 0 || !existsSync(entry)) throw new Error('building the SDK (tsup in sdk/) failed')
+  return entry
+}
+const hindsightEntry = buildSdk()
+
 /** Children must not pick up the developer's own telemetry settings. */
 function childEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
@@ -76,6 +96,7 @@ function childEnv(): NodeJS.ProcessEnv {
     if (/^(OTEL_|HINDSIGHT_|LANGFUSE_|TRACELOOP_|OPENAI_)/.test(k)) continue
     env[k] = v
   }
+  if (hindsightEntry) env.BENCH_HINDSIGHT_ENTRY = hindsightEntry
   return env
 }
 

@@ -43,7 +43,7 @@ const PNPM_PACKAGE = /node_modules\/\.pnpm\/[^/]+\/node_modules\/((?:@[^/]+\/)?[
 const NODE_MODULES_PACKAGE = /node_modules\/((?:@[^/]+\/)?[^/]+)/
 
 function isSdk(url: string): boolean {
-  return url.includes('/sdk/src/')
+  return url.includes('/sdk/src/') || url.includes('/sdk/dist/')
 }
 
 export function areaOf(frame: CallFrame): string {

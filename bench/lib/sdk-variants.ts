@@ -3,6 +3,7 @@
 // capture on and a real OTLP/HTTP protobuf exporter to the sink. Each runs in its own child process
 // (sdk-child.ts); the setup imports only what its variant needs.
 import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
 import type { BasicTracerProvider, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 
 export const VARIANTS = ['bare', 'hindsight', 'otel', 'traceloop', 'openinference', 'langfuse'] as const
@@ -77,7 +78,12 @@ async function bare(target: Target): Promise<Instrumented> {
 }
 
 async function hindsight(target: Target): Promise<Instrumented> {
-  const { init, wrapOpenAI, flush, shutdown } = await import('@hindsight/sdk')
+  // The published build when the bench made one (`BENCH_HINDSIGHT_ENTRY`, see bench/sdk.ts), else the sources.
+  const entry = process.env.BENCH_HINDSIGHT_ENTRY
+  const sdk: typeof import('@hindsight/sdk') = entry
+    ? await import(pathToFileURL(entry).href)
+    : await import('@hindsight/sdk')
+  const { init, wrapOpenAI, flush, shutdown } = sdk
   init({
     endpoint: target.sinkBase,
     apiKey: 'hs-bench',
