@@ -39,6 +39,8 @@ export interface CollectorOptions {
    * Retry-After; with one, further rows wait on disk only. @default 100000
    */
   maxPendingRows?: number
+  /** Most insert lag (ms at the recent insert speed) before 429s slow intake (see SpanWriter). @default 1000 */
+  maxLagMs?: number
   /**
    * Directory of the write-ahead spool (e.g. `<dataDir>/spool`). When set, a request is answered
    * only once its rows are fsynced there; rows left by a crash are replayed on start; while
@@ -135,6 +137,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     ...(options.batchMaxRows !== undefined && { batchMaxRows: options.batchMaxRows }),
     ...(options.batchMaxDelayMs !== undefined && { batchMaxDelayMs: options.batchMaxDelayMs }),
     ...(options.maxPendingRows !== undefined && { maxPendingRows: options.maxPendingRows }),
+    ...(options.maxLagMs !== undefined && { maxLagMs: options.maxLagMs }),
   })
   const pipeline = new IngestPipeline({
     projects: options.projects,

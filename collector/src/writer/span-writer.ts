@@ -30,6 +30,14 @@ export interface SpanWriterOptions {
    */
   maxPendingBytes?: number
   /**
+   * Most time the rows not yet stored may take to insert, at the speed recent inserts ran, before
+   * `admit` answers 'full' (429 + Retry-After): under steady overload, intake is slowed to what
+   * storage keeps, instead of every span waiting longer and longer (on disk, with a spool) before
+   * it is queryable. Applies only while inserts are succeeding; during an outage the spool (or the
+   * pending bounds) absorb as before. @default 1000
+   */
+  maxLagMs?: number
+  /**
    * Write-ahead log: when set, `accept` resolves only once the rows are fsynced in it, rows are
    * replayed from it on start, and the writer commits its watermark after each insert. While
    * storage fails, requests keep being accepted into it up to `spoolMaxBytes`. The writer does
@@ -213,6 +221,11 @@ export class SpanWriter {
   private readonly insertBody: InsertBody
   private readonly spool: Spool | null
   private readonly spoolMaxBytes: number
+  private readonly maxLagMs: number
+  /** Rows per second of insert time, smoothed over recent inserts (0 until the first). */
+  private insertSpeed = 0
+  /** When the last insert succeeded (ms, performance clock). */
+  private lastStoredAt = 0
 
   private batchScratch: Buffer = Buffer.allocUnsafeSlow(0)
   private queue: Chunk[] = []
@@ -252,6 +265,7 @@ export class SpanWriter {
     this.insertBody = this.chooseInsert(options.storage, options.rawInsert ?? true)
     this.spool = options.spool ?? null
     this.spoolMaxBytes = Math.max(1, options.spoolMaxBytes ?? 2 ** 30)
+    this.maxLagMs = Math.max(1, options.maxLagMs ?? 1000)
     if (this.spool) {
       const spool = this.spool
       spool.onDurable = (record) => this.onDurable(record)
@@ -313,15 +327,28 @@ export class SpanWriter {
     if (this.closing) return 'failing'
     if (this.spool) {
       const pending = this.spool.pendingBytes
-      if (pending === 0 || pending + bytes <= this.spoolMaxBytes) return 'ok'
-      return this.isFailing ? 'failing' : 'full'
+      if (pending !== 0 && pending + bytes > this.spoolMaxBytes) return this.isFailing ? 'failing' : 'full'
+      return this.lagging() ? 'full' : 'ok'
     }
     if (this.isFailing) return 'failing'
     const pending = this.memoryRows
     if (pending === 0) return 'ok'
     if (pending + rows > this.maxPendingRows) return 'full'
     if (this.memoryBytes > this.maxPendingBytes) return 'full'
-    return 'ok'
+    return this.lagging() ? 'full' : 'ok'
+  }
+
+  /**
+   * True when inserts are succeeding (one stored within the last 2 s) but the rows not yet stored
+   * would take more than `maxLagMs` to insert at the recent speed. More than one batch must be
+   * waiting, so a single large request into an idle writer is never refused.
+   */
+  private lagging(): boolean {
+    if (this.isFailing || this.insertSpeed === 0) return false
+    const pending = this.pendingRows
+    if (pending <= this.batchMaxRows) return false
+    if (performance.now() - this.lastStoredAt > 2000) return false
+    return (pending / this.insertSpeed) * 1000 > this.maxLagMs
   }
 
   /**
@@ -605,7 +632,11 @@ export class SpanWriter {
   private async insertBatch(body: Buffer, rows: number): Promise<'stored' | 'abandoned'> {
     for (let attempt = 1; ; attempt++) {
       try {
+        const started = performance.now()
         await this.insertBody(body)
+        this.lastStoredAt = performance.now()
+        const speed = (rows * 1000) / Math.max(1, this.lastStoredAt - started)
+        this.insertSpeed = this.insertSpeed === 0 ? speed : this.insertSpeed * 0.7 + speed * 0.3
         this.inserted += rows
         this.isFailing = false
         return 'stored'

@@ -147,3 +147,44 @@ test('closing while storage is down leaves rows in the spool; the next writer re
   assert.equal(third.recovery.rows, 0, 'the watermark records what was stored')
   await third.close()
 })
+
+test('storage slower than intake: admit answers full once the backlog exceeds maxLagMs of inserts, ok again once it drains', async () => {
+  const spool = await Spool.open({ dir: join(dir, 'spool-lag'), onError: quiet })
+  // Storage that works but takes 60 ms per insert (the portable path, delayed).
+  const slow = new Proxy(storage.client, {
+    get(target, prop, receiver) {
+      if (prop === 'connection') return undefined
+      if (prop === 'exec') {
+        return async (params: Parameters<typeof target.exec>[0]) => {
+          await new Promise((r) => setTimeout(r, 60))
+          return target.exec(params)
+        }
+      }
+      return Reflect.get(target, prop, receiver)
+    },
+  })
+  const writer = new SpanWriter({
+    storage: { ...storage, client: slow },
+    spool,
+    rawInsert: false,
+    batchMaxRows: 50,
+    batchMaxDelayMs: 5,
+    maxLagMs: 300,
+    onError: quiet,
+  })
+  assert.equal(writer.admit(1), 'ok', 'nothing measured yet: never lagging')
+  const first = chunk('spool-lag', 50)
+  await writer.accept(first.body, first.rows)
+  await writer.flush()
+  // ~50 rows per ~60 ms: 300 ms of lag is ~250 rows. Queue 1,000.
+  for (let i = 0; i < 20; i++) {
+    const c = chunk('spool-lag', 50)
+    await writer.accept(c.body, c.rows)
+  }
+  assert.equal(writer.admit(50), 'full', 'a second of inserts is waiting')
+  await writer.flush()
+  assert.equal(writer.admit(50), 'ok', 'drained')
+  assert.deepEqual(await counts('spool-lag'), { final: 1050, raw: 1050 })
+  await writer.close()
+  await spool.close()
+})
