@@ -100,7 +100,15 @@ async function client() {
     for (const at of source.spanIdAt) body.writeUInt32BE(stamp, at)
     const firstTrace = body.toString('hex', source.traceIdAt[0], (source.traceIdAt[0] ?? 0) + 16)
     for (;;) {
-      const res = await post(body)
+      // A refusal answered before the body was read closes the connection: the write may then fail
+      // (EPIPE, reset) before the answer is seen. Like an OTLP exporter, send it again shortly.
+      const res = await post(body).catch(() => null)
+      if (res === null) {
+        retries++
+        if (Date.now() >= deadline + 30_000) return
+        await sleep(250)
+        continue
+      }
       if (res.status === 200) break
       if (res.status === 429 || res.status === 503) {
         retries++

@@ -465,6 +465,30 @@ test('429 with Retry-After when pending rows exceed the bound; close() flushes w
   assert.equal(refused.headers.get('retry-after'), '1')
   assert.equal(small.stats().pending_rows, 1)
   assert.equal(small.stats().rejections.request_too_many_requests, 1)
+  // Refused before its body is read, a large request is still read to the end and answered on a
+  // connection that stays open: the client's write does not fail before it sees the Retry-After.
+  const big = await new Promise<{ status: number; connection: string | undefined; writeError: boolean }>(
+    (resolve, reject) => {
+      let writeError = false
+      const req = httpRequest(url, {
+        method: 'POST',
+        headers: { ...protobufHeaders, 'content-length': String(4 * 2 ** 20) },
+      })
+      req.on('error', (error) => {
+        writeError = true
+        reject(error)
+      })
+      req.on('response', (res) => {
+        res.resume()
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, writeError }),
+        )
+      })
+      req.end(Buffer.alloc(4 * 2 ** 20))
+    },
+  )
+  assert.deepEqual(big, { status: 429, connection: 'keep-alive', writeError: false })
+  assert.equal(small.stats().rejections.request_too_many_requests, 2)
   await small.close()
   assert.equal(small.stats().inserted_rows, 1)
   assert.equal((await rowsFor(traceId)).length, 1)

@@ -182,17 +182,32 @@ export function createOtlpHandler(options: OtlpHandlerOptions): OtlpHandler {
     pipeline.countRefusal(known.code)
     const headers: Record<string, string> = {}
     if (known.retryAfterSeconds !== undefined) headers['retry-after'] = String(known.retryAfterSeconds)
-    // The body may be unread (early refusal): close the connection rather than read it.
-    if (!req.readableEnded) headers.connection = 'close'
     const info = ERROR_CODES[known.code]
-    send(
-      res,
-      info.status,
-      format ?? 'json',
-      errorBody(format ?? 'json', info.rpcCode, known.message),
-      headers,
-    )
-    if (!req.readableEnded) req.resume()
+    const answer = () =>
+      send(
+        res,
+        info.status,
+        format ?? 'json',
+        errorBody(format ?? 'json', info.rpcCode, known.message),
+        headers,
+      )
+    if (req.readableEnded) {
+      answer()
+      return
+    }
+    // A capacity refusal (429/503) before the body was read: the client is still sending a body of
+    // an acceptable size, so read it to the end and answer then, on a connection that stays open
+    // (closing mid-body would make the client's write fail before it sees the Retry-After).
+    const declared = Number(req.headers['content-length'])
+    if (known.retryAfterSeconds !== undefined && Number.isFinite(declared) && declared <= maxBodyBytes) {
+      req.once('end', answer)
+      req.resume()
+      return
+    }
+    // Anything else (too large, unauthenticated, unknown length): answer now and close rather than read.
+    headers.connection = 'close'
+    answer()
+    req.resume()
   }
 
   const handler = ((req: IncomingMessage, res: ServerResponse) => {
