@@ -27,6 +27,7 @@ function sinkWriter(keep: Buffer[] | null): SpanWriter {
   const sink = {
     durable: false,
     admit: () => 'ok' as const,
+    throttle: () => Promise.resolve(),
     accept: (body: Buffer) => {
       if (keep) keep.push(body)
       else ingestBuffers.release(body)

@@ -370,6 +370,8 @@ export class IngestPipeline {
    * and message content of valid UTF-8 is escaped into the row from the body's bytes.
    */
   async ingest(projectId: string, request: DecodedRequest): Promise<IngestResult> {
+    // Backpressure before any work: while storage falls behind, requests wait here (bounded).
+    await this.writer.throttle()
     const nowMs = this.now()
     const priceTable = await this.prices.tableFor(projectId) // price table for project
     const spanRejections: SpanRejection[] = []

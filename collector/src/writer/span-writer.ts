@@ -31,9 +31,9 @@ export interface SpanWriterOptions {
   maxPendingBytes?: number
   /**
    * Most time the rows not yet stored may take to insert, at the speed recent inserts ran, before
-   * `admit` answers 'full' (429 + Retry-After): under steady overload, intake is slowed to what
-   * storage keeps, instead of every span waiting longer and longer (on disk, with a spool) before
-   * it is queryable. Applies only while inserts are succeeding; during an outage the spool (or the
+   * `throttle` holds new requests back: under steady overload, intake is slowed to what storage
+   * keeps, instead of every span waiting longer and longer (on disk, with a spool) before it is
+   * queryable. Applies only while inserts are succeeding; during an outage the spool (or the
    * pending bounds) absorb as before. @default 1000
    */
   maxLagMs?: number
@@ -104,6 +104,8 @@ interface Waiter {
 
 /** Largest batch Buffer kept for reuse between inserts (see `SpanWriter.join`). */
 const BATCH_SCRATCH_MAX_BYTES = 96 * 2 ** 20
+/** Longest a request waits in `throttle` before it goes on regardless. */
+const MAX_THROTTLE_MS = 5000
 
 /** Rows per insert at most, unless configured (`batchMaxRows`). */
 export const DEFAULT_BATCH_MAX_ROWS = 10_000
@@ -226,6 +228,8 @@ export class SpanWriter {
   private insertSpeed = 0
   /** When the last insert succeeded (ms, performance clock). */
   private lastStoredAt = 0
+  /** Requests waiting in `throttle`. */
+  private throttled: (() => void)[] = []
 
   private batchScratch: Buffer = Buffer.allocUnsafeSlow(0)
   private queue: Chunk[] = []
@@ -328,14 +332,46 @@ export class SpanWriter {
     if (this.spool) {
       const pending = this.spool.pendingBytes
       if (pending !== 0 && pending + bytes > this.spoolMaxBytes) return this.isFailing ? 'failing' : 'full'
-      return this.lagging() ? 'full' : 'ok'
+      return 'ok'
     }
     if (this.isFailing) return 'failing'
     const pending = this.memoryRows
     if (pending === 0) return 'ok'
     if (pending + rows > this.maxPendingRows) return 'full'
     if (this.memoryBytes > this.maxPendingBytes) return 'full'
-    return this.lagging() ? 'full' : 'ok'
+    return 'ok'
+  }
+
+  /**
+   * Backpressure: resolves at once while storage keeps up, else once the rows not yet stored are
+   * back under `maxLagMs` of inserts (or after `MAX_THROTTLE_MS`, so a request never waits
+   * unboundedly). The pipeline awaits it before it decodes a request: under steady overload,
+   * acknowledgements slow to the pace storage keeps and clients send less, instead of every span
+   * waiting longer and longer (on disk, with a spool) before it is queryable, and without a storm
+   * of 429s and idle retry pauses.
+   */
+  throttle(): Promise<void> {
+    if (this.closing || !this.lagging()) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      let finished = false
+      const done = () => {
+        if (finished) return
+        finished = true
+        clearTimeout(timer)
+        resolve()
+      }
+      const timer = setTimeout(done, MAX_THROTTLE_MS)
+      timer.unref?.()
+      this.throttled.push(done)
+    })
+  }
+
+  /** Let throttled requests go once the backlog is back under `maxLagMs` (or on close). */
+  private releaseThrottled(): void {
+    if (this.throttled.length === 0 || (!this.closing && this.lagging())) return
+    const waiting = this.throttled
+    this.throttled = []
+    for (const done of waiting) done()
   }
 
   /**
@@ -430,6 +466,7 @@ export class SpanWriter {
     this.closing = true
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
+    this.releaseThrottled()
     // Dropped rows were reported through onError; a shutdown sequence should go on.
     await this.flush().catch(() => {})
     if (this.spool?.onDurable) this.spool.onDurable = null
@@ -545,6 +582,7 @@ export class SpanWriter {
       this.settled += batch.rows
       if (batch.end) this.spool?.commit(batch.end)
       this.settleWaiters()
+      this.releaseThrottled()
     }
   }
 

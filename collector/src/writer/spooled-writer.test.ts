@@ -148,7 +148,7 @@ test('closing while storage is down leaves rows in the spool; the next writer re
   await third.close()
 })
 
-test('storage slower than intake: admit answers full once the backlog exceeds maxLagMs of inserts, ok again once it drains', async () => {
+test('storage slower than intake: throttle holds requests back once the backlog exceeds maxLagMs of inserts, and lets them go as it drains', async () => {
   const spool = await Spool.open({ dir: join(dir, 'spool-lag'), onError: quiet })
   // Storage that works but takes 60 ms per insert (the portable path, delayed).
   const slow = new Proxy(storage.client, {
@@ -172,7 +172,9 @@ test('storage slower than intake: admit answers full once the backlog exceeds ma
     maxLagMs: 300,
     onError: quiet,
   })
-  assert.equal(writer.admit(1), 'ok', 'nothing measured yet: never lagging')
+  const state = (p: Promise<void>) =>
+    Promise.race([p.then(() => 'released'), new Promise((r) => setTimeout(() => r('waiting'), 30))])
+  assert.equal(await state(writer.throttle()), 'released', 'nothing measured yet: never lagging')
   const first = chunk('spool-lag', 50)
   await writer.accept(first.body, first.rows)
   await writer.flush()
@@ -181,9 +183,17 @@ test('storage slower than intake: admit answers full once the backlog exceeds ma
     const c = chunk('spool-lag', 50)
     await writer.accept(c.body, c.rows)
   }
-  assert.equal(writer.admit(50), 'full', 'a second of inserts is waiting')
+  const held = writer.throttle()
+  assert.equal(await state(held), 'waiting', 'a second of inserts is waiting')
+  assert.equal(writer.admit(50), 'ok', 'held back, not refused')
+  const releasedAt = held.then(() => writer.stats().pending_rows)
+  const pendingWhenReleased = await releasedAt
+  assert.ok(
+    pendingWhenReleased > 0 && pendingWhenReleased <= 300,
+    `released with ${pendingWhenReleased} rows left`,
+  )
   await writer.flush()
-  assert.equal(writer.admit(50), 'ok', 'drained')
+  assert.equal(await state(writer.throttle()), 'released', 'drained')
   assert.deepEqual(await counts('spool-lag'), { final: 1050, raw: 1050 })
   await writer.close()
   await spool.close()
