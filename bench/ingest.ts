@@ -130,6 +130,7 @@ const collector = await startCollector({
   grpcPort: false,
   ...(SPOOL && { spoolDir: join(work, 'spool') }),
   ...(process.env.BENCH_WRITER_BATCH && { batchMaxRows: num('BENCH_WRITER_BATCH', DEFAULT_BATCH_MAX_ROWS) }),
+  ...(process.env.BENCH_MAX_LAG_MS && { maxLagMs: num('BENCH_MAX_LAG_MS', 1000) }),
   onError: (message, error) => console.error(`[collector] ${message}`, error),
 })
 
