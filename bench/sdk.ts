@@ -4,11 +4,12 @@
 // server, with content capture on and a real OTLP/HTTP protobuf exporter to a sink that counts what
 // arrives (a variant that exported nothing is BROKEN, not fast). The fake server and the sink run
 // in another process, so their CPU is not counted. Writes bench/results/sdk.json.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import type { ChildResult, ChildSpec, Mode } from './lib/sdk-child'
+import { median, runNode, startSdkServer, withoutTelemetryEnv } from './lib/sdk-processes'
 import { formatProfileReport, readProfile, summarizeProfile } from './lib/sdk-profile'
 import type { SinkStats } from './lib/sdk-sink'
 import {
@@ -91,38 +92,9 @@ const hindsightEntry = buildSdk()
 
 /** Children must not pick up the developer's own telemetry settings. */
 function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^(OTEL_|HINDSIGHT_|LANGFUSE_|TRACELOOP_|OPENAI_)/.test(k)) continue
-    env[k] = v
-  }
+  const env = withoutTelemetryEnv()
   if (hindsightEntry) env.BENCH_HINDSIGHT_ENTRY = hindsightEntry
   return env
-}
-
-interface Server {
-  openaiBaseURL: string
-  sinkURL: string
-  stop(): void
-}
-
-async function startServer(): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'lib/sdk-server.ts')], {
-    cwd: root,
-    env: childEnv(),
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout.on('data', (d: Buffer) => {
-      out += d
-      const nl = out.indexOf('\n')
-      if (nl !== -1) resolve(out.slice(0, nl))
-    })
-    child.on('exit', (code) => reject(new Error(`server process exited ${code}`)))
-  })
-  const { openaiBaseURL, sinkURL } = JSON.parse(line) as { openaiBaseURL: string; sinkURL: string }
-  return { openaiBaseURL, sinkURL, stop: () => child.stdin.end() }
 }
 
 interface Run {
@@ -132,24 +104,10 @@ interface Run {
 }
 
 async function runChild(spec: ChildSpec): Promise<Run> {
-  const child = spawn(
-    process.execPath,
+  const { code, out, err } = await runNode(
     ['--import', 'tsx', join(here, 'lib/sdk-child.ts'), JSON.stringify(spec)],
-    {
-      cwd: root,
-      env: childEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    childEnv(),
   )
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (d: Buffer) => {
-    out += d
-  })
-  child.stderr.on('data', (d: Buffer) => {
-    err += d
-  })
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
   const line = out.split('\n').find((l) => l.startsWith('@@result '))
   const res = await fetch(`${spec.sinkURL}/stats/${spec.id}`)
   const stats = (await res.json()) as SinkStats
@@ -159,12 +117,6 @@ async function runChild(spec: ChildSpec): Promise<Run> {
     return { error: reason.trim().slice(0, 160), stats }
   }
   return { result: JSON.parse(line.slice('@@result '.length)) as ChildResult, stats }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
 }
 
 type Status = 'baseline' | 'ok' | 'BROKEN' | 'PARTIAL' | 'FAILED' | 'ALTERS REPLIES'
@@ -196,7 +148,7 @@ interface Row {
   rounds: { cpuUsPerCall: number; loopCpuUsPerCall: number; wallUsPerCall: number }[]
 }
 
-const server = await startServer()
+const server = await startSdkServer(childEnv())
 const work = join(here, 'results')
 const profileDir = join(work, 'profiles')
 mkdirSync(profileDir, { recursive: true })

@@ -8,7 +8,6 @@
 //   and GC helpers) in consecutive windows from the first call, to see the warm-up.
 // Prints one line `@@ablation <json>`.
 import { randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
 import { Agent as HttpAgent, request as httpRequest } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import v8 from 'node:v8'
@@ -16,8 +15,10 @@ import { context, ROOT_CONTEXT, type Span, TraceFlags, trace } from '@openteleme
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { TraceRequestBuilder } from '../../sdk/src/otlp-encode'
+import { dropping, type Method, patchCreate } from './sdk-ablation-turns'
 import { type ChatClient, type Instrumented, SETUPS, type Target } from './sdk-variants'
 import { MESSAGES, MODEL, REPLY } from './sdk-workload'
+import { snapshotThreads } from './thread-cpu'
 
 export type AblationMode = 'non-stream' | 'stream'
 
@@ -108,20 +109,8 @@ async function streamCall(client: ChatClient): Promise<boolean> {
   return text === REPLY
 }
 
-type Method = (this: unknown, ...args: unknown[]) => unknown
-
-/** Replaces `chat.completions.create` of one client with `make(original)`. */
-function patchCreate(client: ChatClient, make: (original: Method) => Method): ChatClient {
-  const target = client.chat.completions as unknown as Record<string, unknown>
-  const original = target.create as Method
-  Object.defineProperty(target, 'create', { value: make(original), writable: true, configurable: true })
-  return client
-}
-
 /** The span type of the SDK's copy of the OTel packages. */
 type EncodableSpan = Parameters<TraceRequestBuilder['add']>[0]
-
-const done = async (): Promise<void> => {}
 
 /** Registers the AsyncLocalStorage context manager as `init()` does (Node then tracks async context frames). */
 function ensureContextManager(): void {
@@ -129,9 +118,6 @@ function ensureContextManager(): void {
   if (context.with(probe, () => context.active()) === probe) return
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
 }
-
-/** The sink of `init({ spanProcessor })` that drops every span. */
-const dropping: SpanProcessor = { onStart() {}, onEnd() {}, forceFlush: done, shutdown: done }
 
 /**
  * Encodes every span as the SDK's own store does (at its end, batches of 512), then hands each
@@ -223,26 +209,26 @@ async function hindsight(
   return { newClient: (o) => wrapOpenAI(bare.newClient(o)), flush, shutdown }
 }
 
+/** The bare client whose `chat.completions.create` is replaced with `make(original)`. */
+async function patchedBare(target: Target, make: (original: Method) => Method): Promise<Instrumented> {
+  const bare = await SETUPS.bare(target)
+  return { ...bare, newClient: (o) => patchCreate(bare.newClient(o), make) }
+}
+
 const FIXED_TRACE_ID = randomBytes(16).toString('hex')
 const FIXED_SPAN_ID = randomBytes(8).toString('hex')
 
 const SETUP: Record<(typeof ABLATION_VARIANTS)[number], (target: Target) => Promise<Instrumented>> = {
   bare: SETUPS.bare,
   // A wrapper that only calls through.
-  passthrough: async (target) => {
-    const bare = await SETUPS.bare(target)
-    return {
-      ...bare,
-      newClient: (o) =>
-        patchCreate(
-          bare.newClient(o),
-          (original) =>
-            function (this: unknown, ...args: unknown[]) {
-              return original.apply(this, args)
-            },
-        ),
-    }
-  },
+  passthrough: (target) =>
+    patchedBare(
+      target,
+      (original) =>
+        function (this: unknown, ...args: unknown[]) {
+          return original.apply(this, args)
+        },
+    ),
   // Only the AsyncLocalStorage context manager registered (a process-wide switch in Node).
   als: async (target) => {
     ensureContextManager()
@@ -251,23 +237,18 @@ const SETUP: Record<(typeof ABLATION_VARIANTS)[number], (target: Target) => Prom
   // + each request started inside a context holding a span context, as the wrapper does.
   context: async (target) => {
     ensureContextManager()
-    const bare = await SETUPS.bare(target)
-    return {
-      ...bare,
-      newClient: (o) =>
-        patchCreate(
-          bare.newClient(o),
-          (original) =>
-            function (this: unknown, ...args: unknown[]) {
-              const span = trace.wrapSpanContext({
-                traceId: FIXED_TRACE_ID,
-                spanId: FIXED_SPAN_ID,
-                traceFlags: TraceFlags.SAMPLED,
-              }) as Span
-              return context.with(trace.setSpan(context.active(), span), () => original.apply(this, args))
-            },
-        ),
-    }
+    return patchedBare(
+      target,
+      (original) =>
+        function (this: unknown, ...args: unknown[]) {
+          const span = trace.wrapSpanContext({
+            traceId: FIXED_TRACE_ID,
+            spanId: FIXED_SPAN_ID,
+            traceFlags: TraceFlags.SAMPLED,
+          }) as Span
+          return context.with(trace.setSpan(context.active(), span), () => original.apply(this, args))
+        },
+    )
   },
   // The SDK's wrapper: span, request and response attributes, observation; no content; dropped.
   span: (target) => hindsight(target, { spanProcessor: dropping, withoutContent: true }),
@@ -296,23 +277,9 @@ function cpuMicros(usage: NodeJS.CpuUsage): number {
 /** CPU ms per thread name (`MainThread`, `V8Worker`, …) from /proc; empty where there is none. */
 function threadMillis(): Map<string, number> {
   const out = new Map<string, number>()
-  let tids: string[]
-  try {
-    tids = readdirSync('/proc/self/task')
-  } catch {
-    return out
-  }
-  for (const tid of tids) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      // utime + stime, in clock ticks (1/100 s on Linux).
-      const ms = (Number(fields[11]) + Number(fields[12])) * 10
-      out.set(name, (out.get(name) ?? 0) + ms)
-    } catch {
-      // The thread ended meanwhile.
-    }
+  for (const { name, seconds } of snapshotThreads().byThread.values()) {
+    // Whole clock ticks (1/100 s on Linux), as ms.
+    out.set(name, (out.get(name) ?? 0) + Math.round(seconds * 1000))
   }
   return out
 }

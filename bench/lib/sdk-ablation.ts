@@ -15,7 +15,6 @@
 //            (lib/sdk-ablation-versus.ts); ABLATION_STAGES (export): content, encode, export.
 // Other knobs: ABLATION_VARIANTS, ABLATION_MODES (non-stream,stream), ABLATION_ROUNDS (5),
 // ABLATION_OPENAI (6), ABLATION_FLAGS (Node flags for the children, e.g. --max-semi-space-size=32).
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import {
   ABLATION_VARIANTS,
@@ -28,10 +27,10 @@ import {
 } from './sdk-ablation-child'
 import { PAIRED_VARIANTS, type PairedRow, type PairedSpec } from './sdk-ablation-paired'
 import { VERSUS_STAGES, type VersusSpec } from './sdk-ablation-versus'
+import { median, runNode, startSdkServer, withoutTelemetryEnv } from './sdk-processes'
 import { OPENAI_PACKAGES } from './sdk-variants'
 
 const here = new URL('.', import.meta.url).pathname
-const root = join(here, '../..')
 
 function knob(name: string, fallback: number): number {
   const raw = process.env[name]
@@ -69,49 +68,15 @@ for (const v of VARIANTS) {
 }
 if (!VARIANTS.includes('bare')) VARIANTS.unshift('bare')
 
-function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(OTEL_|HINDSIGHT_|LANGFUSE_|TRACELOOP_|OPENAI_)/.test(k)) env[k] = v
-  }
-  return env
-}
-
-const server = spawn(process.execPath, ['--import', 'tsx', join(here, 'sdk-server.ts')], {
-  cwd: root,
-  env: childEnv(),
-  stdio: ['pipe', 'pipe', 'inherit'],
-})
-const urls = await new Promise<{ openaiBaseURL: string; sinkURL: string }>((resolve, reject) => {
-  let out = ''
-  server.stdout.on('data', (d: Buffer) => {
-    out += d
-    const nl = out.indexOf('\n')
-    if (nl !== -1) resolve(JSON.parse(out.slice(0, nl)) as { openaiBaseURL: string; sinkURL: string })
-  })
-  server.on('exit', (code) => reject(new Error(`server process exited ${code}`)))
-})
+const server = await startSdkServer(withoutTelemetryEnv())
+const urls = { openaiBaseURL: server.openaiBaseURL, sinkURL: server.sinkURL }
 
 /** Runs `script` with `arg`; returns the JSON after `marker` on its stdout, or the error. */
 async function runChild<T>(script: string, arg: unknown, marker: string): Promise<T | string> {
-  const child = spawn(
-    process.execPath,
+  const { code, out, err } = await runNode(
     [...FLAGS, '--import', 'tsx', join(here, script), JSON.stringify(arg)],
-    {
-      cwd: root,
-      env: childEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    withoutTelemetryEnv(),
   )
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (d: Buffer) => {
-    out += d
-  })
-  child.stderr.on('data', (d: Buffer) => {
-    err += d
-  })
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
   const line = out.split('\n').find((l) => l.startsWith(`${marker} `))
   if (code !== 0 || !line) return err.trim().split('\n').slice(-3).join(' | ') || `exit ${code}`
   return JSON.parse(line.slice(marker.length + 1)) as T
@@ -120,12 +85,6 @@ async function runChild<T>(script: string, arg: unknown, marker: string): Promis
 async function spansAt(id: string): Promise<number> {
   const res = await fetch(`${urls.sinkURL}/stats/${id}`)
   return ((await res.json()) as { spans: number }).spans
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
 }
 
 const round0 = (v: number) => (Number.isFinite(v) ? Math.round(v) : '-')
@@ -312,4 +271,4 @@ for (const mode of MODES) {
   else if (KIND === 'paired' || KIND === 'versus') await paired(mode)
   else throw new Error(`ABLATION_KIND: steps, curve, paired or versus, not ${KIND}`)
 }
-server.stdin.end()
+server.stop()
