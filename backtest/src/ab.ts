@@ -15,7 +15,7 @@ import { type AbArmSummary, type AbSpec, type AbSummary, parseAbAttribute } from
 import { type CallQuery, callConditions, chTime, inCohortSql } from './calls'
 import { candidateSchema, type Objectives } from './candidate'
 import { type Cohort, callQuery } from './cohort'
-import { bootstrapFields, emptyMetricRow, finite, powerFields } from './metric-row'
+import { bootstrapFields, differenceFields, emptyMetricRow, finite, powerFields } from './metric-row'
 import { fromNano, toNano } from './pricing'
 import {
   type BacktestReport,
@@ -25,7 +25,7 @@ import {
   triangle,
   verdict,
 } from './report'
-import { clusteredMeanCI, holm, meanCI, minimumDetectableEffect, samplesNeeded } from './stats'
+import { clusteredMeanCI, holm, meanCI } from './stats'
 import { newcombeDifference, twoProportionTest } from './stats/proportions'
 import { type MannWhitneyResult, mannWhitney, welchMeanDifference } from './stats/unpaired'
 import { unpairedBootstrap } from './stats/unpaired-bootstrap'
@@ -764,15 +764,7 @@ function meanRow(
     better,
     baseline: finite(welch.baseline.estimate),
     candidate: finite(welch.candidate.estimate),
-    delta: finite(welch.estimate),
-    ci_low: finite(welch.ci_low),
-    ci_high: finite(welch.ci_high),
-    ratio: finite(boot?.ratio),
-    ratio_ci_low: finite(boot?.ratio_ci_low),
-    ratio_ci_high: finite(boot?.ratio_ci_high),
-    candidate_ci_low: finite(candidateMean.ci_low),
-    candidate_ci_high: finite(candidateMean.ci_high),
-    p_value: finite(welch.p_value),
+    ...differenceFields(welch, boot, candidateMean),
     p_value_adjusted: null,
     n: welch.n,
     clusters: welch.clusters,
@@ -814,7 +806,6 @@ function rateRow(
   const pooled = (eb.xe + ec.xe) / (eb.ne + ec.ne)
   const se = Math.sqrt(pooled * (1 - pooled) * (1 / eb.ne + 1 / ec.ne))
   const clustered = eb.deff > 1 || ec.deff > 1
-  const significant = test.p_value < 0.05
   const n = eb.n + ec.n
   const zero = eb.x === 0 && ec.x === 0
   return {
@@ -836,8 +827,7 @@ function rateRow(
     p_value_adjusted: null,
     n,
     clusters: new Set(bt).size + new Set(ct).size,
-    mde: se > 0 ? minimumDetectableEffect(se) : null,
-    n_needed: significant || !(se > 0) ? null : finite(samplesNeeded(n, se, diff.estimate)),
+    ...powerFields(n, se, diff.estimate, test.p_value),
     method:
       `${diff.method}${clustered ? `, on effective sample sizes (design effects ${eb.deff.toFixed(2)} and ${ec.deff.toFixed(2)} from clustering by trace)` : ''}; ` +
       test.method,

@@ -79,8 +79,31 @@ export function bootstrapFields(r: PairedBootstrapResult): BootstrapFields {
 }
 
 /**
+ * A mean difference's row fields: the delta and its interval and p-value from the difference
+ * test, the ratio interval from a bootstrap (when there is one), the candidate's own interval.
+ */
+export function differenceFields(
+  diff: { estimate: number; ci_low: number; ci_high: number; p_value: number },
+  boot: Pick<PairedBootstrapResult, 'ratio' | 'ratio_ci_low' | 'ratio_ci_high'> | undefined,
+  own: { ci_low: number; ci_high: number },
+): Omit<BootstrapFields, 'baseline' | 'candidate'> {
+  return {
+    delta: finite(diff.estimate),
+    ci_low: finite(diff.ci_low),
+    ci_high: finite(diff.ci_high),
+    ratio: finite(boot?.ratio),
+    ratio_ci_low: finite(boot?.ratio_ci_low),
+    ratio_ci_high: finite(boot?.ratio_ci_high),
+    candidate_ci_low: finite(own.ci_low),
+    candidate_ci_high: finite(own.ci_high),
+    p_value: finite(diff.p_value),
+  }
+}
+
+/**
  * A difference's power figures: the minimum detectable effect at its standard error, and — when
- * it is not significant at 5% (p ≥ 0.05) — the items needed to detect it.
+ * it is not significant at 5% (p ≥ 0.05) — the items needed to detect it. Both null when the
+ * standard error is zero or unknown (no spread: nothing to size).
  */
 export function powerFields(
   n: number,
@@ -88,6 +111,7 @@ export function powerFields(
   delta: number,
   pValue: number,
 ): Pick<MetricRow, 'mde' | 'n_needed'> {
+  if (!(se > 0)) return { mde: null, n_needed: null }
   return {
     mde: finite(minimumDetectableEffect(se)),
     n_needed: pValue < 0.05 ? null : finite(samplesNeeded(n, se, delta)),

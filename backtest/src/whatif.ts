@@ -11,7 +11,7 @@ import { type CallTable, loadCalls } from './calls'
 import { type CandidateSpec, candidateLabel, type Objectives } from './candidate'
 import { type Cohort, callQuery } from './cohort'
 import { type LatencyDistribution, loadLatencyDistribution, projectLatency } from './latency'
-import { bootstrapFields, emptyMetricRow, finite, powerFields } from './metric-row'
+import { bootstrapFields, differenceFields, emptyMetricRow, finite, powerFields } from './metric-row'
 import {
   candidatePrice,
   firstPriceDate,
@@ -412,15 +412,7 @@ export async function runWhatIf(
       better: 'lower',
       baseline: finite(boot?.baseline),
       candidate: finite(boot?.candidate),
-      delta: finite(diff.estimate),
-      ci_low: finite(diff.ci_low),
-      ci_high: finite(diff.ci_high),
-      ratio: finite(boot?.ratio),
-      ratio_ci_low: finite(boot?.ratio_ci_low),
-      ratio_ci_high: finite(boot?.ratio_ci_high),
-      candidate_ci_low: finite(candMean.ci_low),
-      candidate_ci_high: finite(candMean.ci_high),
-      p_value: finite(diff.p_value),
+      ...differenceFields(diff, boot, candMean),
       p_value_adjusted: null,
       n: priced,
       clusters: diff.clusters,

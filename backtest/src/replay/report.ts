@@ -10,7 +10,7 @@ import type { CandidateSpec, Objectives } from '../candidate'
 import type { Cohort } from '../cohort'
 import type { QualityEvaluation } from '../evaluate'
 import { qualityRows } from '../evaluate-metrics'
-import { bootstrapFields, emptyMetricRow, finite } from '../metric-row'
+import { bootstrapFields, differenceFields, emptyMetricRow, finite, powerFields } from '../metric-row'
 import {
   type BacktestReport,
   type MetricRow,
@@ -26,11 +26,9 @@ import {
   clusteredMeanCI,
   holm,
   meanCI,
-  minimumDetectableEffect,
   type PairedBootstrapResult,
   pairedBootstrap,
   pairedMeanDifference,
-  samplesNeeded,
   wilcoxonSignedRank,
   winTieLoss,
 } from '../stats'
@@ -263,24 +261,13 @@ function meanRow(
     : pairedMeanDifference(p.b, p.c)
   const own = clustered ? clusteredMeanCI(p.c, p.clusters) : meanCI(p.c)
   const w = wilcoxonSignedRank(p.b, p.c)
-  const significant = diff.p_value < 0.05
   const mean = (v: Float64Array) => v.reduce((s, x) => s + x, 0) / v.length
   return {
     ...emptyRow(name, p, ''),
     baseline: mean(p.b),
     candidate: mean(p.c),
-    delta: finite(diff.estimate),
-    ci_low: finite(diff.ci_low),
-    ci_high: finite(diff.ci_high),
-    ratio: finite(boot?.ratio),
-    ratio_ci_low: finite(boot?.ratio_ci_low),
-    ratio_ci_high: finite(boot?.ratio_ci_high),
-    candidate_ci_low: finite(own.ci_low),
-    candidate_ci_high: finite(own.ci_high),
-    p_value: finite(diff.p_value),
-    mde: diff.se > 0 ? finite(minimumDetectableEffect(diff.se)) : null,
-    n_needed:
-      significant || !(diff.se > 0) ? null : finite(samplesNeeded(p.b.length, diff.se, diff.estimate)),
+    ...differenceFields(diff, boot, own),
+    ...powerFields(p.b.length, diff.se, diff.estimate, diff.p_value),
     method: boot ? `${diff.method}; ratio: ${boot.method}` : diff.method,
     test: { name: 'Wilcoxon signed-rank', statistic: w.statistic, p_value: w.p_value, method: w.method },
     win_tie_loss: winTieLoss(p.b, p.c, { better: 'lower', tolerance: 1e-9 }),
@@ -290,14 +277,11 @@ function meanRow(
 
 /** A percentile row from the paired bootstrap: delta, ratio and the candidate's own interval. */
 function percentileRow(name: RowName, p: Paired, r: PairedBootstrapResult, winTie: boolean): MetricRow {
-  const significant = r.p_value < 0.05
   return {
     ...emptyRow(name, p, ''),
     ...bootstrapFields(r),
     clusters: r.clusters,
-    mde: r.delta_se > 0 ? finite(minimumDetectableEffect(r.delta_se)) : null,
-    n_needed:
-      significant || !(r.delta_se > 0) ? null : finite(samplesNeeded(p.b.length, r.delta_se, r.delta)),
+    ...powerFields(p.b.length, r.delta_se, r.delta, r.p_value),
     method: `${r.method}; Harrell–Davis quantiles`,
     win_tie_loss: winTie ? winTieLoss(p.b, p.c, { better: 'lower', tolerance: 0.5 }) : null,
     note: null,
