@@ -6,7 +6,7 @@ import type { Storage } from '@hindsight/collector/storage'
 import { z } from 'zod'
 import { chDateTime, chTime, count, decimal, final, float, insertRows, queryRows, TIME_PARAM } from '../db'
 import { invalid, QualityError } from '../errors'
-import { traceId as checkTraceId, newId } from '../ids'
+import { CLIENT_ID, traceId as checkTraceId, newId } from '../ids'
 import { checkScoreConfig, type ScoreRow, scoreName, toScoreRow } from './normalize'
 import {
   SCORE_DATA_TYPES,
@@ -226,7 +226,7 @@ export class ScoreRepository {
    * afterwards stores the score again. Unknown (or already deleted) id: `QualityError('not_found')`.
    */
   async delete(projectId: string, id: string): Promise<Score> {
-    if (typeof id !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(id)) {
+    if (typeof id !== 'string' || !CLIENT_ID.test(id)) {
       throw new QualityError('not_found', `no score ${String(id).slice(0, 140)}`)
     }
     const rows = await queryRows(

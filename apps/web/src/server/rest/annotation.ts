@@ -237,7 +237,7 @@ export function registerAnnotationRoutes(app: PublicApiApp, deps: PublicApiDeps)
       return c.body(null, 204)
     } catch (error) {
       const f = qualityFailure(error)
-      return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
+      return c.json(f.body, f.status)
     }
   })
 
@@ -250,7 +250,7 @@ export function registerAnnotationRoutes(app: PublicApiApp, deps: PublicApiDeps)
       return c.json({ data: items, ...counts }, 200)
     } catch (error) {
       const f = qualityFailure(error)
-      return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
+      return c.json(f.body, f.status)
     }
   })
 
@@ -259,7 +259,7 @@ export function registerAnnotationRoutes(app: PublicApiApp, deps: PublicApiDeps)
       return c.json(await queues.next(c.get('projectId'), c.req.valid('param').id), 200)
     } catch (error) {
       const f = qualityFailure(error)
-      return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
+      return c.json(f.body, f.status)
     }
   })
 
@@ -281,7 +281,7 @@ export function registerAnnotationRoutes(app: PublicApiApp, deps: PublicApiDeps)
       return c.json({ data: stored }, 201)
     } catch (error) {
       const f = qualityFailure(error)
-      return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
+      return c.json(f.body, f.status)
     }
   })
 
@@ -307,7 +307,7 @@ export function registerAnnotationRoutes(app: PublicApiApp, deps: PublicApiDeps)
       return c.json(await queues.skip(c.get('projectId'), id, traceId, author ? { author } : {}), 200)
     } catch (error) {
       const f = qualityFailure(error)
-      return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
+      return c.json(f.body, f.status)
     }
   })
 }

@@ -151,7 +151,7 @@ export function registerEvaluationRuleRoutes(app: PublicApiApp, deps: PublicApiD
       return c.json(await rules.update(c.get('projectId'), c.req.valid('param').id, c.req.valid('json')), 200)
     } catch (error) {
       const f = qualityFailure(error)
-      return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
+      return c.json(f.body, f.status)
     }
   })
 
@@ -161,7 +161,7 @@ export function registerEvaluationRuleRoutes(app: PublicApiApp, deps: PublicApiD
       return c.body(null, 204)
     } catch (error) {
       const f = qualityFailure(error)
-      return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
+      return c.json(f.body, f.status)
     }
   })
 

@@ -186,7 +186,7 @@ export function registerObjectiveRoutes(app: PublicApiApp, deps: PublicApiDeps):
       return c.body(null, 204)
     } catch (error) {
       const f = qualityFailure(error)
-      return f.status === 404 ? c.json(f.body, 404) : c.json(f.body, 400)
+      return c.json(f.body, f.status)
     }
   })
 
