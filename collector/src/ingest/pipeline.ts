@@ -377,9 +377,10 @@ export class IngestPipeline {
     const spanRejections: SpanRejection[] = []
     const resources: ResourceCache = new WeakMap()
     // Protobuf content is escaped from the request bytes (see RowBuffer.splicedLine).
+    const protobuf = request instanceof ProtobufRequest ? request : null
     const out = new RowBuffer(
-      request instanceof ProtobufRequest ? request.spanCount : request.spans.length,
-      request instanceof ProtobufRequest ? jsonEscaper : null,
+      protobuf ? protobuf.spanCount : request.spans.length,
+      protobuf ? jsonEscaper : null,
     )
     let rows = 0
     let decodedSpans = 0
@@ -413,7 +414,7 @@ export class IngestPipeline {
       rows += 1
     }
     // Protobuf spans are decoded one at a time as they are handled (none outlives its row).
-    if (request instanceof ProtobufRequest) request.forEach(handle)
+    if (protobuf) protobuf.forEach(handle)
     else for (const span of request.spans) handle(span, null)
     // Spans refused while decoding come first, as they always have.
     const rejections =

@@ -10,7 +10,7 @@ import {
 import { COMMON, GEN_AI } from '../attributes'
 import type { Hindsight } from '../hindsight'
 import { asString, isRecord, type UnknownRecord } from '../narrow'
-import { errorType, type LooseAttributes, SpanRecorder } from '../record-span'
+import { errorType, SpanRecorder } from '../record-span'
 import { observeIterator, type StreamEnd, type StreamObserver } from './stream'
 
 /**
@@ -69,19 +69,18 @@ export interface AttributeSink {
 export interface CallStart {
   /** e.g. `chat gpt-4o`. */
   spanName: string
-  /** Request attributes, set when the span starts (samplers see them). */
-  attributes?: LooseAttributes
-  /** Or: writes the request attributes one by one (no intermediate object; see `SpanRecorder.put`). */
-  writeAttributes?: (sink: AttributeSink, start: CallStart) => void
+  /**
+   * Writes the request attributes one by one when the span starts (samplers see them); no
+   * intermediate object: see `SpanRecorder.put`.
+   */
+  writeAttributes: (sink: AttributeSink, start: CallStart) => void
   /** The provider name, for {@link writeAttributes}. */
   provider?: string
   /** Whether the request asked for a stream: only then is an async-iterable result instrumented. */
   stream: boolean
-  /** The request body, given to `content`. */
+  /** The request body, given to `writeContent`. */
   params?: UnknownRecord
-  /** Content attributes of the request (JSON-encoded here); called only when content capture is on. */
-  content?: (params: UnknownRecord) => Record<string, unknown>
-  /** Or: writes them with `sink.setJson`; called only when content capture is on. */
+  /** Writes the request's content attributes with `sink.setJson`; called only when content capture is on. */
   writeContent?: (sink: AttributeSink, params: UnknownRecord) => void
 }
 
@@ -199,12 +198,8 @@ export abstract class ApiCall implements StreamObserver {
     const span = hindsight.startCallSpan(start.spanName, SpanKind.CLIENT, parent)
     const recorder = new SpanRecorder(span)
     this.#recorder = recorder
-    if (start.attributes) recorder.set(start.attributes)
-    if (start.writeAttributes) start.writeAttributes(recorder, start)
-    if (hindsight.captureContent) {
-      if (start.writeContent) start.writeContent(recorder, start.params ?? {})
-      else if (start.content) this.setContent(start.content(start.params ?? {}))
-    }
+    start.writeAttributes(recorder, start)
+    if (start.writeContent && hindsight.captureContent) start.writeContent(recorder, start.params ?? {})
     // The request runs in a context that carries only the span's ids (enough for HTTP
     // instrumentation to nest under it), not the span: what the client creates there and keeps
     // for a while (its timers, and the AbortController that undici holds through a WeakRef and a
@@ -235,30 +230,18 @@ export abstract class ApiCall implements StreamObserver {
     return this.hindsight.captureContent
   }
 
-  protected set(attributes: LooseAttributes): void {
-    this.#recorder.set(attributes)
-  }
-
   /** The span's attributes, to write one by one (see `SpanRecorder.put`). */
   protected get sink(): AttributeSink {
     return this.#recorder
   }
 
-  /** Sets one content attribute to the JSON text of `value`, only when content capture is on. */
+  /**
+   * Sets one content attribute to the JSON text of `value`, only when content capture is on. The
+   * user's `mask` hook is applied to every span centrally, in the export pipeline (`mask.ts`), so
+   * wrappers need not call it.
+   */
   protected putContent(key: string, value: unknown): void {
     if (this.hindsight.captureContent) this.#recorder.setJson(key, value)
-  }
-
-  /**
-   * Sets content attributes, JSON-encoded, and only when content capture is on (nothing is even
-   * computed otherwise). The user's `mask` hook is applied to every span centrally, in the export
-   * pipeline (`mask.ts`), so wrappers need not call it.
-   */
-  protected setContent(content: Record<string, unknown>): void {
-    if (!this.hindsight.captureContent) return
-    for (const key in content) {
-      if (Object.hasOwn(content, key)) this.#recorder.setJson(key, content[key])
-    }
   }
 
   /** Sets `gen_ai.response.time_to_first_chunk` the first time it is called. */
