@@ -24,17 +24,19 @@ export interface SpanWriterOptions {
    */
   maxPendingRows?: number
   /**
-   * Serialized bytes held in memory, bounded like `maxPendingRows`. With a spool, memory is only a
-   * read-ahead of what is on disk, so it is kept small: a backlog waits on disk, not in the heap.
-   * @default 268_435_456 (256 MiB); 67_108_864 (64 MiB) with a spool
+   * Serialized bytes held in memory, bounded like `maxPendingRows`. With a spool, a backlog beyond
+   * it waits on disk, not in the heap, and while inserts succeed `throttle` holds requests before
+   * it is reached (see `maxLagMs`), so rows are read back from disk only after an outage.
+   * @default 268_435_456 (256 MiB); 134_217_728 (128 MiB) with a spool
    */
   maxPendingBytes?: number
   /**
    * Most time the rows not yet stored may take to insert, at the speed recent inserts ran, before
    * `throttle` holds new requests back: under steady overload, intake is slowed to what storage
    * keeps, instead of every span waiting longer and longer (on disk, with a spool) before it is
-   * queryable. Applies only while inserts are succeeding; during an outage the spool (or the
-   * pending bounds) absorb as before. @default 1000
+   * queryable. With a spool, requests are also held while the bytes not yet stored near
+   * `maxPendingBytes`. Applies only while inserts are succeeding; during an outage the spool (or
+   * the pending bounds) absorb as before. @default 1000
    */
   maxLagMs?: number
   /**
@@ -106,6 +108,13 @@ interface Waiter {
 const BATCH_SCRATCH_MAX_BYTES = 96 * 2 ** 20
 /** Longest a request waits in `throttle` before it goes on regardless. */
 const MAX_THROTTLE_MS = 5000
+
+/**
+ * With a spool, `throttle` also holds requests while the bytes not yet stored pass this share of
+ * `maxPendingBytes`: in steady operation rows then stay in memory from the request to the insert,
+ * and the disk is only the write-ahead log, not a second queue read back on the insert's path.
+ */
+const SPILL_LAG_SHARE = 0.9
 
 /** Rows per insert at most, unless configured (`batchMaxRows`). */
 export const DEFAULT_BATCH_MAX_ROWS = 10_000
@@ -260,7 +269,7 @@ export class SpanWriter {
     this.batchMaxRows = Math.max(1, options.batchMaxRows ?? DEFAULT_BATCH_MAX_ROWS)
     this.batchMaxDelayMs = Math.max(0, options.batchMaxDelayMs ?? 200)
     this.maxPendingRows = Math.max(1, options.maxPendingRows ?? 100_000)
-    this.maxPendingBytes = Math.max(1, options.maxPendingBytes ?? (options.spool ? 64 : 256) * 2 ** 20)
+    this.maxPendingBytes = Math.max(1, options.maxPendingBytes ?? (options.spool ? 128 : 256) * 2 ** 20)
     this.retryBaseDelayMs = Math.max(1, options.retryBaseDelayMs ?? 100)
     this.retryMaxDelayMs = Math.max(this.retryBaseDelayMs, options.retryMaxDelayMs ?? 5000)
     this.closeRetries = Math.max(0, options.closeRetries ?? 3)
@@ -384,6 +393,9 @@ export class SpanWriter {
     const pending = this.pendingRows
     if (pending <= this.batchMaxRows) return false
     if (performance.now() - this.lastStoredAt > 2000) return false
+    // With a spool: rows beyond the memory bound would wait on disk and be read back before their
+    // insert (CPU and time on the insert stream's path), so that is lagging too.
+    if (this.spool && this.spool.pendingBytes > this.maxPendingBytes * SPILL_LAG_SHARE) return true
     return (pending / this.insertSpeed) * 1000 > this.maxLagMs
   }
 
@@ -518,6 +530,16 @@ export class SpanWriter {
     )
   }
 
+  /** `fill`, with a read error reported (the next round of the drain loop tries again). */
+  private async fillSafely(): Promise<boolean> {
+    try {
+      return await this.fill()
+    } catch (error) {
+      this.onError('reading spooled rows failed; retrying', error)
+      return false
+    }
+  }
+
   /** Read rows waiting on disk into memory, as far as memory allows; false when nothing was read. */
   private async fill(): Promise<boolean> {
     const spool = this.spool
@@ -543,13 +565,8 @@ export class SpanWriter {
 
   private async drain(): Promise<void> {
     for (;;) {
-      if (this.spilled && this.hasRoom()) {
-        let progressed = false
-        try {
-          progressed = await this.fill()
-        } catch (error) {
-          this.onError('reading spooled rows failed; retrying', error)
-        }
+      if (this.spilled && this.hasRoom() && this.queueRows < this.batchMaxRows) {
+        const progressed = await this.fillSafely()
         if (!progressed && this.spilled && this.queue.length === 0) {
           // Nothing readable yet (or a read error): do not spin.
           await sleep(this.retryBaseDelayMs)
@@ -563,14 +580,16 @@ export class SpanWriter {
       }
       const batch = this.takeBatch()
       if (this.queue.length === 0) this.timerFired = false
-      let outcome: 'stored' | 'abandoned'
-      try {
-        outcome = await this.insertBatch(batch.body, batch.rows)
-      } catch (error) {
+      const inserting = this.insertBatch(batch.body, batch.rows).catch((error: unknown) => {
         // insertBatch handles its own failures; this guards the loop against bugs.
         this.drop(batch.body, batch.rows, error)
-        outcome = 'stored'
-      }
+        return 'stored' as const
+      })
+      // While the engine inserts this batch, read the next one back from the spool: reading (its
+      // awaits queue behind request decoding on this thread) is then off the insert stream's path.
+      // Awaited before the loop goes on, so two reads never run at once.
+      if (this.spilled && this.hasRoom()) await this.fillSafely()
+      const outcome = await inserting
       this.inflightRows = 0
       this.inflightBytes = 0
       if (outcome === 'abandoned') {

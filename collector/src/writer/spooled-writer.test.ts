@@ -195,3 +195,51 @@ test('storage slower than intake: throttle holds requests back once the backlog 
   await writer.close()
   await spool.close()
 })
+
+test('with a spool, throttle also holds requests once the rows not yet stored outgrow memory, so they are not read back from disk', async () => {
+  const spool = await Spool.open({ dir: join(dir, 'spool-memory-lag'), onError: quiet })
+  const slow = new Proxy(storage.client, {
+    get(target, prop, receiver) {
+      if (prop === 'connection') return undefined
+      if (prop === 'exec') {
+        return async (params: Parameters<typeof target.exec>[0]) => {
+          await new Promise((r) => setTimeout(r, 40))
+          return target.exec(params)
+        }
+      }
+      return Reflect.get(target, prop, receiver)
+    },
+  })
+  const rowBytes = chunk('spool-memory-lag', 1).body.length
+  const writer = new SpanWriter({
+    storage: { ...storage, client: slow },
+    spool,
+    rawInsert: false,
+    batchMaxRows: 50,
+    batchMaxDelayMs: 5,
+    // The lag bound alone would never hold anything here: only memory does.
+    maxLagMs: 600_000,
+    maxPendingBytes: rowBytes * 200,
+    onError: quiet,
+  })
+  const state = (p: Promise<void>) =>
+    Promise.race([p.then(() => 'released'), new Promise((r) => setTimeout(() => r('waiting'), 30))])
+  const first = chunk('spool-memory-lag', 50)
+  await writer.accept(first.body, first.rows)
+  await writer.flush()
+  for (let i = 0; i < 10; i++) {
+    const c = chunk('spool-memory-lag', 50)
+    await writer.accept(c.body, c.rows)
+  }
+  const held = writer.throttle()
+  assert.equal(await state(held), 'waiting', '500 rows pending, memory holds 200')
+  await held
+  assert.ok(
+    spool.pendingBytes <= rowBytes * 200,
+    `released once the rows not yet stored fit in memory (${spool.pendingBytes} bytes left)`,
+  )
+  await writer.flush()
+  assert.deepEqual(await counts('spool-memory-lag'), { final: 550, raw: 550 })
+  await writer.close()
+  await spool.close()
+})
