@@ -5,10 +5,10 @@
 // arrives (a variant that exported nothing is BROKEN, not fast). The fake server and the sink run
 // in another process, so their CPU is not counted. Writes bench/results/sdk.json.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ChildResult, ChildSpec, Mode } from './lib/sdk-child'
+import type { BlockPair, ChildResult, ChildSpec, Mode } from './lib/sdk-child'
 import { median, runNode, startSdkServer, withoutTelemetryEnv } from './lib/sdk-processes'
 import { formatProfileReport, readProfile, summarizeProfile } from './lib/sdk-profile'
 import type { SinkStats } from './lib/sdk-sink'
@@ -50,6 +50,16 @@ const MAJORS = listKnob('BENCH_OPENAI', '6,7')
 const MODES = listKnob('BENCH_MODES', 'non-stream,stream')
 const SELECTED = listKnob('BENCH_VARIANTS', VARIANTS.join(','))
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1'
+/**
+ * `interleaved` (default): each variant's child also runs a bare twin, in alternating blocks of
+ * `BENCH_BLOCK` calls, and the added cost is measured pair by pair in one process (see
+ * lib/sdk-child.ts). `separate`: every variant, the bare client included, in its own children, the
+ * added cost being the difference of the medians of separate processes (±100 µs per process).
+ */
+const LAYOUT = process.env.BENCH_LAYOUT === 'separate' ? 'separate' : 'interleaved'
+const BLOCK = Math.max(1, numberKnob('BENCH_BLOCK', 100))
+/** Share of the block-pair differences cut from each end before averaging (interleaved). */
+const TRIM = 0.1
 const TARGET_RATIO = 0.5
 
 for (const major of MAJORS)
@@ -58,6 +68,8 @@ for (const mode of MODES)
   if (mode !== 'non-stream' && mode !== 'stream') throw new Error(`BENCH_MODES: ${mode}?`)
 for (const v of SELECTED) if (!isVariantName(v)) throw new Error(`BENCH_VARIANTS: unknown ${v}`)
 const variants: VariantName[] = VARIANTS.filter((v) => v === 'bare' || SELECTED.includes(v))
+/** The variants that get children of their own (interleaved: the bare client runs in each of them). */
+const childVariants = LAYOUT === 'interleaved' ? variants.filter((v) => v !== 'bare') : variants
 const modes = MODES as Mode[]
 
 function packageVersion(pkg: string): string {
@@ -90,6 +102,42 @@ function buildSdk(): string | null {
 }
 const hindsightEntry = buildSdk()
 
+/**
+ * Interleaved layout: a copy of each openai package under a name no instrumentation hooks
+ * (require hooks match the package's directory name), from which the children load the bare twin.
+ */
+const bareDir = join(tmpdir(), `hs-bench-sdk-bare-${process.pid}`)
+function bareOpenai(pkg: string): string {
+  const target = join(bareDir, 'node_modules', `${pkg}-bare`)
+  if (!existsSync(target))
+    cpSync(realpathSync(join(here, 'node_modules', pkg)), target, { recursive: true, dereference: true })
+  return target
+}
+
+/** Mean of `values` without the `trim` share at each end (GC pauses and neighbours' bursts stay partly in). */
+function trimmedMean(values: number[], trim: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const cut = Math.floor(sorted.length * trim)
+  const kept = sorted.slice(cut, sorted.length - cut)
+  return kept.reduce((n, v) => n + v, 0) / Math.max(1, kept.length)
+}
+
+/** One interleaved child's figures per call: the bare twin's and what the variant added, CPU and wall. */
+function pairFigures(pairs: BlockPair[], block: number) {
+  return {
+    bareCpu: median(pairs.map((p) => p.bareCpu / block)),
+    addedCpu: trimmedMean(
+      pairs.map((p) => (p.variantCpu - p.bareCpu) / block),
+      TRIM,
+    ),
+    bareWall: median(pairs.map((p) => p.bareWall / block)),
+    addedWall: trimmedMean(
+      pairs.map((p) => (p.variantWall - p.bareWall) / block),
+      TRIM,
+    ),
+  }
+}
+
 /** Children must not pick up the developer's own telemetry settings. */
 function childEnv(): NodeJS.ProcessEnv {
   const env = withoutTelemetryEnv()
@@ -119,7 +167,7 @@ async function runChild(spec: ChildSpec): Promise<Run> {
   return { result: JSON.parse(line.slice('@@result '.length)) as ChildResult, stats }
 }
 
-type Status = 'baseline' | 'ok' | 'BROKEN' | 'PARTIAL' | 'FAILED' | 'ALTERS REPLIES'
+type Status = 'baseline' | 'ok' | 'BROKEN' | 'PARTIAL' | 'FAILED' | 'ALTERS REPLIES' | 'TWIN HOOKED'
 
 interface Row {
   openai: string
@@ -159,7 +207,10 @@ for (const v of variants) for (const p of VARIANT_INFO[v].packages) versions[p] 
 const started = Date.now()
 console.log(
   `bench:sdk — ${CALLS['non-stream']} non-streaming / ${CALLS.stream} streaming calls per child after ${WARMUP} warm-up calls, ` +
-    `${ROUNDS} round(s), openai ${MAJORS.join(', ')}, variants: ${variants.join(', ')}`,
+    `${ROUNDS} round(s), openai ${MAJORS.join(', ')}, variants: ${variants.join(', ')}; ` +
+    (LAYOUT === 'interleaved'
+      ? `interleaved with a bare twin in blocks of ${BLOCK} calls`
+      : 'each variant in separate processes'),
 )
 const rows: Row[] = []
 let seq = 0
@@ -169,7 +220,9 @@ for (const major of MAJORS) {
     const runs = new Map<VariantName, Run[]>()
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate the order each round so that drift on a shared machine does not favour one variant.
-      const order = variants.map((_, i) => variants[(i + round) % variants.length] as VariantName)
+      const order = childVariants.map(
+        (_, i) => childVariants[(i + round) % childVariants.length] as VariantName,
+      )
       for (const variant of order) {
         const spec: ChildSpec = {
           variant,
@@ -180,6 +233,11 @@ for (const major of MAJORS) {
           warmup: WARMUP,
           openaiBaseURL: server.openaiBaseURL,
           sinkURL: server.sinkURL,
+          ...(LAYOUT === 'interleaved' && {
+            layout: 'interleaved' as const,
+            block: BLOCK,
+            bareOpenaiPath: bareOpenai(openaiPackage),
+          }),
         }
         const run = await runChild(spec)
         const list = runs.get(variant) ?? []
@@ -188,7 +246,13 @@ for (const major of MAJORS) {
         const r = run.result
         process.stdout.write(
           `  openai ${major} ${mode.padEnd(10)} round ${round + 1} ${variant.padEnd(13)} ` +
-            (r ? `${(r.cpuMicros / r.calls).toFixed(0).padStart(5)} µs CPU/call, ` : `${run.error} `) +
+            (r?.pairs
+              ? `+${pairFigures(r.pairs, r.block ?? BLOCK)
+                  .addedCpu.toFixed(0)
+                  .padStart(4)} µs CPU/call over the twin, `
+              : r
+                ? `${(r.cpuMicros / r.calls).toFixed(0).padStart(5)} µs CPU/call, `
+                : `${run.error} `) +
             `${run.stats.spans} spans${run.stats.logRecords ? ` + ${run.stats.logRecords} logs` : ''}\n`,
         )
       }
@@ -198,34 +262,73 @@ for (const major of MAJORS) {
       loopCpuUsPerCall: r.loopCpuMicros / r.calls,
       wallUsPerCall: r.wallMicros / r.calls,
     })
+    /** Interleaved: each child's own figures (bare twin, added), keyed by its result. */
+    const figures = new Map<ChildResult, ReturnType<typeof pairFigures>>()
+    for (const list of runs.values())
+      for (const r of list)
+        if (r.result?.pairs) figures.set(r.result, pairFigures(r.result.pairs, r.result.block ?? BLOCK))
+    const twins = [...figures.values()]
     const baseRuns = (runs.get('bare') ?? []).flatMap((r) => (r.result ? [perCall(r.result)] : []))
-    const baseCpu = median(baseRuns.map((r) => r.cpuUsPerCall))
-    const baseWall = median(baseRuns.map((r) => r.wallUsPerCall))
+    const baseCpu =
+      LAYOUT === 'interleaved'
+        ? median(twins.map((f) => f.bareCpu))
+        : median(baseRuns.map((r) => r.cpuUsPerCall))
+    const baseWall =
+      LAYOUT === 'interleaved'
+        ? median(twins.map((f) => f.bareWall))
+        : median(baseRuns.map((r) => r.wallUsPerCall))
     const group: Row[] = []
     for (const variant of variants) {
       const list = runs.get(variant) ?? []
       const ok = list.flatMap((r) => (r.result ? [perCall(r.result)] : []))
       const spans = list.reduce((n, r) => n + r.stats.spans, 0)
       const logRecords = list.reduce((n, r) => n + r.stats.logRecords, 0)
-      const expected = variant === 'bare' ? 0 : list.length * (CALLS[mode] + WARMUP)
+      const perChild =
+        LAYOUT === 'interleaved'
+          ? (Math.ceil(WARMUP / BLOCK) + Math.max(1, Math.round(CALLS[mode] / BLOCK))) * BLOCK
+          : CALLS[mode] + WARMUP
+      const expected = variant === 'bare' ? 0 : list.length * perChild
       const prompts = list.reduce((n, r) => n + (r.stats.markers[PROMPT_MARKER] ?? 0), 0)
       const replies = list.reduce((n, r) => n + (r.stats.markers[REPLY_MARKER] ?? 0), 0)
       const wrong = list.reduce((n, r) => n + (r.result?.wrongReplies ?? 0), 0)
       const failed = list.find((r) => r.error)
       let status: Status = 'ok'
-      if (variant === 'bare') status = failed ? 'FAILED' : 'baseline'
+      if (variant === 'bare') status = failed || baseRuns.length + twins.length === 0 ? 'FAILED' : 'baseline'
       else if (failed) status = 'FAILED'
       else if (spans === 0 && logRecords === 0) status = 'BROKEN'
       else if (spans < expected) status = 'PARTIAL'
       else if (wrong > 0) status = 'ALTERS REPLIES'
-      const cpu = median(ok.map((r) => r.cpuUsPerCall))
-      const perRoundAdded = list.flatMap((r, i) => {
-        const base = runs.get('bare')?.[i]?.result
-        return r.result && base ? [r.result.cpuMicros / r.result.calls - base.cpuMicros / base.calls] : []
+      // Interleaved: the bare twin must stay bare; spans from its calls would mean it was patched.
+      else if (LAYOUT === 'interleaved' && spans > expected * 1.5) status = 'TWIN HOOKED'
+      const own = list.flatMap((r) => {
+        const f = r.result && figures.get(r.result)
+        return f ? [f] : []
       })
+      const interleavedRow = LAYOUT === 'interleaved' && variant !== 'bare'
+      const perRoundAdded = interleavedRow
+        ? own.map((f) => f.addedCpu)
+        : list.flatMap((r, i) => {
+            const base = runs.get('bare')?.[i]?.result
+            return r.result && base ? [r.result.cpuMicros / r.result.calls - base.cpuMicros / base.calls] : []
+          })
       const spread =
         perRoundAdded.length > 1 ? (Math.max(...perRoundAdded) - Math.min(...perRoundAdded)) / 2 : null
-      const wall = median(ok.map((r) => r.wallUsPerCall))
+      // Interleaved: added = median over the children of each one's pair-by-pair figure; the
+      // variant's CPU per call is shown as the twins' median plus that.
+      const addedCpu = interleavedRow ? median(perRoundAdded) : Number.NaN
+      const addedWall = interleavedRow ? median(own.map((f) => f.addedWall)) : Number.NaN
+      const cpu =
+        variant === 'bare' && LAYOUT === 'interleaved'
+          ? baseCpu
+          : interleavedRow
+            ? baseCpu + addedCpu
+            : median(ok.map((r) => r.cpuUsPerCall))
+      const wall =
+        variant === 'bare' && LAYOUT === 'interleaved'
+          ? baseWall
+          : interleavedRow
+            ? baseWall + addedWall
+            : median(ok.map((r) => r.wallUsPerCall))
       const names = new Map<string, number>()
       for (const r of list)
         for (const [k, n] of Object.entries(r.stats.names)) names.set(k, (names.get(k) ?? 0) + n)
@@ -308,6 +411,7 @@ if (CPU_PROF && variants.includes('hindsight')) {
   }
 }
 server.stop()
+rmSync(bareDir, { recursive: true, force: true })
 
 const fmt = (v: number) => (Number.isFinite(v) ? Math.round(v) : '-')
 console.log('')
@@ -351,10 +455,13 @@ for (const major of MAJORS) {
     const brokenNote = broken.length
       ? `; not comparable: ${broken.map((r) => `${r.label} ${r.status}`).join(', ')}`
       : ''
-    if (!hs || !best) {
-      console.log(
-        `openai ${major} ${mode.padEnd(10)}: no comparison (${hs ? 'no working peer' : 'Hindsight not run'})${brokenNote}`,
-      )
+    if (!hs || !best || best.addedCpuUs <= 0) {
+      const why = !hs
+        ? 'Hindsight not run'
+        : !best
+          ? 'no working peer'
+          : `the best peer's added CPU measured ${fmt(best.addedCpuUs)} µs: below the noise, run more calls or rounds`
+      console.log(`openai ${major} ${mode.padEnd(10)}: no comparison (${why})${brokenNote}`)
       continue
     }
     const ratio = hs.addedCpuUs / best.addedCpuUs
@@ -393,6 +500,8 @@ writeFileSync(
         modes,
         variants,
         targetRatio: TARGET_RATIO,
+        layout: LAYOUT,
+        ...(LAYOUT === 'interleaved' && { block: BLOCK, trim: TRIM }),
       },
       versions,
       rows,

@@ -3,10 +3,21 @@
 // every thread: GC and exporter work included) and the wall time of the loop. The CPU figure also
 // covers the final flush, so every measured span's export is paid for. Prints one line
 // `@@result <json>` (instrumentations may log to stdout themselves).
+//
+// Layouts: `separate` (the variant's calls only; the bare client is another child) and
+// `interleaved` (the default of bench/sdk.ts): the variant's client and a bare twin take turns in
+// blocks of `block` calls in this one process — bare, variant, variant, bare, … — and each
+// variant block ends with a flush inside its measurement, so its spans' export is paid in the
+// block that made them. The twin is a copy of the same openai package loaded from a directory no
+// instrumentation hooks (`bareOpenaiPath`), so require-hook instrumentations cannot patch it.
+// Both clients then run under the same process state (heap, JIT, neighbours on the machine), and
+// each pair of adjacent blocks gives one difference: the noise between processes, ±100 µs per
+// call, drops out.
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
+import { createRequire } from 'node:module'
 import { performance } from 'node:perf_hooks'
-import { type ChatClient, isVariantName, SETUPS } from './sdk-variants'
+import { type ChatClient, type Instrumented, isVariantName, SETUPS } from './sdk-variants'
 import { MESSAGES, MODEL, REPLY } from './sdk-workload'
 
 export type Mode = 'non-stream' | 'stream'
@@ -23,6 +34,20 @@ export interface ChildSpec {
   sinkURL: string
   /** Write a V8 CPU profile of the measured loop (and final flush) to this path. */
   profile?: string
+  /** `interleaved`: the variant and a bare twin take turns in blocks (see the top of this file). */
+  layout?: 'separate' | 'interleaved'
+  /** Calls per block (interleaved). */
+  block?: number
+  /** Directory of an unhooked copy of the openai package (interleaved: the bare twin). */
+  bareOpenaiPath?: string
+}
+
+/** One pair of adjacent blocks (interleaved layout): CPU µs incl. the variant's flush, loop wall µs. */
+export interface BlockPair {
+  variantCpu: number
+  bareCpu: number
+  variantWall: number
+  bareWall: number
 }
 
 export interface ChildResult {
@@ -37,6 +62,9 @@ export interface ChildResult {
   wallMicros: number
   setupMillis: number
   peakRssMb: number
+  /** Interleaved layout: the measured block pairs (`calls` of the variant, as many of the twin). */
+  pairs?: BlockPair[]
+  block?: number
 }
 
 function replyText(completion: unknown): string | undefined {
@@ -86,6 +114,73 @@ function cpuMicros(usage: NodeJS.CpuUsage): number {
   return usage.user + usage.system
 }
 
+/** Idle time at the end of every interleaved block, inside its CPU measurement (see `interleaved`). */
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 10)
+
+/** The bare twin of the interleaved layout: a client from the unhooked copy of openai. */
+function bareTwin(spec: ChildSpec): ChatClient {
+  if (!spec.bareOpenaiPath) throw new Error('interleaved layout needs bareOpenaiPath')
+  const mod = createRequire(import.meta.url)(spec.bareOpenaiPath) as {
+    OpenAI?: new (options: Record<string, unknown>) => ChatClient
+  }
+  if (typeof mod.OpenAI !== 'function') throw new Error(`${spec.bareOpenaiPath} exports no OpenAI class`)
+  return new mod.OpenAI({ baseURL: spec.openaiBaseURL, apiKey: 'sk-bench', maxRetries: 0 })
+}
+
+/**
+ * Interleaved layout: blocks of `block` calls, alternately the bare twin's and the variant's (the
+ * order of each pair alternates, so a drift favours neither); the variant's blocks end with its
+ * flush, inside the CPU measurement. Warm-up runs the same way for `warmup` calls of each.
+ */
+async function interleaved(
+  spec: ChildSpec,
+  instrumented: Instrumented,
+  call: (client: ChatClient) => Promise<boolean>,
+  client: ChatClient,
+  setupMillis: number,
+): Promise<ChildResult> {
+  const twin = bareTwin(spec)
+  const block = Math.max(1, spec.block ?? 100)
+  let wrongReplies = 0
+  const runBlock = async (target: ChatClient, flush: boolean) => {
+    const cpu0 = process.cpuUsage()
+    const wall0 = performance.now()
+    for (let i = 0; i < block; i++) if (!(await call(target))) wrongReplies++
+    const wall = (performance.now() - wall0) * 1000
+    if (flush) await instrumented.flush()
+    // Let what the block left behind run now, inside its own measurement: the export's socket and
+    // response handling, GC work V8 schedules for when the thread is idle. Otherwise it lands in the
+    // next block, which is the other client's every second time.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+    return { cpu: cpuMicros(process.cpuUsage(cpu0)), wall }
+  }
+  const runPair = async (index: number): Promise<BlockPair> => {
+    const bareFirst = index % 2 === 0
+    const first = await runBlock(bareFirst ? twin : client, !bareFirst)
+    const second = await runBlock(bareFirst ? client : twin, bareFirst)
+    const [bare, variant] = bareFirst ? [first, second] : [second, first]
+    return { variantCpu: variant.cpu, bareCpu: bare.cpu, variantWall: variant.wall, bareWall: bare.wall }
+  }
+  const warmPairs = Math.ceil(spec.warmup / block)
+  for (let i = 0; i < warmPairs; i++) await runPair(i)
+  const pairs: BlockPair[] = []
+  const measured = Math.max(1, Math.round(spec.calls / block))
+  for (let i = 0; i < measured; i++) pairs.push(await runPair(i))
+  await instrumented.shutdown()
+  const sum = (f: (p: BlockPair) => number) => pairs.reduce((n, p) => n + f(p), 0)
+  return {
+    calls: measured * block,
+    wrongReplies,
+    cpuMicros: sum((p) => p.variantCpu),
+    loopCpuMicros: sum((p) => p.variantCpu),
+    wallMicros: sum((p) => p.variantWall),
+    setupMillis,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    pairs,
+    block,
+  }
+}
+
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as ChildSpec
   if (!isVariantName(spec.variant)) throw new Error(`unknown variant ${spec.variant}`)
@@ -100,6 +195,13 @@ async function main(): Promise<void> {
   const setupMillis = performance.now() - t0
   // tsx turns source maps on; a production app runs without them (they make every Error.stack costly).
   process.setSourceMapsEnabled(false)
+
+  if (spec.layout === 'interleaved') {
+    const callOn = spec.mode === 'stream' ? streamCall : plainCall
+    const result = await interleaved(spec, instrumented, callOn, client, setupMillis)
+    process.stdout.write(`\n@@result ${JSON.stringify(result)}\n`)
+    return
+  }
 
   let wrongReplies = 0
   for (let i = 0; i < spec.warmup; i++) if (!(await call())) wrongReplies++
