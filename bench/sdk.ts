@@ -455,12 +455,14 @@ for (const major of MAJORS) {
     const brokenNote = broken.length
       ? `; not comparable: ${broken.map((r) => `${r.label} ${r.status}`).join(', ')}`
       : ''
-    if (!hs || !best || best.addedCpuUs <= 0) {
+    if (!hs || !best || best.addedCpuUs <= 0 || hs.addedCpuUs < 0) {
       const why = !hs
         ? 'Hindsight not run'
         : !best
           ? 'no working peer'
-          : `the best peer's added CPU measured ${fmt(best.addedCpuUs)} µs: below the noise, run more calls or rounds`
+          : best.addedCpuUs <= 0
+            ? `the best peer's added CPU measured ${fmt(best.addedCpuUs)} µs: below the noise, run more calls or rounds`
+            : `Hindsight's added CPU measured ${fmt(hs.addedCpuUs)} µs (best peer ${best.label} +${fmt(best.addedCpuUs)}): below the noise, no verdict`
       console.log(`openai ${major} ${mode.padEnd(10)}: no comparison (${why})${brokenNote}`)
       continue
     }
