@@ -65,16 +65,17 @@ console.log(
 // 20000 rows per ceiling insert: twice the writer's largest batch (DEFAULT_BATCH_MAX_ROWS), so
 // the ceiling errs on the generous side (bigger inserts cost the engine less per row).
 const BATCH_ROWS = num('BENCH_INSERT_BATCH', Math.max(20_000, DEFAULT_BATCH_MAX_ROWS))
-// Twice: with the engine's default settings and with the writer's insert settings (less CPU per
-// row, one parsing thread). The ceiling is the faster of the two: the engine's best.
-const insertDefaults = await insertCeiling(storage, decodeBefore.bodies, BATCH_ROWS, CEILING_SECONDS)
-const insertWriter = await insertCeiling(
-  storage,
-  decodeBefore.bodies,
-  BATCH_ROWS,
-  CEILING_SECONDS,
-  SPAN_INSERT_SETTINGS,
-)
+/**
+ * The insert ceiling of `rows`, twice: with the engine's default settings and with the writer's
+ * insert settings (less CPU per row, one parsing thread). The ceiling is the fastest measurement:
+ * the engine's best.
+ */
+async function insertCeilings(rows: Buffer[]) {
+  const defaults = await insertCeiling(storage, rows, BATCH_ROWS, CEILING_SECONDS)
+  const writer = await insertCeiling(storage, rows, BATCH_ROWS, CEILING_SECONDS, SPAN_INSERT_SETTINGS)
+  return { defaults, writer }
+}
+const { defaults: insertDefaults, writer: insertWriter } = await insertCeilings(decodeBefore.bodies)
 console.log(
   `  ${Math.round(insertDefaults.spans_per_s)} rows/s with engine defaults (${insertDefaults.cpu_us_per_span} µs CPU/row), ` +
     `${Math.round(insertWriter.spans_per_s)} rows/s with the writer's settings (${insertWriter.cpu_us_per_span} µs CPU/row); ` +
@@ -365,14 +366,7 @@ const events1 = await engineEvents()
 // (one 5 s insert measurement read 34k rows/s during a burst, 48–52k otherwise).
 console.log(`ceilings again, after the load (${CEILING_SECONDS} s each)…`)
 const decodeAfter = await decodeCeiling(bodies, CEILING_SECONDS)
-const insertDefaultsAfter = await insertCeiling(storage, decodeAfter.bodies, BATCH_ROWS, CEILING_SECONDS)
-const insertWriterAfter = await insertCeiling(
-  storage,
-  decodeAfter.bodies,
-  BATCH_ROWS,
-  CEILING_SECONDS,
-  SPAN_INSERT_SETTINGS,
-)
+const { defaults: insertDefaultsAfter, writer: insertWriterAfter } = await insertCeilings(decodeAfter.bodies)
 decodeAfter.bodies.length = 0
 console.log(
   `  decode ${Math.round(decodeAfter.spans_per_s)} spans/s; insert ${Math.round(insertDefaultsAfter.spans_per_s)} rows/s with engine defaults, ` +

@@ -34,6 +34,23 @@ async function counts(projectId: string): Promise<{ final: number; raw: number }
   return { final: Number(row?.final), raw: Number(row?.raw) }
 }
 
+/** The test storage through the portable insert path, each insert delayed by `ms`: slower than intake. */
+function slowStorage(ms: number): Pick<Storage, 'client' | 'database'> {
+  const client = new Proxy(storage.client, {
+    get(target, prop, receiver) {
+      if (prop === 'connection') return undefined
+      if (prop === 'exec') {
+        return async (params: Parameters<typeof target.exec>[0]) => {
+          await new Promise((r) => setTimeout(r, ms))
+          return target.exec(params)
+        }
+      }
+      return Reflect.get(target, prop, receiver)
+    },
+  })
+  return { ...storage, client }
+}
+
 const chunk = (projectId: string, n: number) => {
   const rows = Array.from({ length: n }, () => testRow({ project_id: projectId }))
   return { body: serializeRows(rows), rows: n }
@@ -151,20 +168,8 @@ test('closing while storage is down leaves rows in the spool; the next writer re
 test('storage slower than intake: throttle holds requests back once the backlog exceeds maxLagMs of inserts, and lets them go as it drains', async () => {
   const spool = await Spool.open({ dir: join(dir, 'spool-lag'), onError: quiet })
   // Storage that works but takes 60 ms per insert (the portable path, delayed).
-  const slow = new Proxy(storage.client, {
-    get(target, prop, receiver) {
-      if (prop === 'connection') return undefined
-      if (prop === 'exec') {
-        return async (params: Parameters<typeof target.exec>[0]) => {
-          await new Promise((r) => setTimeout(r, 60))
-          return target.exec(params)
-        }
-      }
-      return Reflect.get(target, prop, receiver)
-    },
-  })
   const writer = new SpanWriter({
-    storage: { ...storage, client: slow },
+    storage: slowStorage(60),
     spool,
     rawInsert: false,
     batchMaxRows: 50,
@@ -198,21 +203,9 @@ test('storage slower than intake: throttle holds requests back once the backlog 
 
 test('with a spool, throttle also holds requests once the rows not yet stored outgrow memory, so they are not read back from disk', async () => {
   const spool = await Spool.open({ dir: join(dir, 'spool-memory-lag'), onError: quiet })
-  const slow = new Proxy(storage.client, {
-    get(target, prop, receiver) {
-      if (prop === 'connection') return undefined
-      if (prop === 'exec') {
-        return async (params: Parameters<typeof target.exec>[0]) => {
-          await new Promise((r) => setTimeout(r, 40))
-          return target.exec(params)
-        }
-      }
-      return Reflect.get(target, prop, receiver)
-    },
-  })
   const rowBytes = chunk('spool-memory-lag', 1).body.length
   const writer = new SpanWriter({
-    storage: { ...storage, client: slow },
+    storage: slowStorage(40),
     spool,
     rawInsert: false,
     batchMaxRows: 50,
