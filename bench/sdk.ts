@@ -51,14 +51,13 @@ const MODES = listKnob('BENCH_MODES', 'non-stream,stream')
 const SELECTED = listKnob('BENCH_VARIANTS', VARIANTS.join(','))
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1'
 /**
- * `separate` (default): every variant, the bare client included, in its own children, the added
+ * `interleaved` (default): each variant's child also runs a bare twin, in alternating blocks of
+ * `BENCH_BLOCK` calls, and the added cost is measured pair by pair in one process (see
+ * lib/sdk-child.ts); the bare client's own children are its null test (a plain client against the
+ * twin, ~0). `separate`: every variant, the bare client included, in its own children, the added
  * cost being the difference of the medians of separate processes (±100 µs per process).
- * `interleaved`: each variant's child also runs a bare twin, in alternating blocks of `BENCH_BLOCK`
- * calls, and the added cost is measured pair by pair in one process (see lib/sdk-child.ts); its
- * null test (a plain client against the twin) reads ~0 for streams but +40–110 µs per
- * non-streaming call, so it is not the default (bench/README.md).
  */
-const LAYOUT = process.env.BENCH_LAYOUT === 'interleaved' ? 'interleaved' : 'separate'
+const LAYOUT = process.env.BENCH_LAYOUT === 'separate' ? 'separate' : 'interleaved'
 const BLOCK = Math.max(1, numberKnob('BENCH_BLOCK', 100))
 /** Share of the block-pair differences cut from each end before averaging (interleaved). */
 const TRIM = 0.1
@@ -198,6 +197,8 @@ interface Row {
   exportRequests: number
   /** Half the range of the added CPU over the rounds (each round against its own baseline run). */
   addedCpuSpreadUs: number | null
+  /** The added CPU of each round (interleaved: each child's pair-by-pair figure). */
+  addedCpuRounds: number[]
   rounds: { cpuUsPerCall: number; loopCpuUsPerCall: number; wallUsPerCall: number }[]
 }
 
@@ -357,6 +358,7 @@ for (const major of MAJORS) {
         exportedBytesPerCall: list.reduce((n, r) => n + r.stats.bytes, 0) / Math.max(1, expected),
         exportRequests: list.reduce((n, r) => n + r.stats.traceRequests, 0),
         addedCpuSpreadUs: spread,
+        addedCpuRounds: perRoundAdded,
         rounds: ok,
       })
     }
@@ -440,6 +442,8 @@ const verdicts: {
   bestPeer: string
   bestPeerAddedCpuUs: number
   ratio: number
+  /** Hindsight's worst round against the best peer's best round. */
+  worstRoundRatio: number
   met: boolean
 }[] = []
 for (const major of MAJORS) {
@@ -453,19 +457,21 @@ for (const major of MAJORS) {
     const brokenNote = broken.length
       ? `; not comparable: ${broken.map((r) => `${r.label} ${r.status}`).join(', ')}`
       : ''
-    if (!hs || !best || best.addedCpuUs <= 0 || hs.addedCpuUs < 0) {
+    const bestFloor = best ? Math.min(...best.addedCpuRounds) : Number.NaN
+    if (!hs || !best || !(bestFloor > 0) || hs.addedCpuRounds.length === 0) {
       const why = !hs
         ? 'Hindsight not run'
         : !best
           ? 'no working peer'
-          : best.addedCpuUs <= 0
-            ? `the best peer's added CPU measured ${fmt(best.addedCpuUs)} µs: below the noise, run more calls or rounds`
-            : `Hindsight's added CPU measured ${fmt(hs.addedCpuUs)} µs (best peer ${best.label} +${fmt(best.addedCpuUs)}): below the noise, no verdict`
+          : `the best peer's added CPU reads ${fmt(best.addedCpuUs)} µs (lowest round ${fmt(bestFloor)}): below the noise, run more calls or rounds`
       console.log(`openai ${major} ${mode.padEnd(10)}: no comparison (${why})${brokenNote}`)
       continue
     }
+    // The verdict is conservative: Hindsight's worst round against the best peer's best round must
+    // meet the target, so neither a lucky median nor a negative figure (noise) passes it alone.
     const ratio = hs.addedCpuUs / best.addedCpuUs
-    const met = hs.status === 'ok' && ratio <= TARGET_RATIO
+    const worstRoundRatio = Math.max(...hs.addedCpuRounds) / bestFloor
+    const met = hs.status === 'ok' && worstRoundRatio <= TARGET_RATIO
     verdicts.push({
       openai: major,
       mode,
@@ -473,11 +479,13 @@ for (const major of MAJORS) {
       bestPeer: best.label,
       bestPeerAddedCpuUs: best.addedCpuUs,
       ratio,
+      worstRoundRatio,
       met,
     })
     console.log(
       `openai ${major} ${mode.padEnd(10)}: Hindsight +${fmt(hs.addedCpuUs)} µs CPU/call vs best peer ${best.label} +${fmt(best.addedCpuUs)} µs → ` +
-        `${ratio.toFixed(2)}× (target ≤ ${TARGET_RATIO}) ${met ? 'MET' : 'MISSED'}${hs.status === 'ok' ? '' : ` (Hindsight ${hs.status})`}${brokenNote}`,
+        `${ratio.toFixed(2)}× by medians; worst rounds ${fmt(Math.max(...hs.addedCpuRounds))} vs ${fmt(bestFloor)} µs → ` +
+        `${worstRoundRatio.toFixed(2)}× (target ≤ ${TARGET_RATIO}) ${met ? 'MET' : 'MISSED'}${hs.status === 'ok' ? '' : ` (Hindsight ${hs.status})`}${brokenNote}`,
     )
   }
 }

@@ -184,6 +184,9 @@ async function interleaved(
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as ChildSpec
   if (!isVariantName(spec.variant)) throw new Error(`unknown variant ${spec.variant}`)
+  // tsx turns source maps on; a production app runs without them (they make every Error.stack
+  // costly). Off before anything is loaded, so no module is loaded with them on.
+  process.setSourceMapsEnabled(false)
   const t0 = performance.now()
   const instrumented = await SETUPS[spec.variant]({
     openaiPackage: spec.openaiPackage,
@@ -193,8 +196,6 @@ async function main(): Promise<void> {
   const client = instrumented.newClient({ baseURL: spec.openaiBaseURL, apiKey: 'sk-bench', maxRetries: 0 })
   const call = spec.mode === 'stream' ? () => streamCall(client) : () => plainCall(client)
   const setupMillis = performance.now() - t0
-  // tsx turns source maps on; a production app runs without them (they make every Error.stack costly).
-  process.setSourceMapsEnabled(false)
 
   if (spec.layout === 'interleaved') {
     const callOn = spec.mode === 'stream' ? streamCall : plainCall
