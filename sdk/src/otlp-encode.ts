@@ -120,18 +120,8 @@ class ProtoWriter {
   }
 
   fixed64(low: number, high: number): void {
-    this.ensure(8)
-    const buf = this.buf
-    const p = this.pos
-    buf[p] = low
-    buf[p + 1] = low >>> 8
-    buf[p + 2] = low >>> 16
-    buf[p + 3] = low >>> 24
-    buf[p + 4] = high
-    buf[p + 5] = high >>> 8
-    buf[p + 6] = high >>> 16
-    buf[p + 7] = high >>> 24
-    this.pos = p + 8
+    this.fixed32(low)
+    this.fixed32(high)
   }
 
   double(value: number): void {

@@ -144,49 +144,59 @@ const withReportOptions = (command: Command): Command =>
     )
     .option('--no-progress', 'no progress bar')
 
+/**
+ * The sample and the cost and latency objectives of every back-test command (`latencyNote` says
+ * how the candidate's latency is known: projected in what-if and replay, measured in ab).
+ */
+const withSampleAndObjectives = (command: Command, latencyNote: string): Command =>
+  command
+    .option('--sample <traces>', 'a seeded sample of this many traces', nonNegativeInt('--sample'))
+    .option('--seed <seed>', 'sample seed (same seed, same traces)')
+    .option('--stratify <model|route|day>', 'keep each stratum’s share in the sample')
+    .option(
+      '--max-cost-ratio <ratio>',
+      'objective: candidate cost per call ≤ ratio × baseline',
+      positive('--max-cost-ratio'),
+    )
+    .option('--max-cost-usd <usd>', 'objective: candidate cost per call ≤ this', positive('--max-cost-usd'))
+    .option(
+      '--max-p95-ms <ms>',
+      `objective: candidate latency p95 ≤ this${latencyNote}`,
+      positive('--max-p95-ms'),
+    )
+    .option(
+      '--max-p50-ms <ms>',
+      `objective: candidate latency p50 ≤ this${latencyNote}`,
+      positive('--max-p50-ms'),
+    )
+
 /** The cohort, candidate, objective and output options `what-if` and `replay` share. */
 const withBacktestOptions = (command: Command): Command =>
   withReportOptions(
-    command
-      .requiredOption(
-        '--candidate-model <model>',
-        'the model to evaluate, e.g. gpt-4.1-mini or claude-sonnet-4-5',
-      )
-      .option(
-        '--candidate-provider <provider>',
-        'openai, anthropic, gcp.gemini, deepseek… (default: from the model name)',
-      )
-      .option('--from <iso>', 'start of the recorded traffic (default: 7 days before --to)')
-      .option('--to <iso>', 'end of the recorded traffic (default: now)')
-      .option('--route <route>', 'only calls of this route (repeat or comma-separate)', collect)
-      .option(
-        '--model <model>',
-        'only calls of this model — the ones the candidate replaces (repeat or comma-separate)',
-        collect,
-      )
-      .option('--release <release>', 'only calls of this release (repeat or comma-separate)', collect)
-      .option('--caching <on|off>', 'simulate prompt caching with the provider rules', 'off')
-      .option('--cache-ttl <5m|1h>', "Anthropic's cache lifetime", '5m')
-      .option('--system-file <path>', 'replace the system prompt with this file')
-      .option('--sample <traces>', 'a seeded sample of this many traces', nonNegativeInt('--sample'))
-      .option('--seed <seed>', 'sample seed (same seed, same traces)')
-      .option('--stratify <model|route|day>', 'keep each stratum’s share in the sample')
-      .option(
-        '--max-cost-ratio <ratio>',
-        'objective: candidate cost per call ≤ ratio × baseline',
-        positive('--max-cost-ratio'),
-      )
-      .option('--max-cost-usd <usd>', 'objective: candidate cost per call ≤ this', positive('--max-cost-usd'))
-      .option(
-        '--max-p95-ms <ms>',
-        'objective: candidate latency p95 ≤ this (projected)',
-        positive('--max-p95-ms'),
-      )
-      .option(
-        '--max-p50-ms <ms>',
-        'objective: candidate latency p50 ≤ this (projected)',
-        positive('--max-p50-ms'),
-      ),
+    withSampleAndObjectives(
+      command
+        .requiredOption(
+          '--candidate-model <model>',
+          'the model to evaluate, e.g. gpt-4.1-mini or claude-sonnet-4-5',
+        )
+        .option(
+          '--candidate-provider <provider>',
+          'openai, anthropic, gcp.gemini, deepseek… (default: from the model name)',
+        )
+        .option('--from <iso>', 'start of the recorded traffic (default: 7 days before --to)')
+        .option('--to <iso>', 'end of the recorded traffic (default: now)')
+        .option('--route <route>', 'only calls of this route (repeat or comma-separate)', collect)
+        .option(
+          '--model <model>',
+          'only calls of this model — the ones the candidate replaces (repeat or comma-separate)',
+          collect,
+        )
+        .option('--release <release>', 'only calls of this release (repeat or comma-separate)', collect)
+        .option('--caching <on|off>', 'simulate prompt caching with the provider rules', 'off')
+        .option('--cache-ttl <5m|1h>', "Anthropic's cache lifetime", '5m')
+        .option('--system-file <path>', 'replace the system prompt with this file'),
+      ' (projected)',
+    ),
   )
 
 withBacktestOptions(
@@ -257,33 +267,25 @@ withBacktestOptions(
   })
 
 withReportOptions(
-  backtest
-    .command('ab')
-    .description(
-      'live A/B: compare two releases (or any attribute values) on recorded production traffic, without replay',
-    )
-    .option(
-      '--attribute <name>',
-      'what splits the arms: release, model, provider, route, environment, service, tag, metadata.<key> or an attribute key',
-      'release',
-    )
-    .requiredOption('--baseline <value>', 'the arm compared against, e.g. v1')
-    .requiredOption('--candidate <value>', 'the arm judged, e.g. v2')
-    .option('--from <iso>', 'start of the recorded traffic (default: 7 days before --to)')
-    .option('--to <iso>', 'end of the recorded traffic (default: now)')
-    .option('--route <route>', 'only calls of this route (repeat or comma-separate)', collect)
-    .option('--model <model>', 'only calls of this model (repeat or comma-separate)', collect)
-    .option('--sample <traces>', 'a seeded sample of this many traces', nonNegativeInt('--sample'))
-    .option('--seed <seed>', 'sample seed (same seed, same traces)')
-    .option('--stratify <model|route|day>', 'keep each stratum’s share in the sample')
-    .option(
-      '--max-cost-ratio <ratio>',
-      'objective: candidate cost per call ≤ ratio × baseline',
-      positive('--max-cost-ratio'),
-    )
-    .option('--max-cost-usd <usd>', 'objective: candidate cost per call ≤ this', positive('--max-cost-usd'))
-    .option('--max-p95-ms <ms>', 'objective: candidate latency p95 ≤ this', positive('--max-p95-ms'))
-    .option('--max-p50-ms <ms>', 'objective: candidate latency p50 ≤ this', positive('--max-p50-ms'))
+  withSampleAndObjectives(
+    backtest
+      .command('ab')
+      .description(
+        'live A/B: compare two releases (or any attribute values) on recorded production traffic, without replay',
+      )
+      .option(
+        '--attribute <name>',
+        'what splits the arms: release, model, provider, route, environment, service, tag, metadata.<key> or an attribute key',
+        'release',
+      )
+      .requiredOption('--baseline <value>', 'the arm compared against, e.g. v1')
+      .requiredOption('--candidate <value>', 'the arm judged, e.g. v2')
+      .option('--from <iso>', 'start of the recorded traffic (default: 7 days before --to)')
+      .option('--to <iso>', 'end of the recorded traffic (default: now)')
+      .option('--route <route>', 'only calls of this route (repeat or comma-separate)', collect)
+      .option('--model <model>', 'only calls of this model (repeat or comma-separate)', collect),
+    '',
+  )
     .option('--min-quality <score>', 'objective: candidate mean quality score ≥ this', Number)
     .option('--quality-score <name>', 'the score --min-quality is about'),
 )

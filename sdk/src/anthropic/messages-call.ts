@@ -7,6 +7,7 @@ import {
   type CallStart,
   chatCallStart,
   streamErrorCode,
+  writeChatRequest,
   writeInputContent,
 } from '../openai/api-call'
 import { stopSequences } from '../openai/chat-call'
@@ -20,16 +21,11 @@ import {
 
 function writeRequest(sink: AttributeSink, start: CallStart): void {
   const params = start.params ?? {}
-  sink.put(GEN_AI.operationName, 'chat')
-  sink.put(GEN_AI.providerName, start.provider)
-  sink.put(GEN_AI.requestModel, asString(params.model))
+  writeChatRequest(sink, start, params)
   sink.put(GEN_AI.requestMaxTokens, asNumber(params.max_tokens))
-  sink.put(GEN_AI.requestTemperature, asNumber(params.temperature))
-  sink.put(GEN_AI.requestTopP, asNumber(params.top_p))
   sink.put(GEN_AI.requestTopK, asNumber(params.top_k))
   if (params.stop_sequences !== undefined)
     sink.put(GEN_AI.requestStopSequences, stopSequences(params.stop_sequences))
-  sink.put(GEN_AI.requestStream, start.stream)
 }
 
 function writeContent(sink: AttributeSink, params: UnknownRecord): void {

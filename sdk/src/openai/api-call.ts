@@ -9,7 +9,7 @@ import {
 } from '@opentelemetry/api'
 import { COMMON, GEN_AI } from '../attributes'
 import type { Hindsight } from '../hindsight'
-import { asString, isRecord, type UnknownRecord } from '../narrow'
+import { asNumber, asString, isRecord, type UnknownRecord } from '../narrow'
 import { errorType, SpanRecorder } from '../record-span'
 import { observeIterator, type StreamEnd, type StreamObserver } from './stream'
 
@@ -104,6 +104,20 @@ export function chatCallStart(
     params,
     writeContent,
   }
+}
+
+/**
+ * The request attributes every chat call has (Chat Completions, Responses, Anthropic Messages):
+ * operation, provider, model, temperature, top_p and whether a stream was asked for. Each API's
+ * `writeAttributes` adds its own after these.
+ */
+export function writeChatRequest(sink: AttributeSink, start: CallStart, params: UnknownRecord): void {
+  sink.put(GEN_AI.operationName, 'chat')
+  sink.put(GEN_AI.providerName, start.provider)
+  sink.put(GEN_AI.requestModel, asString(params.model))
+  sink.put(GEN_AI.requestTemperature, asNumber(params.temperature))
+  sink.put(GEN_AI.requestTopP, asNumber(params.top_p))
+  sink.put(GEN_AI.requestStream, start.stream)
 }
 
 /** The input content attributes of a chat call; empty system instructions and tools are left out. */

@@ -1,7 +1,14 @@
 import { GEN_AI, OPENAI } from '../attributes'
 import type { Hindsight } from '../hindsight'
 import { asArray, asNumber, asRecord, asString, isRecord, type UnknownRecord } from '../narrow'
-import { ApiCall, type AttributeSink, type CallStart, chatCallStart, writeInputContent } from './api-call'
+import {
+  ApiCall,
+  type AttributeSink,
+  type CallStart,
+  chatCallStart,
+  writeChatRequest,
+  writeInputContent,
+} from './api-call'
 import { completionOutputMessages, toInputMessages, toToolDefinitions } from './messages'
 import { StreamAccumulator } from './stream'
 
@@ -27,18 +34,13 @@ function writeUsage(sink: AttributeSink, usage: unknown): void {
 // The attributes are written one by one, not gathered in an object first: see `SpanRecorder.put`.
 function writeRequest(sink: AttributeSink, start: CallStart): void {
   const params = start.params ?? {}
-  sink.put(GEN_AI.operationName, 'chat')
-  sink.put(GEN_AI.providerName, start.provider)
+  writeChatRequest(sink, start, params)
   sink.put(OPENAI.apiType, 'chat_completions')
-  sink.put(GEN_AI.requestModel, asString(params.model))
-  sink.put(GEN_AI.requestTemperature, asNumber(params.temperature))
-  sink.put(GEN_AI.requestTopP, asNumber(params.top_p))
   sink.put(GEN_AI.requestMaxTokens, asNumber(params.max_completion_tokens) ?? asNumber(params.max_tokens))
   sink.put(GEN_AI.requestFrequencyPenalty, asNumber(params.frequency_penalty))
   sink.put(GEN_AI.requestPresencePenalty, asNumber(params.presence_penalty))
   if (params.stop !== undefined) sink.put(GEN_AI.requestStopSequences, stopSequences(params.stop))
   sink.put(GEN_AI.requestSeed, asNumber(params.seed))
-  sink.put(GEN_AI.requestStream, start.stream)
 }
 
 function writeContent(sink: AttributeSink, params: UnknownRecord): void {

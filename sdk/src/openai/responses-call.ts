@@ -7,6 +7,7 @@ import {
   type CallStart,
   chatCallStart,
   streamErrorCode,
+  writeChatRequest,
   writeInputContent,
 } from './api-call'
 import {
@@ -32,14 +33,9 @@ function conversationId(conversation: unknown): string | undefined {
 
 function writeRequest(sink: AttributeSink, start: CallStart): void {
   const params = start.params ?? {}
-  sink.put(GEN_AI.operationName, 'chat')
-  sink.put(GEN_AI.providerName, start.provider)
+  writeChatRequest(sink, start, params)
   sink.put(OPENAI.apiType, 'responses')
-  sink.put(GEN_AI.requestModel, asString(params.model))
-  sink.put(GEN_AI.requestTemperature, asNumber(params.temperature))
-  sink.put(GEN_AI.requestTopP, asNumber(params.top_p))
   sink.put(GEN_AI.requestMaxTokens, asNumber(params.max_output_tokens))
-  sink.put(GEN_AI.requestStream, start.stream)
   sink.put(GEN_AI.conversationId, conversationId(params.conversation))
 }
 
