@@ -202,23 +202,29 @@ test('rows written from the wire are the bytes JSON.stringify(row) writes, and s
   assert.equal(Object.getOwnPropertyDescriptor(attributes0, '__proto__')?.value, 'plain key')
 })
 
+/** A request of `count` gpt-4o chat spans, span `i` with input `input(i)` and output `output(i)`. */
+function chatRequest(count: number, input: (i: number) => string, output: (i: number) => string): Buffer {
+  return otlpProtobuf({
+    spans: Array.from({ length: count }, (_, i) => ({
+      startTimeUnixNano: nanos(NOW - 1000 + i),
+      endTimeUnixNano: nanos(NOW - 500 + i),
+      attributes: {
+        [GEN_AI.operationName]: 'chat',
+        [GEN_AI.requestModel]: 'gpt-4o',
+        [GEN_AI.inputMessages]: input(i),
+        [GEN_AI.outputMessages]: output(i),
+      },
+    })),
+  })
+}
+
 test('many requests in a row reuse the escaper memory without mixing rows up', async () => {
   for (let round = 0; round < 5; round++) {
-    const request = otlpProtobuf({
-      spans: Array.from({ length: 40 }, (_, i) => ({
-        startTimeUnixNano: nanos(NOW - 1000 + i),
-        endTimeUnixNano: nanos(NOW - 500 + i),
-        attributes: {
-          [GEN_AI.operationName]: 'chat',
-          [GEN_AI.requestModel]: 'gpt-4o',
-          [GEN_AI.inputMessages]: messages(
-            'user',
-            `round ${round} span ${i} "${'q'.repeat(100 + i * 37)}"\n`,
-          ),
-          [GEN_AI.outputMessages]: messages('assistant', `answer ${i} ${'é'.repeat(60 + i * 11)}`),
-        },
-      })),
-    })
+    const request = chatRequest(
+      40,
+      (i) => messages('user', `round ${round} span ${i} "${'q'.repeat(100 + i * 37)}"\n`),
+      (i) => messages('assistant', `answer ${i} ${'é'.repeat(60 + i * 11)}`),
+    )
     const { wire, plain, escaped } = await bothPaths(request)
     assert.equal(escaped, 80)
     assert.ok(wire.equals(plain))
@@ -228,18 +234,11 @@ test('many requests in a row reuse the escaper memory without mixing rows up', a
 test('a request whose rows outgrow the escaper memory bound finishes in a Buffer of its own, same bytes', async () => {
   // 80 spans of ~120 KB content: ~10 MB of rows, past the 8 MiB the escaper memory may hold.
   const big = messages('user', `"quoted" \\ ${'w'.repeat(60_000)}\n`)
-  const request = otlpProtobuf({
-    spans: Array.from({ length: 80 }, (_, i) => ({
-      startTimeUnixNano: nanos(NOW - 1000 + i),
-      endTimeUnixNano: nanos(NOW - 500 + i),
-      attributes: {
-        [GEN_AI.operationName]: 'chat',
-        [GEN_AI.requestModel]: 'gpt-4o',
-        [GEN_AI.inputMessages]: `${i} ${big}`,
-        [GEN_AI.outputMessages]: `${i} ${big}`,
-      },
-    })),
-  })
+  const request = chatRequest(
+    80,
+    (i) => `${i} ${big}`,
+    (i) => `${i} ${big}`,
+  )
   const { wire, plain, escaped } = await bothPaths(request)
   assert.ok(wire.length > 9 * 2 ** 20)
   assert.ok(escaped > 0 && escaped < 160, `escaped ${escaped} of 160 contents`)

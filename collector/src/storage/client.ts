@@ -35,9 +35,8 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
  * on its way to a large part — measured over the ingest benchmark's 180 s: 5 → 10 took 2.6 → 1.9
  * rewrites per inserted row and merge CPU 18 → 13–15 µs per span; 10 → 20 took merge CPU to 10–12
  * µs per span (two runs each; ~30% fewer merges) — for more active parts between merges (up to
- * ~30 under that load instead of ~15).
- * (Server mode: `infra/clickhouse/merge-tree.xml`
- * sets the same MergeTree settings in the server's configuration.)
+ * ~30 under that load instead of ~15). (Server mode: `infra/clickhouse/merge-tree.xml` sets the
+ * same MergeTree settings in the server's configuration.)
  */
 export const EMBEDDED_ENGINE_CONFIG = `<clickhouse>
   <merge_tree>

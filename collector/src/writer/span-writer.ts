@@ -362,16 +362,13 @@ export class SpanWriter {
   throttle(): Promise<void> {
     if (this.closing || !this.lagging()) return Promise.resolve()
     return new Promise<void>((resolve) => {
-      let finished = false
-      const done = () => {
-        if (finished) return
-        finished = true
+      // Whichever comes first resolves; the other is then a no-op.
+      const timer = setTimeout(resolve, MAX_THROTTLE_MS)
+      timer.unref()
+      this.throttled.push(() => {
         clearTimeout(timer)
         resolve()
-      }
-      const timer = setTimeout(done, MAX_THROTTLE_MS)
-      timer.unref?.()
-      this.throttled.push(done)
+      })
     })
   }
 

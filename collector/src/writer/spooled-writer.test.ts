@@ -51,6 +51,10 @@ function slowStorage(ms: number): Pick<Storage, 'client' | 'database'> {
   return { ...storage, client }
 }
 
+/** 'released' if `p` settles within 30 ms, else 'waiting'. */
+const state = (p: Promise<void>) =>
+  Promise.race([p.then(() => 'released'), new Promise((r) => setTimeout(() => r('waiting'), 30))])
+
 const chunk = (projectId: string, n: number) => {
   const rows = Array.from({ length: n }, () => testRow({ project_id: projectId }))
   return { body: serializeRows(rows), rows: n }
@@ -177,8 +181,6 @@ test('storage slower than intake: throttle holds requests back once the backlog 
     maxLagMs: 300,
     onError: quiet,
   })
-  const state = (p: Promise<void>) =>
-    Promise.race([p.then(() => 'released'), new Promise((r) => setTimeout(() => r('waiting'), 30))])
   assert.equal(await state(writer.throttle()), 'released', 'nothing measured yet: never lagging')
   const first = chunk('spool-lag', 50)
   await writer.accept(first.body, first.rows)
@@ -215,8 +217,6 @@ test('with a spool, throttle also holds requests once the rows not yet stored ou
     maxPendingBytes: rowBytes * 200,
     onError: quiet,
   })
-  const state = (p: Promise<void>) =>
-    Promise.race([p.then(() => 'released'), new Promise((r) => setTimeout(() => r('waiting'), 30))])
   const first = chunk('spool-memory-lag', 50)
   await writer.accept(first.body, first.rows)
   await writer.flush()
