@@ -16,11 +16,11 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { TraceRequestBuilder } from '../../sdk/src/otlp-encode'
 import { dropping, type Method, patchCreate } from './sdk-ablation-turns'
-import { type ChatClient, type Instrumented, SETUPS, type Target } from './sdk-variants'
-import { MESSAGES, MODEL, REPLY } from './sdk-workload'
+import { type Instrumented, SETUPS, type Target } from './sdk-variants'
+import { callFor, clientOptions, cpuMicros, type Mode } from './sdk-workload'
 import { snapshotThreads } from './thread-cpu'
 
-export type AblationMode = 'non-stream' | 'stream'
+export type AblationMode = Mode
 
 export interface AblationSpec {
   variant: string
@@ -83,31 +83,6 @@ export const ABLATION_VARIANTS = [
   'export',
   'traceloop',
 ] as const
-
-const request = { model: MODEL, messages: MESSAGES, temperature: 0.2, max_tokens: 200 }
-
-interface Completion {
-  choices?: { message?: { content?: unknown } }[]
-}
-interface Chunk {
-  choices?: { delta?: { content?: string } }[]
-}
-
-async function plainCall(client: ChatClient): Promise<boolean> {
-  const completion = (await client.chat.completions.create(request)) as Completion
-  return completion.choices?.[0]?.message?.content === REPLY
-}
-
-async function streamCall(client: ChatClient): Promise<boolean> {
-  const stream = (await client.chat.completions.create({
-    ...request,
-    stream: true,
-    stream_options: { include_usage: true },
-  })) as AsyncIterable<Chunk>
-  let text = ''
-  for await (const chunk of stream) text += chunk.choices?.[0]?.delta?.content ?? ''
-  return text === REPLY
-}
 
 /** The span type of the SDK's copy of the OTel packages. */
 type EncodableSpan = Parameters<TraceRequestBuilder['add']>[0]
@@ -270,10 +245,6 @@ export function isAblationVariant(name: string): name is (typeof ABLATION_VARIAN
   return (ABLATION_VARIANTS as readonly string[]).includes(name)
 }
 
-function cpuMicros(usage: NodeJS.CpuUsage): number {
-  return usage.user + usage.system
-}
-
 /** CPU ms per thread name (`MainThread`, `V8Worker`, …) from /proc; empty where there is none. */
 function threadMillis(): Map<string, number> {
   const out = new Map<string, number>()
@@ -324,14 +295,16 @@ function gcFigures(stats: GcStatistics, startUsed: number, endUsed: number): GcF
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as AblationSpec
   if (!isAblationVariant(spec.variant)) throw new Error(`unknown ablation variant ${spec.variant}`)
+  // Off before anything is loaded, as in sdk-child.ts: no module is loaded with source maps on.
+  process.setSourceMapsEnabled(false)
   const instrumented = await SETUP[spec.variant]({
     openaiPackage: spec.openaiPackage,
     sinkBase: `${spec.sinkURL}/${spec.id}`,
     serviceName: `ablation-${spec.variant}`,
   })
-  const client = instrumented.newClient({ baseURL: spec.openaiBaseURL, apiKey: 'sk-bench', maxRetries: 0 })
-  const call = spec.mode === 'stream' ? () => streamCall(client) : () => plainCall(client)
-  process.setSourceMapsEnabled(false)
+  const client = instrumented.newClient(clientOptions(spec.openaiBaseURL))
+  const callOn = callFor(spec.mode)
+  const call = () => callOn(client)
   let wrongReplies = 0
   let result: AblationResult
 

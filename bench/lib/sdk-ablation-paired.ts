@@ -6,7 +6,6 @@
 // separate children of the `steps` mode see. Hindsight instances are switched for each call
 // through the SDK's global slot (test wiring; the wrapper looks the instance up on every call).
 // Invoked by sdk-ablation.ts with `{ openaiBaseURL, sinkURL, openaiPackage, mode, rounds, variants }`.
-import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { context, type Span, TraceFlags, trace } from '@opentelemetry/api'
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base'
@@ -17,7 +16,8 @@ import { wrapOpenAI } from '../../sdk/src/openai/wrap'
 import { TraceRequestBuilder } from '../../sdk/src/otlp-encode'
 import type { AblationMode } from './sdk-ablation-child'
 import { dropping, encodingOnly, patchCreate, type TurnVariant, takeTurns } from './sdk-ablation-turns'
-import type { ChatClient } from './sdk-variants'
+import { loadOpenAI } from './sdk-variants'
+import { clientOptions } from './sdk-workload'
 
 export type { PairedRow } from './sdk-ablation-turns'
 
@@ -42,9 +42,8 @@ export interface PairedSpec {
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as PairedSpec
-  const require = createRequire(import.meta.url)
-  const { OpenAI } = require(spec.openaiPackage) as { OpenAI: new (o: Record<string, unknown>) => ChatClient }
-  const newClient = () => new OpenAI({ baseURL: spec.openaiBaseURL, apiKey: 'sk-bench', maxRetries: 0 })
+  const OpenAI = loadOpenAI(spec.openaiPackage)
+  const newClient = () => new OpenAI(clientOptions(spec.openaiBaseURL))
 
   const instance = (id: string, spanProcessor?: SpanProcessor, withoutContent = false): Hindsight => {
     const options = {

@@ -4,7 +4,7 @@
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import type { AblationMode } from './sdk-ablation-child'
 import type { ChatClient } from './sdk-variants'
-import { MESSAGES, MODEL, REPLY } from './sdk-workload'
+import { callFor, cpuMicros } from './sdk-workload'
 
 export interface PairedRow {
   variant: string
@@ -87,23 +87,7 @@ export async function takeTurns<I extends TurnInstance>(
   const registry = slot[key] ?? {}
   slot[key] = registry
 
-  const request = { model: MODEL, messages: MESSAGES, temperature: 0.2, max_tokens: 200 }
-  const call = async (client: ChatClient): Promise<boolean> => {
-    if (mode === 'stream') {
-      const stream = (await client.chat.completions.create({
-        ...request,
-        stream: true,
-        stream_options: { include_usage: true },
-      })) as AsyncIterable<{ choices?: { delta?: { content?: string } }[] }>
-      let text = ''
-      for await (const chunk of stream) text += chunk.choices?.[0]?.delta?.content ?? ''
-      return text === REPLY
-    }
-    const completion = (await client.chat.completions.create(request)) as {
-      choices?: { message?: { content?: unknown } }[]
-    }
-    return completion.choices?.[0]?.message?.content === REPLY
-  }
+  const call = callFor(mode)
   process.setSourceMapsEnabled(false)
   const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]))
   let wrongReplies = 0
@@ -113,7 +97,7 @@ export async function takeTurns<I extends TurnInstance>(
     if (!(await call(v.client))) wrongReplies++
     const usage = process.cpuUsage(cpu0)
     registry.active = undefined
-    if (record) samples.get(v.name)?.push(usage.user + usage.system)
+    if (record) samples.get(v.name)?.push(cpuMicros(usage))
   }
   const flushAll = async () => {
     for (const v of variants) await v.instance?.flush()

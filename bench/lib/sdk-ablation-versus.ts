@@ -6,7 +6,6 @@
 // (`content`). The other copy must resolve the same packages: give it a `node_modules` symlink to
 // `sdk/node_modules` next to its `src`. Invoked by sdk-ablation.ts (`ABLATION_KIND=versus`,
 // `ABLATION_VERSUS=/path/to/other/sdk/src`).
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { AblationMode } from './sdk-ablation-child'
@@ -18,7 +17,8 @@ import {
   type TurnVariant,
   takeTurns,
 } from './sdk-ablation-turns'
-import type { ChatClient } from './sdk-variants'
+import { loadOpenAI } from './sdk-variants'
+import { clientOptions } from './sdk-workload'
 
 export const VERSUS_STAGES = ['content', 'encode', 'export'] as const
 
@@ -60,9 +60,8 @@ async function load(src: string): Promise<SdkModules> {
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as VersusSpec
-  const require = createRequire(import.meta.url)
-  const { OpenAI } = require(spec.openaiPackage) as { OpenAI: new (o: Record<string, unknown>) => ChatClient }
-  const newClient = () => new OpenAI({ baseURL: spec.openaiBaseURL, apiKey: 'sk-bench', maxRetries: 0 })
+  const OpenAI = loadOpenAI(spec.openaiPackage)
+  const newClient = () => new OpenAI(clientOptions(spec.openaiBaseURL))
   const here = fileURLToPath(new URL('.', import.meta.url))
   const copies: [string, SdkModules][] = [
     ['old', await load(spec.other)],

@@ -15,12 +15,11 @@
 // call, drops out.
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
-import { createRequire } from 'node:module'
 import { performance } from 'node:perf_hooks'
-import { type ChatClient, type Instrumented, isVariantName, SETUPS } from './sdk-variants'
-import { MESSAGES, MODEL, REPLY } from './sdk-workload'
+import { type ChatClient, type Instrumented, isVariantName, loadOpenAI, SETUPS } from './sdk-variants'
+import { callFor, clientOptions, cpuMicros, type Mode } from './sdk-workload'
 
-export type Mode = 'non-stream' | 'stream'
+export type { Mode } from './sdk-workload'
 
 export interface ChildSpec {
   variant: string
@@ -67,64 +66,14 @@ export interface ChildResult {
   block?: number
 }
 
-function replyText(completion: unknown): string | undefined {
-  if (typeof completion !== 'object' || completion === null) return undefined
-  const choices: unknown = Reflect.get(completion, 'choices')
-  const first: unknown = Array.isArray(choices) ? choices[0] : undefined
-  const message: unknown =
-    typeof first === 'object' && first !== null ? Reflect.get(first, 'message') : undefined
-  const content: unknown =
-    typeof message === 'object' && message !== null ? Reflect.get(message, 'content') : undefined
-  return typeof content === 'string' ? content : undefined
-}
-
-function deltaText(chunk: unknown): string {
-  if (typeof chunk !== 'object' || chunk === null) return ''
-  const choices: unknown = Reflect.get(chunk, 'choices')
-  const first: unknown = Array.isArray(choices) ? choices[0] : undefined
-  const delta: unknown = typeof first === 'object' && first !== null ? Reflect.get(first, 'delta') : undefined
-  const content: unknown =
-    typeof delta === 'object' && delta !== null ? Reflect.get(delta, 'content') : undefined
-  return typeof content === 'string' ? content : ''
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value
-}
-
-const request = { model: MODEL, messages: MESSAGES, temperature: 0.2, max_tokens: 200 }
-
-async function plainCall(client: ChatClient): Promise<boolean> {
-  return replyText(await client.chat.completions.create(request)) === REPLY
-}
-
-async function streamCall(client: ChatClient): Promise<boolean> {
-  const stream = await client.chat.completions.create({
-    ...request,
-    stream: true,
-    stream_options: { include_usage: true },
-  })
-  if (!isAsyncIterable(stream)) return false
-  let text = ''
-  for await (const chunk of stream) text += deltaText(chunk)
-  return text === REPLY
-}
-
-function cpuMicros(usage: NodeJS.CpuUsage): number {
-  return usage.user + usage.system
-}
-
 /** Idle time at the end of every interleaved block, inside its CPU measurement (see `interleaved`). */
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 10)
 
 /** The bare twin of the interleaved layout: a client from the unhooked copy of openai. */
 function bareTwin(spec: ChildSpec): ChatClient {
   if (!spec.bareOpenaiPath) throw new Error('interleaved layout needs bareOpenaiPath')
-  const mod = createRequire(import.meta.url)(spec.bareOpenaiPath) as {
-    OpenAI?: new (options: Record<string, unknown>) => ChatClient
-  }
-  if (typeof mod.OpenAI !== 'function') throw new Error(`${spec.bareOpenaiPath} exports no OpenAI class`)
-  return new mod.OpenAI({ baseURL: spec.openaiBaseURL, apiKey: 'sk-bench', maxRetries: 0 })
+  const OpenAI = loadOpenAI(spec.bareOpenaiPath)
+  return new OpenAI(clientOptions(spec.openaiBaseURL))
 }
 
 /**
@@ -193,12 +142,12 @@ async function main(): Promise<void> {
     sinkBase: `${spec.sinkURL}/${spec.id}`,
     serviceName: `bench-${spec.variant}`,
   })
-  const client = instrumented.newClient({ baseURL: spec.openaiBaseURL, apiKey: 'sk-bench', maxRetries: 0 })
-  const call = spec.mode === 'stream' ? () => streamCall(client) : () => plainCall(client)
+  const client = instrumented.newClient(clientOptions(spec.openaiBaseURL))
+  const callOn = callFor(spec.mode)
+  const call = () => callOn(client)
   const setupMillis = performance.now() - t0
 
   if (spec.layout === 'interleaved') {
-    const callOn = spec.mode === 'stream' ? streamCall : plainCall
     const result = await interleaved(spec, instrumented, callOn, client, setupMillis)
     process.stdout.write(`\n@@result ${JSON.stringify(result)}\n`)
     return

@@ -64,7 +64,7 @@ const require = createRequire(import.meta.url)
  * require-hook based instrumentations see it exactly as in a CommonJS app (the same load path is
  * used for every variant).
  */
-function loadOpenAI(pkg: string): OpenAIConstructor {
+export function loadOpenAI(pkg: string): OpenAIConstructor {
   const mod = require(pkg) as { OpenAI?: OpenAIConstructor }
   if (typeof mod.OpenAI !== 'function') throw new Error(`${pkg} exports no OpenAI class`)
   return mod.OpenAI
