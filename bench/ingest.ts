@@ -264,6 +264,7 @@ async function sampleDetail(): Promise<void> {
       rss: Math.round(m.rss / MiB),
       anon: Math.round(kb('RssAnon') / 1024),
       file: Math.round(kb('RssFile') / 1024),
+      threads: kb('Threads'),
       heap: Math.round(m.heapUsed / MiB),
       heapTotal: Math.round(m.heapTotal / MiB),
       external: Math.round(m.external / MiB),
