@@ -257,6 +257,15 @@ async function sampleDetail(): Promise<void> {
       format: 'JSONEachRow',
     })
     const [e] = await r.json<{ engine: string; parts: string; merges: string; caches: [string, number][] }>()
+    // The engine's allocator (jemalloc, inside chDB): live bytes and resident bytes (live + dirty pages
+    // not yet returned + metadata), from the first line of its stats.
+    const je = await storage.client
+      .query({ query: 'SELECT stats FROM system.jemalloc_stats', format: 'JSONEachRow' })
+      .then((q) => q.json<{ stats: string }>())
+      .then((rows) =>
+        /Allocated: (\d+), active: \d+, metadata: (\d+).*?resident: (\d+)/.exec(rows[0]?.stats ?? ''),
+      )
+      .catch(() => null)
     const status = await readFile('/proc/self/status', 'utf8').catch(() => '')
     const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0)
     const row = {
@@ -270,6 +279,9 @@ async function sampleDetail(): Promise<void> {
       external: Math.round(m.external / MiB),
       arrayBuffers: Math.round(m.arrayBuffers / MiB),
       engine: Math.round(Number(e?.engine ?? 0) / MiB),
+      jeAllocated: Math.round(Number(je?.[1] ?? 0) / MiB),
+      jeMetadata: Math.round(Number(je?.[2] ?? 0) / MiB),
+      jeResident: Math.round(Number(je?.[3] ?? 0) / MiB),
       parts: Number(e?.parts ?? 0),
       merges: Number(e?.merges ?? 0),
       pendingRows: collector.stats().pending_rows,

@@ -41,9 +41,9 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
  * idle threads. Under the ingest benchmark's load, about 90 s in, one burst of work starts ~125 pool
  * threads at once; with the default they all stay, idle, and the process keeps ~100–150 MiB of
  * their stacks and allocator caches for good (the RSS floor rose by that much and never came
- * back). With 16 the extra threads exit after the burst: RSS floors over the 3-minute load went
- * from 1223/1309/1390/1383/1382 MiB (slope +78 MiB/min) to 1252/1270/1297/1255/1227 (−13), at
- * the same CPU per span. Steady ingest uses ~8 pool threads.
+ * back). With 16 the extra threads exit after the burst: the RSS floors of the 3-minute load no
+ * longer climb (slope +78 MiB/min before; −13 to +40 after, the allocator's swing), at the same CPU
+ * per span. Steady ingest uses ~8 pool threads.
  */
 export const EMBEDDED_ENGINE_CONFIG = `<clickhouse>
   <max_thread_pool_free_size>16</max_thread_pool_free_size>
