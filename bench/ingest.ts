@@ -12,6 +12,7 @@ import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks
 import { createInterface } from 'node:readline'
 import { DEFAULT_BATCH_MAX_ROWS, SPAN_INSERT_SETTINGS, startCollector } from '@hindsight/collector'
 import { createStorage, migrate, ProjectRepository } from '@hindsight/collector/storage'
+import tQuantile from '@stdlib/stats-base-dists-t-quantile'
 import { decodeCeiling, insertCeiling } from './lib/ingest-ceilings'
 import { buildPatchablePayloads } from './lib/payloads'
 import { snapshotThreads, threadCpuSince } from './lib/thread-cpu'
@@ -478,6 +479,25 @@ for (let from = warmAt; from + FLOOR_WINDOW_MS <= endAt + 1000; from += FLOOR_WI
 }
 const floorSlope = leastSquaresSlope(floors) * 60_000
 const rssFlat = floors.length >= 2 && floorSlope <= 20
+/**
+ * Half-width of the 95% confidence interval of the floor slope (MiB/min; NaN below 3 floors): how
+ * far the allocator's swing alone can move it. In a 3-minute run (5 floors) it is several times the
+ * 20 MiB/min bound, so one run's point figure cannot tell flat from slow growth; a longer run can.
+ */
+function slopeHalfWidth(points: readonly { t: number; mb: number }[], slopePerMs: number): number {
+  const n = points.length
+  if (n < 3) return Number.NaN
+  const mx = points.reduce((sum, p) => sum + p.t, 0) / n
+  const my = points.reduce((sum, p) => sum + p.mb, 0) / n
+  let sxx = 0
+  let sse = 0
+  for (const p of points) {
+    sxx += (p.t - mx) ** 2
+    sse += (p.mb - (my + slopePerMs * (p.t - mx))) ** 2
+  }
+  return sxx > 0 ? tQuantile(0.975, n - 2) * Math.sqrt(sse / (n - 2) / sxx) * 60_000 : Number.NaN
+}
+const floorSlopeHalfWidth = slopeHalfWidth(floors, floorSlope / 60_000)
 
 const slower = Math.min(decode.spans_per_s, insert.spans_per_s)
 const sustained = Math.min(acceptedRate, queryableRate)
@@ -537,7 +557,7 @@ const table = [
   },
   {
     metric: 'RSS after warm-up: floor slope (30 s minima) / all-sample slope',
-    value: `${floorSlope.toFixed(1)} / ${slope.toFixed(1)}`,
+    value: `${floorSlope.toFixed(1)} (95% CI ${Number.isNaN(floorSlopeHalfWidth) ? 'n/a: under 3 floors' : `±${floorSlopeHalfWidth.toFixed(0)}`}) / ${slope.toFixed(1)}`,
     unit: 'MiB/min',
     ratio: '',
     target: `flat (floor ≤20): ${ok(rssFlat)}; floors ${floors.map((f) => r0(f.mb)).join('/')}; peak ${r0(peakAfterWarm)} vs level ${r0(rssWarm)} (+${(((peakAfterWarm - rssWarm) / rssWarm) * 100).toFixed(0)}%)`,
@@ -632,6 +652,7 @@ const summary = {
     post_warmup_level: rssWarm,
     slope_mb_per_min: slope,
     floor_slope_mb_per_min: floorSlope,
+    floor_slope_ci95_half_width: floorSlopeHalfWidth,
     floors_mb: floors.map((f) => f.mb),
   },
   cpu_us_per_span: {
