@@ -130,6 +130,8 @@ function trimmedMean(values: number[], trim: number): number {
 interface PairFigures {
   bareCpu: number
   addedCpu: number
+  /** What the variant added on the main thread alone (the rest is V8's and libuv's helper threads). */
+  addedMainCpu: number
   bareWall: number
   addedWall: number
 }
@@ -139,6 +141,10 @@ function pairFigures(pairs: BlockPair[], block: number): PairFigures {
     bareCpu: median(pairs.map((p) => p.bareCpu / block)),
     addedCpu: trimmedMean(
       pairs.map((p) => (p.variantCpu - p.bareCpu) / block),
+      TRIM,
+    ),
+    addedMainCpu: trimmedMean(
+      pairs.map((p) => (p.variantMainCpu - p.bareMainCpu) / block),
       TRIM,
     ),
     bareWall: median(pairs.map((p) => p.bareWall / block)),
@@ -201,6 +207,8 @@ interface Row {
   cpuUsPerCall: number
   wallUsPerCall: number
   addedCpuUs: number
+  /** Interleaved: the main thread's share of `addedCpuUs` (median over rounds); null otherwise. */
+  addedMainCpuUs: number | null
   addedWallUs: number
   ratioVsBestPeer: number | null
   exportedBytesPerCall: number
@@ -262,7 +270,7 @@ for (const major of MAJORS) {
         process.stdout.write(
           `  openai ${major} ${mode.padEnd(10)} round ${round + 1} ${variant.padEnd(13)} ` +
             (f
-              ? `+${f.addedCpu.toFixed(0).padStart(4)} µs CPU/call over the twin, `
+              ? `+${f.addedCpu.toFixed(0).padStart(4)} µs CPU/call over the twin (main thread +${f.addedMainCpu.toFixed(0)}), `
               : r
                 ? `${(r.cpuMicros / r.calls).toFixed(0).padStart(5)} µs CPU/call, `
                 : `${run.error} `) +
@@ -308,11 +316,13 @@ for (const major of MAJORS) {
       // variant's CPU per call is shown as the twins' median plus that. Separate: each round's
       // child against that round's bare child, and the medians of the variant's own children.
       let perRoundAdded: number[]
+      let addedMain: number | null = null
       let cpu: number
       let wall: number
       if (INTERLEAVED) {
         const own = figuresOf(list)
         perRoundAdded = own.map((f) => f.addedCpu)
+        addedMain = own.length > 0 ? median(own.map((f) => f.addedMainCpu)) : null
         cpu = baseCpu + median(perRoundAdded)
         wall = baseWall + median(own.map((f) => f.addedWall))
       } else {
@@ -353,6 +363,7 @@ for (const major of MAJORS) {
         cpuUsPerCall: cpu,
         wallUsPerCall: wall,
         addedCpuUs: cpu - baseCpu,
+        addedMainCpuUs: addedMain,
         addedWallUs: wall - baseWall,
         ratioVsBestPeer: null,
         exportedBytesPerCall: list.reduce((n, r) => n + r.stats.bytes, 0) / Math.max(1, expected),
@@ -430,6 +441,7 @@ console.table(
       'CPU µs/call': fmt(r.cpuUsPerCall),
       'added CPU µs/call': noAdded ? '-' : fmt(r.addedCpuUs),
       '± (rounds)': r.addedCpuSpreadUs === null || noAdded ? '-' : fmt(r.addedCpuSpreadUs),
+      'of it main thread': r.addedMainCpuUs === null || noAdded ? '-' : fmt(r.addedMainCpuUs),
       'added wall µs/call': noAdded ? '-' : fmt(r.addedWallUs),
       'ratio vs best peer': r.ratioVsBestPeer === null ? '-' : Number(r.ratioVsBestPeer.toFixed(2)),
       status: r.status,

@@ -45,6 +45,13 @@ export interface ChildSpec {
 export interface BlockPair {
   variantCpu: number
   bareCpu: number
+  /**
+   * CPU µs of the main thread alone (`process.threadCpuUsage`): the rest of the process's CPU is
+   * V8's helper threads (concurrent GC marking, the optimizing compilers) and libuv's. Reported
+   * beside the total to tell the variant's own work from the GC and JIT work it causes.
+   */
+  variantMainCpu: number
+  bareMainCpu: number
   variantWall: number
   bareWall: number
 }
@@ -93,6 +100,7 @@ async function interleaved(
   let wrongReplies = 0
   const runBlock = async (target: ChatClient, flush: boolean) => {
     const cpu0 = process.cpuUsage()
+    const main0 = process.threadCpuUsage()
     const wall0 = performance.now()
     for (let i = 0; i < block; i++) if (!(await call(target))) wrongReplies++
     const wall = (performance.now() - wall0) * 1000
@@ -101,14 +109,21 @@ async function interleaved(
     // response handling, GC work V8 schedules for when the thread is idle. Otherwise it lands in the
     // next block, which is the other client's every second time.
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
-    return { cpu: cpuMicros(process.cpuUsage(cpu0)), wall }
+    return { cpu: cpuMicros(process.cpuUsage(cpu0)), main: cpuMicros(process.threadCpuUsage(main0)), wall }
   }
   const runPair = async (index: number): Promise<BlockPair> => {
     const bareFirst = index % 2 === 0
     const first = await runBlock(bareFirst ? twin : client, !bareFirst)
     const second = await runBlock(bareFirst ? client : twin, bareFirst)
     const [bare, variant] = bareFirst ? [first, second] : [second, first]
-    return { variantCpu: variant.cpu, bareCpu: bare.cpu, variantWall: variant.wall, bareWall: bare.wall }
+    return {
+      variantCpu: variant.cpu,
+      bareCpu: bare.cpu,
+      variantMainCpu: variant.main,
+      bareMainCpu: bare.main,
+      variantWall: variant.wall,
+      bareWall: bare.wall,
+    }
   }
   const warmPairs = Math.ceil(spec.warmup / block)
   for (let i = 0; i < warmPairs; i++) await runPair(i)
