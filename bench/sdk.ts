@@ -50,6 +50,8 @@ const MAJORS = listKnob('BENCH_OPENAI', '6,7')
 const MODES = listKnob('BENCH_MODES', 'non-stream,stream')
 const SELECTED = listKnob('BENCH_VARIANTS', VARIANTS.join(','))
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1'
+/** Extra Node flags for every variant child (space-separated), e.g. `--max-semi-space-size=64`. */
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
 /**
  * `interleaved` (default): each variant's child also runs a bare twin, in alternating blocks of
  * `BENCH_BLOCK` calls, and the added cost is measured pair by pair in one process (see
@@ -172,9 +174,14 @@ interface Run {
 
 async function runChild(spec: ChildSpec): Promise<Run> {
   const { code, out, err } = await runNode(
-    ['--import', 'tsx', join(here, 'lib/sdk-child.ts'), JSON.stringify(spec)],
+    [...NODE_FLAGS, '--import', 'tsx', join(here, 'lib/sdk-child.ts'), JSON.stringify(spec)],
     childEnv(),
   )
+  // BENCH_CHILD_LOG=<dir>: keep each child's output (e.g. what BENCH_NODE_FLAGS=--trace-deopt prints).
+  if (process.env.BENCH_CHILD_LOG) {
+    mkdirSync(process.env.BENCH_CHILD_LOG, { recursive: true })
+    writeFileSync(join(process.env.BENCH_CHILD_LOG, `${spec.id}.log`), `${out}\n--- stderr\n${err}`)
+  }
   const line = out.split('\n').find((l) => l.startsWith('@@result '))
   const res = await fetch(`${spec.sinkURL}/stats/${spec.id}`)
   const stats = (await res.json()) as SinkStats
