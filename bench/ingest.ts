@@ -253,20 +253,21 @@ async function sampleDetail(): Promise<void> {
           (SELECT value FROM system.metrics WHERE metric = 'MemoryTracking') AS engine,
           (SELECT count() FROM system.parts WHERE database = {db:String} AND table = 'spans' AND active) AS parts,
           (SELECT count() FROM system.merges) AS merges,
-          (SELECT groupArray((metric, value)) FROM system.metrics WHERE metric LIKE '%CacheBytes') AS caches`,
+          (SELECT groupArray((metric, value)) FROM system.metrics WHERE metric LIKE '%CacheBytes') AS caches,
+          (SELECT any(stats) FROM system.jemalloc_stats) AS jemalloc`,
       query_params: { db: storage.database },
       format: 'JSONEachRow',
     })
-    const [e] = await r.json<{ engine: string; parts: string; merges: string; caches: [string, number][] }>()
+    const [e] = await r.json<{
+      engine: string
+      parts: string
+      merges: string
+      caches: [string, number][]
+      jemalloc: string
+    }>()
     // The engine's allocator (jemalloc, inside chDB): live bytes and resident bytes (live + dirty pages
     // not yet returned + metadata), from the first line of its stats.
-    const je = await storage.client
-      .query({ query: 'SELECT stats FROM system.jemalloc_stats', format: 'JSONEachRow' })
-      .then((q) => q.json<{ stats: string }>())
-      .then((rows) =>
-        /Allocated: (\d+), active: \d+, metadata: (\d+).*?resident: (\d+)/.exec(rows[0]?.stats ?? ''),
-      )
-      .catch(() => null)
+    const je = /Allocated: (\d+), active: \d+, metadata: (\d+).*?resident: (\d+)/.exec(e?.jemalloc ?? '')
     const status = await readFile('/proc/self/status', 'utf8').catch(() => '')
     const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0)
     const row = {
@@ -441,20 +442,30 @@ const pct = (p: number) =>
 const rssAt = (f: number) =>
   at(rss, summaryLoad.started + f * (endAt - summaryLoad.started))?.mb ?? Number.NaN
 const after = rss.filter((s) => s.t >= warmAt)
-/** Least-squares slope of `mb` over `t` (MiB per ms); 0 with fewer than two points. */
-function leastSquaresSlope(points: readonly { t: number; mb: number }[]): number {
-  if (points.length < 2) return 0
-  const mx = points.reduce((n, s) => n + s.t, 0) / points.length
-  const my = points.reduce((n, s) => n + s.mb, 0) / points.length
-  let num = 0
-  let den = 0
-  for (const s of points) {
-    num += (s.t - mx) * (s.mb - my)
-    den += (s.t - mx) ** 2
+/**
+ * Least-squares line of `mb` over `t`: the slope in MiB/min (0 with fewer than two points) and
+ * the half-width of its 95% confidence interval (NaN with fewer than three): how far noise alone
+ * can move the slope.
+ */
+function trend(points: readonly { t: number; mb: number }[]): { slope: number; ci95: number } {
+  const n = points.length
+  if (n < 2) return { slope: 0, ci95: Number.NaN }
+  const mx = points.reduce((sum, p) => sum + p.t, 0) / n
+  const my = points.reduce((sum, p) => sum + p.mb, 0) / n
+  let sxy = 0
+  let sxx = 0
+  for (const p of points) {
+    sxy += (p.t - mx) * (p.mb - my)
+    sxx += (p.t - mx) ** 2
   }
-  return den > 0 ? num / den : 0
+  if (sxx === 0) return { slope: 0, ci95: Number.NaN }
+  const perMs = sxy / sxx
+  let sse = 0
+  for (const p of points) sse += (p.mb - (my + perMs * (p.t - mx))) ** 2
+  const ci95 = n < 3 ? Number.NaN : tQuantile(0.975, n - 2) * Math.sqrt(sse / (n - 2) / sxx) * 60_000
+  return { slope: perMs * 60_000, ci95 }
 }
-const slope = after.length > 2 ? leastSquaresSlope(after) * 60_000 : 0
+const slope = after.length > 2 ? trend(after).slope : 0
 const peakRss = Math.max(...rss.map((s) => s.mb))
 // "Flat after warm-up": the peak after warm-up (not the ceilings' leftovers at the start of the
 // load) against the post-warm-up level, the median of the first 10 s after warm-up (one sample
@@ -477,27 +488,10 @@ for (let from = warmAt; from + FLOOR_WINDOW_MS <= endAt + 1000; from += FLOOR_WI
   if (window.length > 0)
     floors.push({ t: from + FLOOR_WINDOW_MS / 2, mb: Math.min(...window.map((s) => s.mb)) })
 }
-const floorSlope = leastSquaresSlope(floors) * 60_000
+// In a 3-minute run (5 floors) the CI is several times the 20 MiB/min bound: one run's point
+// figure cannot tell flat from slow growth; a longer run can.
+const { slope: floorSlope, ci95: floorSlopeHalfWidth } = trend(floors)
 const rssFlat = floors.length >= 2 && floorSlope <= 20
-/**
- * Half-width of the 95% confidence interval of the floor slope (MiB/min; NaN below 3 floors): how
- * far the allocator's swing alone can move it. In a 3-minute run (5 floors) it is several times the
- * 20 MiB/min bound, so one run's point figure cannot tell flat from slow growth; a longer run can.
- */
-function slopeHalfWidth(points: readonly { t: number; mb: number }[], slopePerMs: number): number {
-  const n = points.length
-  if (n < 3) return Number.NaN
-  const mx = points.reduce((sum, p) => sum + p.t, 0) / n
-  const my = points.reduce((sum, p) => sum + p.mb, 0) / n
-  let sxx = 0
-  let sse = 0
-  for (const p of points) {
-    sxx += (p.t - mx) ** 2
-    sse += (p.mb - (my + slopePerMs * (p.t - mx))) ** 2
-  }
-  return sxx > 0 ? tQuantile(0.975, n - 2) * Math.sqrt(sse / (n - 2) / sxx) * 60_000 : Number.NaN
-}
-const floorSlopeHalfWidth = slopeHalfWidth(floors, floorSlope / 60_000)
 
 const slower = Math.min(decode.spans_per_s, insert.spans_per_s)
 const sustained = Math.min(acceptedRate, queryableRate)

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { BlockPair, ChildResult, ChildSpec, Mode } from './lib/sdk-child'
+import type { BlockFigures, BlockPair, ChildResult, ChildSpec, Mode } from './lib/sdk-child'
 import { median, runNode, startSdkServer, withoutTelemetryEnv } from './lib/sdk-processes'
 import { formatProfileReport, readProfile, summarizeProfile } from './lib/sdk-profile'
 import type { SinkStats } from './lib/sdk-sink'
@@ -139,21 +139,18 @@ interface PairFigures {
 }
 
 function pairFigures(pairs: BlockPair[], block: number): PairFigures {
+  // What the variant added per call: the trimmed mean of the pair-by-pair differences.
+  const added = (key: keyof BlockFigures) =>
+    trimmedMean(
+      pairs.map((p) => (p.variant[key] - p.bare[key]) / block),
+      TRIM,
+    )
   return {
-    bareCpu: median(pairs.map((p) => p.bareCpu / block)),
-    addedCpu: trimmedMean(
-      pairs.map((p) => (p.variantCpu - p.bareCpu) / block),
-      TRIM,
-    ),
-    addedMainCpu: trimmedMean(
-      pairs.map((p) => (p.variantMainCpu - p.bareMainCpu) / block),
-      TRIM,
-    ),
-    bareWall: median(pairs.map((p) => p.bareWall / block)),
-    addedWall: trimmedMean(
-      pairs.map((p) => (p.variantWall - p.bareWall) / block),
-      TRIM,
-    ),
+    bareCpu: median(pairs.map((p) => p.bare.cpu / block)),
+    addedCpu: added('cpu'),
+    addedMainCpu: added('main'),
+    bareWall: median(pairs.map((p) => p.bare.wall / block)),
+    addedWall: added('wall'),
   }
 }
 

@@ -41,19 +41,24 @@ export interface ChildSpec {
   bareOpenaiPath?: string
 }
 
-/** One pair of adjacent blocks (interleaved layout): CPU µs incl. the variant's flush, loop wall µs. */
-export interface BlockPair {
-  variantCpu: number
-  bareCpu: number
+/** One block's figures (interleaved layout), µs. */
+export interface BlockFigures {
+  /** Process CPU (every thread), the variant's flush included. */
+  cpu: number
   /**
-   * CPU µs of the main thread alone (`process.threadCpuUsage`): the rest of the process's CPU is
-   * V8's helper threads (concurrent GC marking, the optimizing compilers) and libuv's. Reported
-   * beside the total to tell the variant's own work from the GC and JIT work it causes.
+   * Main-thread CPU alone (`process.threadCpuUsage`): the rest of `cpu` is V8's helper threads
+   * (concurrent GC marking, the optimizing compilers) and libuv's. Reported beside the total to
+   * tell the variant's own work from the GC and JIT work it causes.
    */
-  variantMainCpu: number
-  bareMainCpu: number
-  variantWall: number
-  bareWall: number
+  main: number
+  /** Wall time of the block's calls. */
+  wall: number
+}
+
+/** One pair of adjacent blocks (interleaved layout). */
+export interface BlockPair {
+  variant: BlockFigures
+  bare: BlockFigures
 }
 
 export interface ChildResult {
@@ -98,7 +103,7 @@ async function interleaved(
   const twin = bareTwin(spec)
   const block = Math.max(1, spec.block ?? 100)
   let wrongReplies = 0
-  const runBlock = async (target: ChatClient, flush: boolean) => {
+  const runBlock = async (target: ChatClient, flush: boolean): Promise<BlockFigures> => {
     const cpu0 = process.cpuUsage()
     const main0 = process.threadCpuUsage()
     const wall0 = performance.now()
@@ -115,15 +120,7 @@ async function interleaved(
     const bareFirst = index % 2 === 0
     const first = await runBlock(bareFirst ? twin : client, !bareFirst)
     const second = await runBlock(bareFirst ? client : twin, bareFirst)
-    const [bare, variant] = bareFirst ? [first, second] : [second, first]
-    return {
-      variantCpu: variant.cpu,
-      bareCpu: bare.cpu,
-      variantMainCpu: variant.main,
-      bareMainCpu: bare.main,
-      variantWall: variant.wall,
-      bareWall: bare.wall,
-    }
+    return bareFirst ? { bare: first, variant: second } : { bare: second, variant: first }
   }
   const warmPairs = Math.ceil(spec.warmup / block)
   for (let i = 0; i < warmPairs; i++) await runPair(i)
@@ -135,9 +132,9 @@ async function interleaved(
   return {
     calls: measured * block,
     wrongReplies,
-    cpuMicros: sum((p) => p.variantCpu),
-    loopCpuMicros: sum((p) => p.variantCpu),
-    wallMicros: sum((p) => p.variantWall),
+    cpuMicros: sum((p) => p.variant.cpu),
+    loopCpuMicros: sum((p) => p.variant.cpu),
+    wallMicros: sum((p) => p.variant.wall),
     setupMillis,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     pairs,
