@@ -578,7 +578,9 @@ console.log(
     `(${engineWork.merged_into_wide_parts} into wide parts), merge threads ${(engineWork.merge_ms_per_1k_inserted_rows).toFixed(1)} µs per inserted row; ` +
     `engine threads' CPU (insert + merges + queries) ${engineWork.engine_cpu_us_per_inserted_row.toFixed(1)} µs per inserted row; ` +
     `insert queries ${engineWork.insert_us_per_inserted_row.toFixed(1)} µs wall per row; the bench's ${engineWork.select_queries} ` +
-    `polling queries read ${engineWork.selected_rows_per_inserted_row.toFixed(2)} rows per inserted row in ${engineWork.select_us_per_inserted_row.toFixed(1)} µs wall per row`,
+    `polling queries took ${engineWork.select_us_per_inserted_row.toFixed(1)} µs wall per inserted row; ` +
+    // The engine counts the rows an insert reads in SelectedRows too (one per row), not only the polls'.
+    `rows read (inserts' included) ${engineWork.selected_rows_per_inserted_row.toFixed(2)} per inserted row`,
 )
 // Where the collector's CPU went, by thread group (load and drain), in µs per acknowledged span.
 const threadTotal = [...threadCpu.values()].reduce((a, b) => a + b, 0)

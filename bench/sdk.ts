@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { BlockFigures, BlockPair, ChildResult, ChildSpec, Mode } from './lib/sdk-child'
+import type { BlockPair, ChildResult, ChildSpec, GcFigures, Mode } from './lib/sdk-child'
 import { median, runNode, startSdkServer, withoutTelemetryEnv } from './lib/sdk-processes'
 import { formatProfileReport, readProfile, summarizeProfile } from './lib/sdk-profile'
 import type { SinkStats } from './lib/sdk-sink'
@@ -138,9 +138,30 @@ interface PairFigures {
   addedWall: number
 }
 
+/**
+ * `BENCH_GC_DETAIL=1`: per call, the variant's blocks against the twin's (means over the pairs): scavenges,
+ * their main-thread time, bytes they promoted, and full collections (mark-compacts and incremental steps).
+ */
+function gcLine(pairs: BlockPair[], block: number): string | undefined {
+  const withGc = pairs.filter((p) => p.variant.gc && p.bare.gc)
+  if (withGc.length === 0) return undefined
+  const mean = (f: (g: GcFigures) => number, side: 'variant' | 'bare') =>
+    withGc.reduce((n, p) => n + f(p[side].gc as GcFigures), 0) / withGc.length / block
+  const show = (label: string, f: (g: GcFigures) => number, digits: number) =>
+    `${label} ${mean(f, 'variant').toFixed(digits)} vs ${mean(f, 'bare').toFixed(digits)}`
+  return `GC per call, variant vs twin: ${[
+    show('allocated B', (g) => g.allocatedBytes, 0),
+    show('scavenges', (g) => g.scavenges, 4),
+    show('scavenge µs', (g) => g.scavengeMicros, 1),
+    show('promoted B', (g) => g.promotedBytes, 0),
+    show('full GCs', (g) => g.markCompacts, 4),
+    show('full GC µs', (g) => g.markCompactMicros, 1),
+  ].join(', ')}`
+}
+
 function pairFigures(pairs: BlockPair[], block: number): PairFigures {
   // What the variant added per call: the trimmed mean of the pair-by-pair differences.
-  const added = (key: keyof BlockFigures) =>
+  const added = (key: 'cpu' | 'main' | 'wall') =>
     trimmedMean(
       pairs.map((p) => (p.variant[key] - p.bare[key]) / block),
       TRIM,
@@ -280,6 +301,10 @@ for (const major of MAJORS) {
                 : `${run.error} `) +
             `${run.stats.spans} spans${run.stats.logRecords ? ` + ${run.stats.logRecords} logs` : ''}\n`,
         )
+        if (r?.pairs) {
+          const gc = gcLine(r.pairs, r.block ?? BLOCK)
+          if (gc) process.stdout.write(`    ${gc}\n`)
+        }
       }
     }
     const perCall = (r: ChildResult) => ({

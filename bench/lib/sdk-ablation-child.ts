@@ -10,11 +10,11 @@
 import { randomBytes } from 'node:crypto'
 import { Agent as HttpAgent, request as httpRequest } from 'node:http'
 import { fileURLToPath } from 'node:url'
-import v8 from 'node:v8'
 import { context, ROOT_CONTEXT, type Span, TraceFlags, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { TraceRequestBuilder } from '../../sdk/src/otlp-encode'
+import { type GcFigures, startGcProfile } from './gc-profile'
 import { dropping, type Method, patchCreate } from './sdk-ablation-turns'
 import { type Instrumented, SETUPS, type Target } from './sdk-variants'
 import { callFor, clientOptions, cpuMicros, type Mode } from './sdk-workload'
@@ -36,17 +36,6 @@ export interface AblationSpec {
   /** `curve` instead: this many windows of `windowCalls` calls, from the first call. */
   windows?: number
   windowCalls?: number
-}
-
-export interface GcFigures {
-  scavenges: number
-  markCompacts: number
-  /** Main-thread GC time (µs, the profiler's `cost`), over all GCs of the loop. */
-  pauseMicros: number
-  allocatedBytes: number
-  /** Bytes alive after each scavenge (left in the young generation or promoted), summed. */
-  survivedBytes: number
-  promotedBytes: number
 }
 
 export interface StepsResult {
@@ -255,43 +244,6 @@ function threadMillis(): Map<string, number> {
   return out
 }
 
-type GcStatistics = NonNullable<ReturnType<v8.GCProfiler['stop']>>['statistics']
-
-function spaceUsed(list: GcStatistics[number]['afterGC']['heapSpaceStatistics'], name: string): number {
-  return list.find((s) => s.spaceName === name)?.spaceUsedSize ?? 0
-}
-
-function gcFigures(stats: GcStatistics, startUsed: number, endUsed: number): GcFigures {
-  const figures: GcFigures = {
-    scavenges: 0,
-    markCompacts: 0,
-    pauseMicros: 0,
-    allocatedBytes: 0,
-    survivedBytes: 0,
-    promotedBytes: 0,
-  }
-  let freed = 0
-  for (const s of stats) {
-    freed += s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize
-    figures.pauseMicros += s.cost
-    if (s.gcType === 'Scavenge' || s.gcType === 'MinorMarkSweep') {
-      figures.scavenges++
-      const promoted = Math.max(
-        0,
-        spaceUsed(s.afterGC.heapSpaceStatistics, 'old_space') -
-          spaceUsed(s.beforeGC.heapSpaceStatistics, 'old_space'),
-      )
-      figures.promotedBytes += promoted
-      figures.survivedBytes += spaceUsed(s.afterGC.heapSpaceStatistics, 'new_space') + promoted
-    } else {
-      figures.markCompacts++
-    }
-  }
-  // Everything allocated = what is in the heap at the end − at the start + what the GCs freed.
-  figures.allocatedBytes = endUsed - startUsed + freed
-  return figures
-}
-
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as AblationSpec
   if (!isAblationVariant(spec.variant)) throw new Error(`unknown ablation variant ${spec.variant}`)
@@ -332,18 +284,15 @@ async function main(): Promise<void> {
     const threads: Record<string, number> = {}
     for (const [name, ms] of threadMillis()) threads[name] = ms - (threads0.get(name) ?? 0)
 
-    const profiler = new v8.GCProfiler()
-    profiler.start()
-    const startUsed = v8.getHeapStatistics().used_heap_size
+    const stopGcProfile = startGcProfile()
     for (let i = 0; i < spec.gcCalls; i++) if (!(await call())) wrongReplies++
     await instrumented.flush()
-    const endUsed = v8.getHeapStatistics().used_heap_size
-    const stats = profiler.stop()?.statistics ?? []
+    const gc = stopGcProfile()
     result = {
       kind: 'steps',
       cpuMicros: cpu,
       threadMillis: threads,
-      gc: gcFigures(stats, startUsed, endUsed),
+      gc,
       wrongReplies,
     }
   }

@@ -16,6 +16,7 @@
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { performance } from 'node:perf_hooks'
+import { type GcFigures, startGcProfile } from './gc-profile'
 import { type ChatClient, type Instrumented, isVariantName, loadOpenAI, SETUPS } from './sdk-variants'
 import { callFor, clientOptions, cpuMicros, type Mode } from './sdk-workload'
 
@@ -41,6 +42,8 @@ export interface ChildSpec {
   bareOpenaiPath?: string
 }
 
+export type { GcFigures } from './gc-profile'
+
 /** One block's figures (interleaved layout), µs. */
 export interface BlockFigures {
   /** Process CPU (every thread), the variant's flush included. */
@@ -53,7 +56,11 @@ export interface BlockFigures {
   main: number
   /** Wall time of the block's calls. */
   wall: number
+  /** `BENCH_GC_DETAIL=1`: the block's garbage collections (V8's `GCProfiler`). */
+  gc?: GcFigures
 }
+
+const GC_DETAIL = process.env.BENCH_GC_DETAIL === '1'
 
 /** One pair of adjacent blocks (interleaved layout). */
 export interface BlockPair {
@@ -104,6 +111,7 @@ async function interleaved(
   const block = Math.max(1, spec.block ?? 100)
   let wrongReplies = 0
   const runBlock = async (target: ChatClient, flush: boolean): Promise<BlockFigures> => {
+    const stopGcProfile = GC_DETAIL ? startGcProfile() : undefined
     const cpu0 = process.cpuUsage()
     const main0 = process.threadCpuUsage()
     const wall0 = performance.now()
@@ -114,7 +122,13 @@ async function interleaved(
     // response handling, GC work V8 schedules for when the thread is idle. Otherwise it lands in the
     // next block, which is the other client's every second time.
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
-    return { cpu: cpuMicros(process.cpuUsage(cpu0)), main: cpuMicros(process.threadCpuUsage(main0)), wall }
+    const figures: BlockFigures = {
+      cpu: cpuMicros(process.cpuUsage(cpu0)),
+      main: cpuMicros(process.threadCpuUsage(main0)),
+      wall,
+    }
+    if (stopGcProfile) figures.gc = stopGcProfile()
+    return figures
   }
   const runPair = async (index: number): Promise<BlockPair> => {
     const bareFirst = index % 2 === 0
@@ -124,6 +138,8 @@ async function interleaved(
   }
   const warmPairs = Math.ceil(spec.warmup / block)
   for (let i = 0; i < warmPairs; i++) await runPair(i)
+  // Marks where the measured pairs start in what the child prints (BENCH_CHILD_LOG with --trace-opt, say).
+  process.stdout.write('\n@@measuring\n')
   const pairs: BlockPair[] = []
   const measured = Math.max(1, Math.round(spec.calls / block))
   for (let i = 0; i < measured; i++) pairs.push(await runPair(i))
