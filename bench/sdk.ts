@@ -53,6 +53,11 @@ const CPU_PROF = process.env.BENCH_CPU_PROF === '1'
 /** Extra Node flags for every variant child (space-separated), e.g. `--max-semi-space-size=64`. */
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
 /**
+ * Interleaved: end each block with a scavenge inside its measurement (see `youngCollector` in
+ * lib/sdk-child.ts); `BENCH_BLOCK_GC=0` leaves the scavenges where V8 puts them.
+ */
+const BLOCK_GC = process.env.BENCH_BLOCK_GC !== '0'
+/**
  * `interleaved` (default): each variant's child also runs a bare twin, in alternating blocks of
  * `BENCH_BLOCK` calls, and the added cost is measured pair by pair in one process (see
  * lib/sdk-child.ts); the bare client's own children are its null test (a plain client against the
@@ -192,7 +197,14 @@ interface Run {
 
 async function runChild(spec: ChildSpec): Promise<Run> {
   const { code, out, err } = await runNode(
-    [...NODE_FLAGS, '--import', 'tsx', join(here, 'lib/sdk-child.ts'), JSON.stringify(spec)],
+    [
+      ...NODE_FLAGS,
+      ...(spec.blockGc ? ['--expose-gc'] : []),
+      '--import',
+      'tsx',
+      join(here, 'lib/sdk-child.ts'),
+      JSON.stringify(spec),
+    ],
     childEnv(),
   )
   // BENCH_CHILD_LOG=<dir>: keep each child's output (e.g. what BENCH_NODE_FLAGS=--trace-deopt prints).
@@ -285,6 +297,7 @@ for (const major of MAJORS) {
             layout: 'interleaved' as const,
             block: BLOCK,
             bareOpenaiPath: bareOpenai(openaiPackage),
+            blockGc: BLOCK_GC,
           }),
         }
         const run = await runChild(spec)
@@ -553,7 +566,7 @@ writeFileSync(
         variants,
         targetRatio: TARGET_RATIO,
         layout: LAYOUT,
-        ...(INTERLEAVED && { block: BLOCK, trim: TRIM }),
+        ...(INTERLEAVED && { block: BLOCK, trim: TRIM, blockGc: BLOCK_GC }),
       },
       versions,
       rows,
