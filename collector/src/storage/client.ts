@@ -30,13 +30,15 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
  * `spans`, with its maps). Every span insert creates such a part: measured on the ingest
  * benchmark's rows, the engine's system CPU per inserted row fell from ~15 to ~2.5 µs (user CPU
  * unchanged), about 45% of the insert's CPU. Merges still produce wide parts once they are large
- * enough, which is what queries over big parts want. `merge_selector_base` 20 (default 5): merges
+ * enough, which is what queries over big parts want. `merge_selector_base` 40 (default 5): merges
  * wait for more parts of similar size and combine them at once, so each row is rewritten fewer times
  * on its way to a large part — measured over the ingest benchmark's 180 s: 5 → 10 took 2.6 → 1.9
  * rewrites per inserted row and merge CPU 18 → 13–15 µs per span; 10 → 20 took merge CPU to 10–12
- * µs per span (two runs each; ~30% fewer merges) — for more active parts between merges (up to
- * ~30 under that load instead of ~15). (Server mode: `infra/clickhouse/merge-tree.xml` sets the
- * same MergeTree settings in the server's configuration.)
+ * µs per span (two runs each; ~30% fewer merges); 20 → 40 took 1.8 → 1.48 rewrites per row, merge
+ * CPU ~10.5 → ~8.4 µs and the collector's CPU 43–46 → 40 µs per span, and sustained ingest up 6–8%
+ * (two runs each) — for more active parts between merges (up to ~40 under that load instead of
+ * ~30). (Server mode: `infra/clickhouse/merge-tree.xml` sets the same MergeTree settings in the
+ * server's configuration.)
  * `max_thread_pool_free_size` 16 (default 1,000): the engine's global thread pool keeps at most 16
  * idle threads. Under the ingest benchmark's load, about 90 s in, one burst of work starts ~125 pool
  * threads at once; with the default they all stay, idle, and the process keeps ~100–150 MiB of
@@ -49,7 +51,7 @@ export const EMBEDDED_ENGINE_CONFIG = `<clickhouse>
   <max_thread_pool_free_size>16</max_thread_pool_free_size>
   <merge_tree>
     <min_bytes_for_wide_part>134217728</min_bytes_for_wide_part>
-    <merge_selector_base>20</merge_selector_base>
+    <merge_selector_base>40</merge_selector_base>
   </merge_tree>
 </clickhouse>
 `

@@ -91,12 +91,12 @@ test('the embedded engine writes span parts below 128 MiB compact (one data file
   )
 })
 
-test('the embedded engine starts with its configuration: merge selector base 20, at most 16 idle pool threads', async () => {
+test('the embedded engine starts with its configuration: merge selector base 40, at most 16 idle pool threads', async () => {
   const r = await storage.client.query({
     query: `SELECT
         (SELECT value FROM system.merge_tree_settings WHERE name = 'merge_selector_base') AS base,
         (SELECT value FROM system.server_settings WHERE name = 'max_thread_pool_free_size') AS free`,
     format: 'JSONEachRow',
   })
-  assert.deepEqual(await r.json(), [{ base: '20', free: '16' }])
+  assert.deepEqual(await r.json(), [{ base: '40', free: '16' }])
 })
