@@ -465,7 +465,7 @@ function trend(points: readonly { t: number; mb: number }[]): { slope: number; c
   const ci95 = n < 3 ? Number.NaN : tQuantile(0.975, n - 2) * Math.sqrt(sse / (n - 2) / sxx) * 60_000
   return { slope: perMs * 60_000, ci95 }
 }
-const slope = after.length > 2 ? trend(after).slope : 0
+const slope = trend(after).slope
 const peakRss = Math.max(...rss.map((s) => s.mb))
 // "Flat after warm-up": the peak after warm-up (not the ceilings' leftovers at the start of the
 // load) against the post-warm-up level, the median of the first 10 s after warm-up (one sample

@@ -57,6 +57,8 @@ const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolea
  * lib/sdk-child.ts); `BENCH_BLOCK_GC=0` leaves the scavenges where V8 puts them.
  */
 const BLOCK_GC = process.env.BENCH_BLOCK_GC !== '0'
+/** A directory: keep each child's stdout and stderr there (e.g. what `--trace-deopt` prints). */
+const CHILD_LOG = process.env.BENCH_CHILD_LOG
 /**
  * `interleaved` (default): each variant's child also runs a bare twin, in alternating blocks of
  * `BENCH_BLOCK` calls, and the added cost is measured pair by pair in one process (see
@@ -148,10 +150,12 @@ interface PairFigures {
  * their main-thread time, bytes they promoted, and full collections (mark-compacts and incremental steps).
  */
 function gcLine(pairs: BlockPair[], block: number): string | undefined {
-  const withGc = pairs.filter((p) => p.variant.gc && p.bare.gc)
+  const withGc = pairs.flatMap(({ variant, bare }) =>
+    variant.gc && bare.gc ? [{ variant: variant.gc, bare: bare.gc }] : [],
+  )
   if (withGc.length === 0) return undefined
   const mean = (f: (g: GcFigures) => number, side: 'variant' | 'bare') =>
-    withGc.reduce((n, p) => n + f(p[side].gc as GcFigures), 0) / withGc.length / block
+    withGc.reduce((n, p) => n + f(p[side]), 0) / withGc.length / block
   const show = (label: string, f: (g: GcFigures) => number, digits: number) =>
     `${label} ${mean(f, 'variant').toFixed(digits)} vs ${mean(f, 'bare').toFixed(digits)}`
   return `GC per call, variant vs twin: ${[
@@ -207,10 +211,9 @@ async function runChild(spec: ChildSpec): Promise<Run> {
     ],
     childEnv(),
   )
-  // BENCH_CHILD_LOG=<dir>: keep each child's output (e.g. what BENCH_NODE_FLAGS=--trace-deopt prints).
-  if (process.env.BENCH_CHILD_LOG) {
-    mkdirSync(process.env.BENCH_CHILD_LOG, { recursive: true })
-    writeFileSync(join(process.env.BENCH_CHILD_LOG, `${spec.id}.log`), `${out}\n--- stderr\n${err}`)
+  if (CHILD_LOG) {
+    mkdirSync(CHILD_LOG, { recursive: true })
+    writeFileSync(join(CHILD_LOG, `${spec.id}.log`), `${out}\n--- stderr\n${err}`)
   }
   const line = out.split('\n').find((l) => l.startsWith('@@result '))
   const res = await fetch(`${spec.sinkURL}/stats/${spec.id}`)
