@@ -3,6 +3,7 @@ import {
   context,
   type Exception,
   ROOT_CONTEXT,
+  type SpanContext,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -197,8 +198,9 @@ function observeParse(promise: APIPromiseLike, call: ApiCall): void {
 }
 
 export abstract class ApiCall implements StreamObserver {
-  /** The span's context, for starting the request in it; dropped by {@link takeContext}. */
-  #context: Context | undefined
+  /** The caller's context, which the request's is built on if asked for; dropped by {@link takeContext}. */
+  #parent: Context | undefined
+  readonly #spanContext: SpanContext
   protected readonly hindsight: Hindsight
   protected readonly streamRequested: boolean
   readonly #recorder: SpanRecorder
@@ -214,22 +216,23 @@ export abstract class ApiCall implements StreamObserver {
     this.#recorder = recorder
     start.writeAttributes(recorder, start)
     if (start.writeContent && hindsight.captureContent) start.writeContent(recorder, start.params ?? {})
-    // The request runs in a context that carries only the span's ids (enough for HTTP
-    // instrumentation to nest under it), not the span: what the client creates there and keeps
-    // for a while (its timers, and the AbortController that undici holds through a WeakRef and a
-    // FinalizationRegistry, which the young-generation GC treats as strong) keeps that context,
-    // and with the span in it every call's attributes and content were copied and promoted.
-    this.#context = trace.setSpan(parent, trace.wrapSpanContext(span.spanContext()))
+    this.#parent = parent
+    this.#spanContext = span.spanContext()
   }
 
   /**
-   * The context to start the request in (the span's), handed out once: the call keeps no reference
-   * to it, so the span is not kept alive by it after it ended. @internal
+   * The context to start the request in, built only when asked for (see `requestIsObservable`)
+   * and handed out once: the call keeps no reference to it. It carries only the span's ids
+   * (enough for HTTP instrumentation to nest under it), not the span: what the client creates
+   * there and keeps for a while (its timers, and the AbortController that undici holds through a
+   * WeakRef and a FinalizationRegistry, which the young-generation GC treats as strong) keeps
+   * that context, and with the span in it every call's attributes and content were copied and
+   * promoted. @internal
    */
   takeContext(): Context {
-    const taken = this.#context ?? ROOT_CONTEXT
-    this.#context = undefined
-    return taken
+    const parent = this.#parent
+    this.#parent = undefined
+    return parent ? trace.setSpan(parent, trace.wrapSpanContext(this.#spanContext)) : ROOT_CONTEXT
   }
 
   /** A complete (non-streamed) response body. */

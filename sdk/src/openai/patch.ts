@@ -1,6 +1,7 @@
 import { context } from '@opentelemetry/api'
 import { activeHindsight, type Hindsight } from '../hindsight'
 import { isRecord } from '../narrow'
+import { requestIsObservable } from '../shared/request-observers'
 import type { ApiCall } from './api-call'
 
 const ORIGINAL = Symbol.for('@hindsight/sdk.original')
@@ -23,8 +24,12 @@ function instrument(original: Method, start: StartCall): Method {
     }
     let result: unknown
     try {
-      // The request starts inside the span's context, so HTTP instrumentation nests under it.
-      result = context.with(call.takeContext(), () => original.apply(this, args))
+      // The request starts inside the span's context when anything can read it there (an HTTP
+      // instrumentation, a custom fetch, a callback the client was given), so that nests under
+      // the call's span; otherwise entering it would only cost time.
+      result = requestIsObservable(this, args[1])
+        ? context.with(call.takeContext(), () => original.apply(this, args))
+        : original.apply(this, args)
     } catch (error) {
       call.fail(error)
       throw error

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
+import diagnostics from 'node:diagnostics_channel'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import type OpenAI from 'openai'
 import { COMMON, CONTENT_ATTRIBUTES, GEN_AI, HINDSIGHT, OPENAI } from '../attributes'
 import { getTracer, wrapOpenAI } from '../index'
+import { requestIsObservable } from '../shared/request-observers'
 import {
   type FakeOpenAI,
   type FakeReply,
@@ -1042,6 +1044,40 @@ export function describeOpenAIWrapper(kit: OpenAIKit): void {
           spanId: chat.spanContext().spanId,
           recording: false,
         })
+      })
+
+      test("an HTTP instrumentation of Node's fetch (undici's diagnostics channel) sees the call's ids", async () => {
+        let seen: { traceId: string; spanId: string } | undefined
+        const onRequest = (): void => {
+          const active = trace.getSpan(context.active())
+          if (active) seen = { traceId: active.spanContext().traceId, spanId: active.spanContext().spanId }
+        }
+        diagnostics.subscribe('undici:request:create', onRequest)
+        try {
+          await client().chat.completions.create({
+            model: 'gpt-test',
+            messages: [{ role: 'user', content: 'dc' }],
+          })
+        } finally {
+          diagnostics.unsubscribe('undici:request:create', onRequest)
+        }
+        const chat = onlyChatSpan()
+        assert.deepEqual(seen, { traceId: chat.spanContext().traceId, spanId: chat.spanContext().spanId })
+      })
+
+      test('with nothing watching the request, the call is traced all the same', async () => {
+        const openai = client()
+        assert.equal(requestIsObservable(openai.chat.completions, undefined), false)
+        await getTracer().startActiveSpan('outer', async (outer) => {
+          await openai.chat.completions.create({
+            model: 'gpt-test',
+            messages: [{ role: 'user', content: 'quiet' }],
+          })
+          outer.end()
+          assert.equal(onlyChatSpan().parentSpanContext?.spanId, outer.spanContext().spanId)
+        })
+        // The caller's context is untouched after the call.
+        assert.equal(trace.getSpan(context.active()), undefined)
       })
 
       test("it also nests under a span of the host app's own tracer provider", async () => {
