@@ -24,6 +24,7 @@ import { ContentPolicy, setActiveContentPolicy } from './mask'
 import { createGenAiMetrics, type GenAiMetrics } from './metrics'
 import { type HindsightStats, KeepAlive, OtlpSender, SpanQueue, StatsCounter } from './pipeline'
 import { HindsightSpanProcessor, isGenAiSpan, TRACER_NAME } from './processor'
+import { releaseShapes } from './shape-anchor'
 import { VERSION } from './version'
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000
@@ -256,6 +257,7 @@ export class Hindsight {
       const work = this.#provider ? this.#provider.shutdown() : this.spanProcessor.shutdown()
       this.#shutdown = settleWithin(work, timeout).finally(() => {
         for (const abortable of this.#abortables) abortable.abort()
+        releaseShapes()
         release()
       })
     }

@@ -18,6 +18,7 @@ import {
 import { isAttributeValue } from '@opentelemetry/core'
 import type { Resource } from '@opentelemetry/resources'
 import type { ReadableSpan, Span, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-base'
+import { keepShape } from './shape-anchor'
 
 /**
  * The span of a wrapped LLM call when the SDK runs its own (private) provider: a plain record that
@@ -145,6 +146,7 @@ export class LeanSpan implements Span {
     this.#processor = scope.processor
     this.#startMillis = nowMillis()
     scope.processor.onStart(this, parent)
+    keepShape(LeanSpan, this)
   }
 
   spanContext(): SpanContext {

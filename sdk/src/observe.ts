@@ -2,6 +2,7 @@ import { context, type Span, SpanKind, trace } from '@opentelemetry/api'
 import { GEN_AI, HINDSIGHT } from './attributes'
 import { activeHindsight, type Hindsight } from './hindsight'
 import { type LooseAttributes, SpanRecorder } from './record-span'
+import { keepShape } from './shape-anchor'
 
 /** The kinds of step {@link observe} records (`hindsight.span.kind`). */
 export type StepKind = 'llm' | 'embedding' | 'retrieval' | 'tool' | 'agent' | 'chain' | 'guardrail'
@@ -147,6 +148,7 @@ class Step implements StepSpan {
     const ids = recorder.span.spanContext()
     this.traceId = ids.traceId
     this.spanId = ids.spanId
+    keepShape(Step, this)
   }
 
   #guard(write: () => void): this {

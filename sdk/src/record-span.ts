@@ -7,6 +7,7 @@ import {
 } from '@opentelemetry/api'
 import { COMMON } from './attributes'
 import { LeanSpan } from './lean-span'
+import { keepShape } from './shape-anchor'
 
 /** A value we may try to set; anything not an OTel attribute value is dropped, not coerced. */
 export type LooseAttributes = Record<string, unknown>
@@ -75,6 +76,7 @@ export class SpanRecorder {
   constructor(span: Span) {
     this.#span = span
     this.#lean = span instanceof LeanSpan ? span : undefined
+    keepShape(SpanRecorder, this)
   }
 
   /** The span, until it ends (then a non-recording stand-in). */

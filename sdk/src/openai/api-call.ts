@@ -12,6 +12,7 @@ import { COMMON, GEN_AI } from '../attributes'
 import type { Hindsight } from '../hindsight'
 import { asNumber, asString, isRecord, type UnknownRecord } from '../narrow'
 import { errorType, SpanRecorder } from '../record-span'
+import { keepShape } from '../shape-anchor'
 import { observeIterator, type StreamEnd, type StreamObserver } from './stream'
 
 /**
@@ -218,6 +219,7 @@ export abstract class ApiCall implements StreamObserver {
     if (start.writeContent && hindsight.captureContent) start.writeContent(recorder, start.params ?? {})
     this.#parent = parent
     this.#spanContext = span.spanContext()
+    keepShape(new.target, this)
   }
 
   /**
