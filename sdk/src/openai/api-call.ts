@@ -237,6 +237,14 @@ export abstract class ApiCall implements StreamObserver {
     return parent ? trace.setSpan(parent, trace.wrapSpanContext(this.#spanContext)) : ROOT_CONTEXT
   }
 
+  /**
+   * The request runs outside the span's context (nothing could read it there): the call lets go
+   * of the caller's context, which it would otherwise keep until it ends. @internal
+   */
+  skipContext(): void {
+    this.#parent = undefined
+  }
+
   /** A complete (non-streamed) response body. */
   protected abstract recordResult(data: unknown): void
   /** One event of a streamed response, in arrival order. */

@@ -27,9 +27,12 @@ function instrument(original: Method, start: StartCall): Method {
       // The request starts inside the span's context when anything can read it there (an HTTP
       // instrumentation, a custom fetch, a callback the client was given), so that nests under
       // the call's span; otherwise entering it would only cost time.
-      result = requestIsObservable(this, args[1])
-        ? context.with(call.takeContext(), () => original.apply(this, args))
-        : original.apply(this, args)
+      if (requestIsObservable(this, args[1])) {
+        result = context.with(call.takeContext(), () => original.apply(this, args))
+      } else {
+        call.skipContext()
+        result = original.apply(this, args)
+      }
     } catch (error) {
       call.fail(error)
       throw error
