@@ -1,6 +1,7 @@
 import type { Attributes, AttributeValue, SpanStatus } from '@opentelemetry/api'
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base'
 import { COMMON, CONTENT_ATTRIBUTES, GEN_AI, HINDSIGHT, OPENAI } from './attributes'
+import { isPlainObject } from './narrow'
 
 /** Where a masked string comes from. */
 export interface MaskContext {
@@ -208,11 +209,6 @@ export class ContentPolicy {
     if (!attributes && !events && !status) return span
     return copySpan(span, attributes ?? span.attributes, events ?? span.events, status ?? span.status)
   }
-}
-
-function isPlainObject(value: object): boolean {
-  const proto: unknown = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
 }
 
 function copySpan(

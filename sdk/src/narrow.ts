@@ -20,6 +20,12 @@ export function asArray(value: unknown): readonly unknown[] {
   return Array.isArray(value) ? value : EMPTY
 }
 
+/** An object whose prototype is `Object.prototype` or null (a literal, `JSON.parse` output), not a class instance. */
+export function isPlainObject(value: object): boolean {
+  const prototype: unknown = Object.getPrototypeOf(value)
+  return prototype === Object.prototype || prototype === null
+}
+
 export function asRecord(value: unknown): UnknownRecord | undefined {
   return isRecord(value) ? value : undefined
 }

@@ -1,5 +1,5 @@
 import { type Channel, channel } from 'node:diagnostics_channel'
-import { isRecord } from '../narrow'
+import { isPlainObject, isRecord } from '../narrow'
 
 /**
  * Whether anything can read the active OpenTelemetry context while a client's request runs, so
@@ -22,8 +22,7 @@ export function requestIsObservable(resource: unknown, requestOptions: unknown):
   if (!isRecord(resource)) return true
   const client = resource._client
   if (!isRecord(client)) return true
-  if (!isBuiltinFetch(client.fetch)) return true
-  if (!clientOptionsAreData(client)) return true
+  if (!clientIsQuiet(client)) return true
   if (isRecord(requestOptions) && requestOptions.fetchOptions !== undefined) {
     if (!isPlainData(requestOptions.fetchOptions)) return true
   }
@@ -49,41 +48,38 @@ export function httpIsInstrumented(): boolean {
   return false
 }
 
-/** Functions already classified, so a custom `fetch` is not re-read on every call. */
-const fetchKinds = new WeakMap<object, boolean>()
-
 /**
  * Whether `fetch` is Node's own global `fetch` (which loads undici internally), not a wrapper
- * around it. Decided from its source, once per function: a patched or custom `fetch` has other
- * source, and on a Node whose built-in reads differently the answer is "no", which only costs
- * the context being entered.
+ * around it. Decided from its source: a patched or custom `fetch` has other source, and on a Node
+ * whose built-in reads differently the answer is "no", which only costs the context being entered.
  */
 export function isBuiltinFetch(fetch: unknown): boolean {
   if (typeof fetch !== 'function') return false
-  const known = fetchKinds.get(fetch)
-  if (known !== undefined) return known
-  let builtin = false
   try {
-    builtin =
+    return (
       fetch.name === 'fetch' &&
       Function.prototype.toString.call(fetch).includes('internal/deps/undici/undici')
+    )
   } catch {
-    builtin = false
+    return false
   }
-  fetchKinds.set(fetch, builtin)
-  return builtin
 }
 
-/** Clients already classified (a client's options do not change after it is built). */
-const clientKinds = new WeakMap<object, boolean>()
+/**
+ * Clients already classified, with the `fetch` they had then (a client's options do not change
+ * after it is built; its `fetch` could be replaced, and is then classified again).
+ */
+const clients = new WeakMap<object, { fetch: unknown; quiet: boolean }>()
 
-function clientOptionsAreData(client: Record<string, unknown>): boolean {
-  const known = clientKinds.get(client)
-  if (known !== undefined) return known
+/** Whether a client runs no code of anyone's choosing during a request: Node's `fetch`, data-only options. */
+function clientIsQuiet(client: Record<string, unknown>): boolean {
+  const fetch = client.fetch
+  const known = clients.get(client)
+  if (known && known.fetch === fetch) return known.quiet
   const options = client._options
-  const data = options === undefined || isPlainData(options, 2)
-  clientKinds.set(client, data)
-  return data
+  const quiet = isBuiltinFetch(fetch) && (options === undefined || isPlainData(options, 2))
+  clients.set(client, { fetch, quiet })
+  return quiet
 }
 
 /**
@@ -92,9 +88,7 @@ function clientOptionsAreData(client: Record<string, unknown>): boolean {
  */
 export function isPlainData(value: unknown, depth = 1): boolean {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return true
-  if (typeof value === 'function' || depth === 0) return false
-  const prototype: unknown = Object.getPrototypeOf(value)
-  if (prototype !== Object.prototype && prototype !== null) return false
+  if (typeof value === 'function' || depth === 0 || !isPlainObject(value)) return false
   for (const key of Reflect.ownKeys(value)) {
     const descriptor = Reflect.getOwnPropertyDescriptor(value, key)
     if (!descriptor || descriptor.get || descriptor.set) return false
