@@ -31,24 +31,28 @@ import { keepShape } from './shape-anchor'
 
 const COUNT_LIMIT = 128
 
-/** Random bytes for ids, refilled a few KiB at a time instead of per id. */
+/**
+ * Random bytes for ids, refilled a few KiB at a time, and their hex text, made once per refill: an
+ * id is a slice of that text (V8 shares the characters) instead of a `toString('hex')` per id.
+ */
 const POOL_SIZE = 4096
 const pool = Buffer.allocUnsafe(POOL_SIZE)
+let poolHex = ''
 let poolOffset = POOL_SIZE
 
 function randomHex(bytes: number): string {
   if (poolOffset + bytes > POOL_SIZE) {
     randomFillSync(pool)
+    poolHex = pool.toString('hex')
     poolOffset = 0
   }
   const start = poolOffset
   poolOffset += bytes
   for (let i = start; i < start + bytes; i++) {
-    if (pool[i] !== 0) return pool.toString('hex', start, start + bytes)
+    if (pool[i] !== 0) return poolHex.slice(2 * start, 2 * (start + bytes))
   }
   // All zero is not a valid id (probability 2^-64 or less): make it one.
-  pool[start + bytes - 1] = 1
-  return pool.toString('hex', start, start + bytes)
+  return `${'0'.repeat(2 * bytes - 1)}1`
 }
 
 const timeOrigin = performance.timeOrigin

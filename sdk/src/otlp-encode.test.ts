@@ -4,6 +4,7 @@ import {
   type Attributes,
   context,
   type HrTime,
+  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   TraceFlags,
@@ -314,5 +315,26 @@ describe('encodeTraceRequest', () => {
     assert.ok(child.duration[0] >= 0 && child.duration[1] >= 0)
     assert.equal(parent.endTime[1], 5)
     assertSameBytes(ended)
+  })
+
+  test('lean span ids stay valid and distinct across refills of the random pool', () => {
+    const processor = {
+      onStart: () => {},
+      onEnd: () => {},
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    }
+    const leanScope = { resource, instrumentationScope: scope, processor }
+    const ids = new Set<string>()
+    // 24 random bytes per root span, 4096 in the pool: 1000 spans refill it several times.
+    for (let i = 0; i < 1000; i++) {
+      const { traceId, spanId } = new LeanSpan(leanScope, 'chat', SpanKind.CLIENT, ROOT_CONTEXT).spanContext()
+      assert.match(traceId, /^[0-9a-f]{32}$/)
+      assert.match(spanId, /^[0-9a-f]{16}$/)
+      assert.ok(trace.isSpanContextValid({ traceId, spanId, traceFlags: 1 }))
+      ids.add(traceId)
+      ids.add(spanId)
+    }
+    assert.equal(ids.size, 2000, 'no id repeats')
   })
 })

@@ -72,8 +72,14 @@ const contentParts = (content: unknown): MessagePart[] => toParts(content, conte
 /** Text of a message or tool result, joined; tool results are strings or arrays of text parts. */
 const contentText = (content: unknown): string => toText(content, contentPart)
 
-function toolCallParts(toolCalls: unknown): MessagePart[] {
-  const parts: MessagePart[] = []
+/** Appends `items` to `parts` (no spread: it costs an iterator and an argument list per call). */
+function append(parts: MessagePart[], items: readonly MessagePart[]): void {
+  for (let i = 0; i < items.length; i++) parts.push(items[i] as MessagePart)
+}
+
+/** Appends a message's tool calls to `parts`. */
+function addToolCallParts(parts: MessagePart[], toolCalls: unknown): void {
+  if (toolCalls === undefined || toolCalls === null) return
   for (const call of asArray(toolCalls)) {
     if (!isRecord(call)) continue
     const fn = asRecord(call.function) ?? asRecord(call.custom)
@@ -85,19 +91,17 @@ function toolCallParts(toolCalls: unknown): MessagePart[] {
       arguments: toolArguments(raw),
     })
   }
-  return parts
 }
 
-function legacyFunctionCallPart(functionCall: unknown): MessagePart[] {
+/** Appends the legacy `function_call` of a message, if any, to `parts`. */
+function addLegacyFunctionCall(parts: MessagePart[], functionCall: unknown): void {
   const fn = asRecord(functionCall)
-  if (!fn) return []
-  return [
-    {
-      type: 'tool_call',
-      name: asString(fn.name) ?? '',
-      arguments: toolArguments(asString(fn.arguments) ?? ''),
-    },
-  ]
+  if (!fn) return
+  parts.push({
+    type: 'tool_call',
+    name: asString(fn.name) ?? '',
+    arguments: toolArguments(asString(fn.arguments) ?? ''),
+  })
 }
 
 function withName(message: GenAIMessage, source: UnknownRecord): GenAIMessage {
@@ -118,17 +122,13 @@ export function toInputMessages(messages: unknown): { system: MessagePart[]; inp
     switch (role) {
       case 'system':
       case 'developer':
-        system.push(...contentParts(message.content))
+        append(system, contentParts(message.content))
         break
       case 'assistant': {
-        const parts = [
-          ...contentParts(message.content),
-          ...(typeof message.refusal === 'string'
-            ? [{ type: 'text' as const, content: message.refusal }]
-            : []),
-          ...toolCallParts(message.tool_calls),
-          ...legacyFunctionCallPart(message.function_call),
-        ]
+        const parts = contentParts(message.content)
+        if (typeof message.refusal === 'string') parts.push({ type: 'text', content: message.refusal })
+        addToolCallParts(parts, message.tool_calls)
+        addLegacyFunctionCall(parts, message.function_call)
         input.push(withName({ role, parts }, message))
         break
       }
@@ -180,17 +180,14 @@ export function completionOutputMessages(choices: unknown): GenAIMessage[] {
   for (const choice of asArray(choices)) {
     if (!isRecord(choice)) continue
     const message = asRecord(choice.message) ?? {}
-    const parts: MessagePart[] = []
-    if (typeof message.content === 'string') parts.push({ type: 'text', content: message.content })
-    else parts.push(...contentParts(message.content))
+    const parts = contentParts(message.content)
     if (typeof message.refusal === 'string') parts.push({ type: 'text', content: message.refusal })
-    parts.push(...toolCallParts(message.tool_calls), ...legacyFunctionCallPart(message.function_call))
+    addToolCallParts(parts, message.tool_calls)
+    addLegacyFunctionCall(parts, message.function_call)
+    const out: GenAIMessage = { role: asString(message.role) ?? 'assistant', parts }
     const finishReason = asString(choice.finish_reason)
-    output.push({
-      role: asString(message.role) ?? 'assistant',
-      parts,
-      ...(finishReason ? { finish_reason: finishReason } : {}),
-    })
+    if (finishReason) out.finish_reason = finishReason
+    output.push(out)
   }
   return output
 }
