@@ -3,12 +3,13 @@ import { execFile } from 'node:child_process'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core'
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
+import { BasicTracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { COMMON, HINDSIGHT } from './attributes'
 import { resolveConfig } from './config'
 import { readEnv } from './env'
 import { refusedPort, type Sink, type SinkRequest, startSink } from './fixtures/otlp-sink'
 import { flush, getStats, getTracer, HindsightError, init, shutdown } from './index'
+import { ENCODE_TOGETHER, KeepAlive, OtlpSender, SpanQueue, StatsCounter } from './pipeline'
 import { InMemorySpanExporter } from './testing'
 
 /** An exporter that answers only when told to, to hold spans "in flight". */
@@ -134,6 +135,74 @@ describe('stats', () => {
     held.release(ExportResultCode.SUCCESS)
     await flushed
     assert.equal(getStats().exported, 4)
+  })
+
+  test('ended spans are encoded in groups; one that cannot be encoded is counted and left out', async () => {
+    // Spans wait for their group (ENCODE_TOGETHER) or for the batch to be taken; the encoder meets
+    // an unreadable span only then, and must not lose the spans around it.
+    const stats = new StatsCounter()
+    const keepAlive = new KeepAlive()
+    const sender = new OtlpSender({
+      url: `${sink.url}/v1/traces`,
+      headers: {},
+      timeoutMillis: 5_000,
+      userAgent: 'test',
+      keepAlive,
+    })
+    const queue = new SpanQueue(
+      sender,
+      {
+        maxQueueSize: 2048,
+        maxExportBatchSize: 512,
+        scheduledDelayMillis: 60_000,
+        exportTimeoutMillis: 5_000,
+        destination: 'the test sink',
+      },
+      stats,
+      keepAlive,
+    )
+    const tracer = new BasicTracerProvider().getTracer('groups')
+    const warn = console.warn
+    const warnings: unknown[] = []
+    console.warn = (...args: unknown[]) => warnings.push(args[0])
+    try {
+      const total = ENCODE_TOGETHER + 72
+      for (let i = 0; i < total; i++) {
+        const span = tracer.startSpan(`span ${i}`)
+        span.end()
+        queue.onEnd(span as unknown as ReadableSpan)
+        if (i === ENCODE_TOGETHER - 1) {
+          assert.equal(queue.pending, ENCODE_TOGETHER, 'the first group, now encoded, is queued')
+          const broken = Object.create(span, {
+            status: {
+              get() {
+                throw new Error('unreadable status')
+              },
+            },
+          }) as ReadableSpan
+          queue.onEnd(broken)
+          assert.equal(stats.dropped, 0, 'waiting in the next group: not encoded, nothing lost yet')
+        }
+      }
+      await queue.forceFlush()
+    } finally {
+      console.warn = warn
+    }
+    const names = sink.spans().map((span) => span.name)
+    assert.equal(names.length, ENCODE_TOGETHER + 72)
+    assert.deepEqual(
+      names,
+      Array.from({ length: ENCODE_TOGETHER + 72 }, (_, i) => `span ${i}`),
+      'every readable span, in the order they ended',
+    )
+    assert.deepEqual(stats.snapshot(), {
+      exported: ENCODE_TOGETHER + 72,
+      dropped: 1,
+      failedExports: 0,
+      internalErrors: 1,
+    })
+    assert.match(String(warnings[0]), /could not be serialized \(unreadable status\)/)
+    await queue.shutdown()
   })
 
   test('a failed export counts its spans as dropped', async () => {

@@ -368,28 +368,54 @@ class SpanObjectStore implements SpanStore {
 }
 
 /**
- * The SDK's own OTLP path: each span is encoded to protobuf the moment it ends (into a reusable
- * buffer, see {@link TraceRequestBuilder}), so span objects die young instead of waiting for the
- * batch in the heap, where the garbage collector would copy and promote them. Full batches become
- * request bodies at once; the sender posts them with its retries.
+ * Ended spans the SDK's own OTLP path holds before encoding them: they are encoded together, in one
+ * loop, once this many are waiting or when a batch is taken, whichever comes first. Encoding span
+ * by span as each ends ran the encoder between the client's own work, with cold caches every time:
+ * in `pnpm bench:sdk` (same run, every other child) encoding together cost ~12–15 µs less CPU per
+ * call. The bound keeps what waits in the heap small (a few hundred KiB of span objects).
+ */
+export const ENCODE_TOGETHER = 128
+
+/**
+ * The SDK's own OTLP path: ended spans are encoded to protobuf together (see
+ * {@link ENCODE_TOGETHER}) into reusable buffers ({@link TraceRequestBuilder}); full batches
+ * become request bodies at once, and the sender posts them with its retries. A span that cannot
+ * be encoded is reported through `onUnencodable` and left out; the rest of its batch is sent.
  */
 class EncodedSpanStore implements SpanStore {
   #sealed: { request: EncodedRequest; count: number }[] = []
   #sealedCount = 0
   #open = new TraceRequestBuilder()
+  /** Ended spans not yet encoded, in the order they ended. */
+  #waiting: ReadableSpan[] = []
 
   constructor(
     private readonly sender: OtlpSender,
     private readonly batchSize: number,
+    private readonly onUnencodable: (error: unknown) => void,
   ) {}
 
   get length(): number {
-    return this.#sealedCount + this.#open.count
+    return this.#sealedCount + this.#open.count + this.#waiting.length
   }
 
   add(span: ReadableSpan): void {
-    this.#open.add(span)
-    if (this.#open.count >= this.batchSize) this.#seal()
+    this.#waiting.push(span)
+    if (this.#waiting.length >= ENCODE_TOGETHER) this.#encodeWaiting()
+  }
+
+  #encodeWaiting(): void {
+    const waiting = this.#waiting
+    this.#waiting = []
+    for (const span of waiting) {
+      try {
+        this.#open.add(span)
+      } catch (error) {
+        this.onUnencodable(error)
+        continue
+      }
+      if (this.#open.count >= this.batchSize) this.#seal()
+    }
   }
 
   #seal(): void {
@@ -399,6 +425,7 @@ class EncodedSpanStore implements SpanStore {
   }
 
   take(_max: number): QueuedBatch | undefined {
+    if (this.#waiting.length > 0) this.#encodeWaiting()
     if (this.#sealed.length === 0 && this.#open.count > 0) this.#seal()
     const next = this.#sealed.shift()
     if (!next) return undefined
@@ -432,7 +459,7 @@ class EncodedSpanStore implements SpanStore {
  * A batching span processor that, unlike the stock `BatchSpanProcessor`, bounds queued AND in-flight
  * spans together (a slow collector cannot make memory grow), counts every span it loses, reports
  * the first loss once, exports one batch at a time, and whose timers never keep the process alive.
- * With the SDK's own sender it keeps spans encoded (see {@link EncodedSpanStore}); with a custom
+ * With the SDK's own sender it encodes spans in groups (see {@link EncodedSpanStore}); with a custom
  * exporter, as span objects.
  */
 export class SpanQueue implements SpanProcessor {
@@ -451,7 +478,7 @@ export class SpanQueue implements SpanProcessor {
   ) {
     this.#store =
       target instanceof OtlpSender
-        ? new EncodedSpanStore(target, options.maxExportBatchSize)
+        ? new EncodedSpanStore(target, options.maxExportBatchSize, (error) => this.#unserializable(error))
         : new SpanObjectStore(target)
   }
 
@@ -478,15 +505,20 @@ export class SpanQueue implements SpanProcessor {
     try {
       this.#store.add(span)
     } catch (error) {
-      this.stats.internalErrors += 1
-      this.stats.drop(
-        1,
-        `a span could not be serialized (${error instanceof Error ? error.message : String(error)})`,
-      )
+      this.#unserializable(error)
       return
     }
     if (this.#store.length >= this.options.maxExportBatchSize) this.#drain()
     else this.#schedule()
+  }
+
+  /** A span that could not be serialized: lost, counted, and reported like any other loss. */
+  #unserializable(error: unknown): void {
+    this.stats.internalErrors += 1
+    this.stats.drop(
+      1,
+      `a span could not be serialized (${error instanceof Error ? error.message : String(error)})`,
+    )
   }
 
   #schedule(): void {
