@@ -69,6 +69,15 @@ const CHILD_LOG = process.env.BENCH_CHILD_LOG
 const LAYOUT = process.env.BENCH_LAYOUT === 'separate' ? 'separate' : 'interleaved'
 const INTERLEAVED = LAYOUT === 'interleaved'
 const BLOCK = Math.max(1, numberKnob('BENCH_BLOCK', 100))
+/**
+ * A same-run A/B of a temporary switch: `BENCH_AB=NAME` gives every child of an odd round (1, 3, …)
+ * `NAME=1` and every child of an even round `NAME=0`, and prints each variant's medians of the two
+ * halves after each mode. The code under test reads the variable (e.g. a module-level
+ * `process.env.NAME === '1'`); the children of one round share it, so the null test stays a null.
+ */
+const AB = process.env.BENCH_AB
+if (AB !== undefined && !/^[A-Z][A-Z0-9_]*$/.test(AB))
+  throw new Error(`BENCH_AB: an environment variable name (A-Z, 0-9, _), not ${AB}`)
 /** Share of the block-pair differences cut from each end before averaging (interleaved). */
 const TRIM = 0.1
 const TARGET_RATIO = 0.5
@@ -185,10 +194,10 @@ function pairFigures(pairs: BlockPair[], block: number): PairFigures {
 }
 
 /** Children must not pick up the developer's own telemetry settings. */
-function childEnv(): NodeJS.ProcessEnv {
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = withoutTelemetryEnv()
   if (hindsightEntry) env.BENCH_HINDSIGHT_ENTRY = hindsightEntry
-  return env
+  return { ...env, ...extra }
 }
 
 interface Run {
@@ -199,7 +208,7 @@ interface Run {
   stats: SinkStats
 }
 
-async function runChild(spec: ChildSpec): Promise<Run> {
+async function runChild(spec: ChildSpec, env: Record<string, string> = {}): Promise<Run> {
   const { code, out, err } = await runNode(
     [
       ...NODE_FLAGS,
@@ -209,7 +218,7 @@ async function runChild(spec: ChildSpec): Promise<Run> {
       join(here, 'lib/sdk-child.ts'),
       JSON.stringify(spec),
     ],
-    childEnv(),
+    childEnv(env),
   )
   if (CHILD_LOG) {
     mkdirSync(CHILD_LOG, { recursive: true })
@@ -278,12 +287,23 @@ console.log(
       : 'each variant in separate processes'),
 )
 const rows: Row[] = []
+/** BENCH_AB: each (openai, mode, variant)'s medians with the switch on and off. */
+const abResults: {
+  openai: string
+  mode: Mode
+  variant: VariantName
+  on: { addedCpuUs: number; addedMainCpuUs: number; children: number }
+  off: { addedCpuUs: number; addedMainCpuUs: number; children: number }
+}[] = []
 let seq = 0
 for (const major of MAJORS) {
   const openaiPackage = OPENAI_PACKAGES[major] ?? 'openai'
   for (const mode of modes) {
     const runs = new Map<VariantName, Run[]>()
+    /** BENCH_AB: each variant's runs with the switch on (A) and off (B). */
+    const halves = new Map<VariantName, { on: Run[]; off: Run[] }>()
     for (let round = 0; round < ROUNDS; round++) {
+      const switchOn = round % 2 === 0
       // Rotate the order each round so that drift on a shared machine does not favour one variant.
       const order = variants.map((_, i) => variants[(i + round) % variants.length] as VariantName)
       for (const variant of order) {
@@ -303,10 +323,15 @@ for (const major of MAJORS) {
             blockGc: BLOCK_GC,
           }),
         }
-        const run = await runChild(spec)
+        const run = await runChild(spec, AB ? { [AB]: switchOn ? '1' : '0' } : {})
         const list = runs.get(variant) ?? []
         list.push(run)
         runs.set(variant, list)
+        if (AB) {
+          const half = halves.get(variant) ?? { on: [], off: [] }
+          ;(switchOn ? half.on : half.off).push(run)
+          halves.set(variant, half)
+        }
         const { result: r, figures: f } = run
         process.stdout.write(
           `  openai ${major} ${mode.padEnd(10)} round ${round + 1} ${variant.padEnd(13)} ` +
@@ -315,12 +340,33 @@ for (const major of MAJORS) {
               : r
                 ? `${(r.cpuMicros / r.calls).toFixed(0).padStart(5)} µs CPU/call, `
                 : `${run.error} `) +
-            `${run.stats.spans} spans${run.stats.logRecords ? ` + ${run.stats.logRecords} logs` : ''}\n`,
+            `${run.stats.spans} spans${run.stats.logRecords ? ` + ${run.stats.logRecords} logs` : ''}` +
+            `${AB ? ` [${AB}=${switchOn ? 1 : 0}]` : ''}\n`,
         )
         if (r?.pairs) {
           const gc = gcLine(r.pairs, r.block ?? BLOCK)
           if (gc) process.stdout.write(`    ${gc}\n`)
         }
+      }
+    }
+    if (AB) {
+      for (const [variant, { on, off }] of halves) {
+        const side = (list: Run[], pick: (f: PairFigures) => number) =>
+          median(list.flatMap((r) => (r.figures ? [pick(r.figures)] : [])))
+        const show = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-')
+        const summary = (list: Run[]) => ({
+          addedCpuUs: side(list, (f) => f.addedCpu),
+          addedMainCpuUs: side(list, (f) => f.addedMainCpu),
+          children: list.length,
+        })
+        const a = summary(on)
+        const b = summary(off)
+        abResults.push({ openai: major, mode, variant, on: a, off: b })
+        process.stdout.write(
+          `  A/B ${variant} ${mode}: ${AB}=1 +${show(a.addedCpuUs)} µs (main +${show(a.addedMainCpuUs)}), ` +
+            `${AB}=0 +${show(b.addedCpuUs)} µs (main +${show(b.addedMainCpuUs)}); ` +
+            `medians of ${a.children} and ${b.children} children\n`,
+        )
       }
     }
     const perCall = (r: ChildResult) => ({
@@ -570,10 +616,12 @@ writeFileSync(
         targetRatio: TARGET_RATIO,
         layout: LAYOUT,
         ...(INTERLEAVED && { block: BLOCK, trim: TRIM, blockGc: BLOCK_GC }),
+        ...(AB && { ab: AB }),
       },
       versions,
       rows,
       verdicts,
+      ...(AB && { ab: abResults }),
       node: process.version,
       cpu: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
       at: new Date().toISOString(),
