@@ -299,9 +299,8 @@ let seq = 0
 for (const major of MAJORS) {
   const openaiPackage = OPENAI_PACKAGES[major] ?? 'openai'
   for (const mode of modes) {
+    /** Each variant's runs, one per round in round order (BENCH_AB: even indexes had the switch on). */
     const runs = new Map<VariantName, Run[]>()
-    /** BENCH_AB: each variant's runs with the switch on (A) and off (B). */
-    const halves = new Map<VariantName, { on: Run[]; off: Run[] }>()
     for (let round = 0; round < ROUNDS; round++) {
       const switchOn = round % 2 === 0
       // Rotate the order each round so that drift on a shared machine does not favour one variant.
@@ -327,11 +326,6 @@ for (const major of MAJORS) {
         const list = runs.get(variant) ?? []
         list.push(run)
         runs.set(variant, list)
-        if (AB) {
-          const half = halves.get(variant) ?? { on: [], off: [] }
-          ;(switchOn ? half.on : half.off).push(run)
-          halves.set(variant, half)
-        }
         const { result: r, figures: f } = run
         process.stdout.write(
           `  openai ${major} ${mode.padEnd(10)} round ${round + 1} ${variant.padEnd(13)} ` +
@@ -350,17 +344,17 @@ for (const major of MAJORS) {
       }
     }
     if (AB) {
-      for (const [variant, { on, off }] of halves) {
-        const side = (list: Run[], pick: (f: PairFigures) => number) =>
-          median(list.flatMap((r) => (r.figures ? [pick(r.figures)] : [])))
-        const show = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-')
-        const summary = (list: Run[]) => ({
-          addedCpuUs: side(list, (f) => f.addedCpu),
-          addedMainCpuUs: side(list, (f) => f.addedMainCpu),
-          children: list.length,
-        })
-        const a = summary(on)
-        const b = summary(off)
+      const side = (list: Run[], pick: (f: PairFigures) => number) =>
+        median(list.flatMap((r) => (r.figures ? [pick(r.figures)] : [])))
+      const summary = (list: Run[]) => ({
+        addedCpuUs: side(list, (f) => f.addedCpu),
+        addedMainCpuUs: side(list, (f) => f.addedMainCpu),
+        children: list.length,
+      })
+      const show = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-')
+      for (const [variant, list] of runs) {
+        const a = summary(list.filter((_, round) => round % 2 === 0))
+        const b = summary(list.filter((_, round) => round % 2 === 1))
         abResults.push({ openai: major, mode, variant, on: a, off: b })
         process.stdout.write(
           `  A/B ${variant} ${mode}: ${AB}=1 +${show(a.addedCpuUs)} µs (main +${show(a.addedMainCpuUs)}), ` +

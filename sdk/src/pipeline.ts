@@ -334,7 +334,7 @@ interface QueuedBatch {
 interface SpanStore {
   /** Spans held. */
   readonly length: number
-  /** Keeps one span; throws if it cannot be kept (then nothing was kept). */
+  /** Keeps one span (never throws: a span that cannot be encoded is reported by the store). */
   add(span: ReadableSpan): void
   /** Up to `max` of the oldest spans, as one export; undefined when empty. */
   take(max: number): QueuedBatch | undefined
@@ -502,12 +502,7 @@ export class SpanQueue implements SpanProcessor {
       )
       return
     }
-    try {
-      this.#store.add(span)
-    } catch (error) {
-      this.#unserializable(error)
-      return
-    }
+    this.#store.add(span)
     if (this.#store.length >= this.options.maxExportBatchSize) this.#drain()
     else this.#schedule()
   }

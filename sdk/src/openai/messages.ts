@@ -79,7 +79,6 @@ function append(parts: MessagePart[], items: readonly MessagePart[]): void {
 
 /** Appends a message's tool calls to `parts`. */
 function addToolCallParts(parts: MessagePart[], toolCalls: unknown): void {
-  if (toolCalls === undefined || toolCalls === null) return
   for (const call of asArray(toolCalls)) {
     if (!isRecord(call)) continue
     const fn = asRecord(call.function) ?? asRecord(call.custom)
