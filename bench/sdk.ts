@@ -543,6 +543,8 @@ const verdicts: {
   /** Hindsight's worst round against the best peer's best round. */
   worstRoundRatio: number
   met: boolean
+  /** The `floor` variant's added CPU (a bound: call-through wrapper + posting the spans' bytes), if run. */
+  floorAddedCpuUs?: number
 }[] = []
 for (const major of MAJORS) {
   for (const mode of modes) {
@@ -572,6 +574,7 @@ for (const major of MAJORS) {
     // Rounds are what the verdict trusts: with fewer than three there is no spread to judge by.
     const enoughRounds = Math.min(hs.addedCpuRounds.length, best.addedCpuRounds.length) >= 3
     const met = hs.status === 'ok' && enoughRounds && worstRoundRatio <= TARGET_RATIO
+    const floor = group.find((r) => r.variant === 'floor' && r.status === 'ok')
     verdicts.push({
       openai: major,
       mode,
@@ -581,12 +584,18 @@ for (const major of MAJORS) {
       ratio,
       worstRoundRatio,
       met,
+      ...(floor && { floorAddedCpuUs: floor.addedCpuUs }),
     })
     console.log(
       `openai ${major} ${mode.padEnd(10)}: Hindsight +${fmt(hs.addedCpuUs)} µs CPU/call vs best peer ${best.label} +${fmt(best.addedCpuUs)} µs → ` +
         `${ratio.toFixed(2)}× by medians; worst rounds ${fmt(Math.max(...hs.addedCpuRounds))} vs ${fmt(bestFloor)} µs → ` +
         `${worstRoundRatio.toFixed(2)}× (target ≤ ${TARGET_RATIO}) ${met ? 'MET' : 'MISSED'}${enoughRounds ? '' : ' (fewer than 3 rounds: no verdict)'}${hs.status === 'ok' ? '' : ` (Hindsight ${hs.status})`}${brokenNote}`,
     )
+    if (floor)
+      console.log(
+        `${' '.repeat(`openai ${major} ${mode.padEnd(10)}: `.length)}floor (only a call-through wrapper and the POST of the same spans' bytes) +${fmt(floor.addedCpuUs)} µs = ` +
+          `${(floor.addedCpuUs / best.addedCpuUs).toFixed(2)}× the best peer; Hindsight is ${fmt(hs.addedCpuUs - floor.addedCpuUs)} µs above it, the target ${fmt(TARGET_RATIO * best.addedCpuUs - floor.addedCpuUs)}`,
+      )
   }
 }
 for (const report of profiles) console.log(`\n${report}`)

@@ -5,8 +5,17 @@
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
 import type { BasicTracerProvider, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { MESSAGES, MODEL, REPLY } from './sdk-workload'
 
-export const VARIANTS = ['bare', 'hindsight', 'otel', 'traceloop', 'openinference', 'langfuse'] as const
+export const VARIANTS = [
+  'bare',
+  'hindsight',
+  'otel',
+  'traceloop',
+  'openinference',
+  'langfuse',
+  'floor',
+] as const
 export type VariantName = (typeof VARIANTS)[number]
 export const PEERS: readonly VariantName[] = ['otel', 'traceloop', 'openinference', 'langfuse']
 
@@ -25,6 +34,7 @@ export const VARIANT_INFO: Record<VariantName, { label: string; packages: string
   traceloop: { label: 'Traceloop', packages: ['@traceloop/instrumentation-openai'] },
   openinference: { label: 'OpenInference', packages: ['@arizeai/openinference-instrumentation-openai'] },
   langfuse: { label: 'Langfuse', packages: ['@langfuse/openai', '@langfuse/otel'] },
+  floor: { label: 'floor: call-through + the POST (a bound)', packages: [] },
 }
 
 /** openai major → the package name it is installed under in bench/ (v5 and v6 are npm aliases). */
@@ -207,6 +217,131 @@ async function langfuse(target: Target): Promise<Instrumented> {
   }
 }
 
+/**
+ * The spans of `count` calls as OTLP protobuf, with the attributes and content Hindsight records
+ * for the benchmark's request and reply (serialized by the transformer, whose bytes Hindsight's
+ * encoder reproduces exactly).
+ */
+async function floorBody(target: Target, count: number, stream: boolean): Promise<Uint8Array> {
+  const { ProtobufTraceSerializer } = await import('@opentelemetry/otlp-transformer')
+  const { resourceFromAttributes } = await import('@opentelemetry/resources')
+  const { SpanKind, SpanStatusCode, TraceFlags } = await import('@opentelemetry/api')
+  const resource = resourceFromAttributes({
+    'service.name': target.serviceName,
+    'telemetry.sdk.language': 'nodejs',
+    'telemetry.sdk.name': 'opentelemetry',
+    'telemetry.sdk.version': '2.12.1',
+  })
+  const [system, user] = MESSAGES
+  const text = (content: string) => ({ type: 'text', content })
+  const attributes = {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.provider.name': 'openai',
+    'gen_ai.request.model': MODEL,
+    'gen_ai.request.temperature': 0.2,
+    'gen_ai.request.stream': stream,
+    'openai.api.type': 'chat_completions',
+    'gen_ai.request.max_tokens': 200,
+    'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [text(user.content)] }]),
+    'gen_ai.system_instructions': JSON.stringify([text(system.content)]),
+    'gen_ai.response.id': 'chatcmpl-bench',
+    'gen_ai.response.model': `${MODEL}-2024-07-18`,
+    'gen_ai.response.finish_reasons': ['stop'],
+    'gen_ai.usage.input_tokens': 80,
+    'gen_ai.usage.output_tokens': 30,
+    'gen_ai.usage.cache_read.input_tokens': 0,
+    'gen_ai.usage.reasoning.output_tokens': 0,
+    ...(stream ? { 'gen_ai.response.time_to_first_chunk': 0.0012 } : {}),
+    'gen_ai.output.messages': JSON.stringify([
+      { role: 'assistant', parts: [text(REPLY)], finish_reason: 'stop' },
+    ]),
+  }
+  const now = Date.now()
+  const hex = (n: number, width: number) => n.toString(16).padStart(width, '0')
+  const spans = Array.from({ length: count }, (_, i) => ({
+    name: `chat ${MODEL}`,
+    kind: SpanKind.CLIENT,
+    spanContext: () => ({ traceId: hex(i + 1, 32), spanId: hex(i + 1, 16), traceFlags: TraceFlags.SAMPLED }),
+    parentSpanContext: undefined,
+    startTime: [Math.floor(now / 1000), 0] as [number, number],
+    endTime: [Math.floor(now / 1000), 400_000] as [number, number],
+    duration: [0, 400_000] as [number, number],
+    status: { code: SpanStatusCode.UNSET },
+    attributes,
+    links: [],
+    events: [],
+    ended: true,
+    resource,
+    instrumentationScope: { name: '@hindsight/sdk', version: '0.1.0' },
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
+  }))
+  const body = ProtobufTraceSerializer.serializeRequest(spans)
+  if (!body) throw new Error('floor: the spans could not be serialized')
+  return body
+}
+
+/**
+ * A bound, not a peer: what any instrumentation that sends these spans pays here at the least. The
+ * call goes through a wrapper that only counts it (no span, no context, nothing observed), and each
+ * flush posts, with node:http on a kept-alive connection as the OTLP exporters do, the protobuf of
+ * as many spans as calls were made, with Hindsight's attributes and content. The bytes are made
+ * once per count, outside the measured work; no instrumentation can send them for less.
+ */
+async function floor(target: Target): Promise<Instrumented> {
+  const { Agent, request } = await import('node:http')
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  const url = `${target.sinkBase}/v1/traces`
+  const bodies = new Map<string, Uint8Array>()
+  let calls = 0
+  let stream = false
+  const post = (body: Uint8Array) =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(url, {
+        method: 'POST',
+        agent,
+        headers: { 'Content-Type': 'application/x-protobuf', 'Content-Length': String(body.byteLength) },
+      })
+      req.on('error', reject)
+      req.on('response', (res) => {
+        res.resume()
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve() : reject(new Error(`sink: ${res.statusCode}`)),
+        )
+      })
+      req.end(body)
+    })
+  const OpenAI = loadOpenAI(target.openaiPackage)
+  return {
+    newClient: (options) => {
+      const client = new OpenAI(options)
+      const completions = client.chat.completions
+      const create = completions.create
+      completions.create = function (this: unknown, body: Record<string, unknown>) {
+        calls++
+        stream = body.stream === true
+        return create.call(this, body)
+      }
+      return client
+    },
+    flush: async () => {
+      if (calls === 0) return
+      const key = `${calls}/${stream}`
+      let body = bodies.get(key)
+      if (!body) {
+        body = await floorBody(target, calls, stream)
+        bodies.set(key, body)
+      }
+      calls = 0
+      await post(body)
+    },
+    shutdown: async () => {
+      agent.destroy()
+    },
+  }
+}
+
 export const SETUPS: Record<VariantName, (target: Target) => Promise<Instrumented>> = {
   bare,
   hindsight,
@@ -214,4 +349,5 @@ export const SETUPS: Record<VariantName, (target: Target) => Promise<Instrumente
   traceloop,
   openinference,
   langfuse,
+  floor,
 }
