@@ -194,14 +194,24 @@ describe('messages.create', () => {
     ])
   })
 
-  test('withResponse() still works and helpers such as beta.messages are traced', async () => {
+  test('withResponse() and asResponse() still work, and helpers such as beta.messages are traced', async () => {
     const anthropic = client()
     const { data, response } = await anthropic.messages
       .create({ model: 'claude-test', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
       .withResponse()
     assert.equal(response.status, 200)
     assert.equal(data.type, 'message')
-    onlyChatSpan()
+    assert.equal(typeof onlyChatSpan().attributes[GEN_AI.usageInputTokens], 'number')
+    memory.reset()
+
+    // A raw asResponse() leaves the body to the caller: the span ends without it.
+    const raw = await anthropic.messages
+      .create({ model: 'claude-raw', max_tokens: 64, messages: [{ role: 'user', content: 'raw' }] })
+      .asResponse()
+    const rawSpan = onlyChatSpan()
+    assert.equal(rawSpan.attributes[GEN_AI.requestModel], 'claude-raw')
+    assert.equal(rawSpan.attributes[GEN_AI.outputMessages], undefined)
+    assert.equal(((await raw.json()) as { type: string }).type, 'message')
     memory.reset()
 
     await anthropic.beta.messages.create({

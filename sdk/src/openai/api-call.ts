@@ -158,6 +158,7 @@ function observedParse(
   call: ApiCall,
 ): APIPromiseLike['parseResponse'] {
   return function (this: unknown, ...args: unknown[]): unknown {
+    call.parsing()
     const parsed = parse.apply(this, args)
     if (isThenable(parsed)) {
       parsed.then(
@@ -170,6 +171,21 @@ function observedParse(
     return parsed
   }
 }
+
+/**
+ * `asResponse()` observed: the caller takes the raw `Response` and reads the body itself, so the
+ * client never parses it and the call's span ends once the response is there (see
+ * {@link ApiCall.rawResponse}). Its failure is the request's, reported from `responsePromise`.
+ */
+function observedAsResponse(asResponse: (...args: unknown[]) => unknown, call: ApiCall) {
+  return function (this: unknown, ...args: unknown[]): unknown {
+    const response = asResponse.apply(this, args)
+    if (isThenable(response)) response.then(() => call.rawResponse(), ignore)
+    return response
+  }
+}
+
+function ignore(): void {}
 
 /** A stream's iterator function, observed by `observer`. */
 function observedIterator(original: (...args: unknown[]) => unknown, observer: StreamObserver) {
@@ -189,6 +205,10 @@ function observedIterator(original: (...args: unknown[]) => unknown, observer: S
 function observeParse(promise: APIPromiseLike, call: ApiCall): void {
   promise.parseResponse = observedParse(promise.parseResponse, call)
   const own = promise as unknown as Record<string, unknown>
+  const asResponse = own.asResponse
+  if (typeof asResponse === 'function') {
+    own.asResponse = observedAsResponse(asResponse as (...args: unknown[]) => unknown, call)
+  }
   const thenUnwrap = own._thenUnwrap
   if (typeof thenUnwrap !== 'function' || !Object.hasOwn(own, '_thenUnwrap')) return
   own._thenUnwrap = function (this: unknown, ...args: unknown[]): unknown {
@@ -207,6 +227,8 @@ export abstract class ApiCall implements StreamObserver {
   readonly #recorder: SpanRecorder
   readonly #startedAt = performance.now()
   #firstChunkSeen = false
+  /** The client started parsing the body (see {@link rawResponse}). */
+  #parseStarted = false
   #reported: { type: string; message: string } | undefined
 
   protected constructor(hindsight: Hindsight, start: CallStart, parent: Context = context.active()) {
@@ -282,8 +304,9 @@ export abstract class ApiCall implements StreamObserver {
    * Attaches to what the client method returned and gives back what the caller should get: the
    * very same object. For a Stainless APIPromise the body is observed where the client parses it
    * (its `parseResponse`), so nothing is read unless the caller reads it, `withResponse()` and
-   * `asResponse()` are untouched, and no promise is added to the caller's path; a request that
-   * fails before any body is reported from `responsePromise`. Other thenables are observed with
+   * `asResponse()` give what they always did (a raw `asResponse()` ends the span when the response
+   * arrives), and no promise is added to the caller's path; a request that fails before any body
+   * is reported from `responsePromise`. Other thenables are observed with
    * `then`.
    */
   observe(result: unknown): unknown {
@@ -307,9 +330,29 @@ export abstract class ApiCall implements StreamObserver {
     }
   }
 
+  /** The client started parsing the body. @internal */
+  parsing(): void {
+    this.#parseStarted = true
+  }
+
   /** The client parsed the body (a completion, or a stream to follow). @internal */
   parsed(data: unknown): void {
     this.#onResult(data)
+  }
+
+  /**
+   * The response reached the caller through `asResponse()`: unless the client is parsing the body
+   * too (`withResponse()` does both, and its parse starts first), nobody will, and the span ends
+   * now with what the request said and nothing from the body, which is the caller's to read.
+   * @internal
+   */
+  rawResponse(): void {
+    if (this.#parseStarted || this.#recorder.ended) return
+    try {
+      this.#finish()
+    } catch {
+      this.#internalError()
+    }
   }
 
   /** Records a failed call: exception event, status ERROR and `error.type`, then ends the span. */

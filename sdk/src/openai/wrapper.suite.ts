@@ -188,10 +188,21 @@ export function describeOpenAIWrapper(kit: OpenAIKit): void {
         assert.equal(data.choices[0]?.message.content, 'Hello from the fake OpenAI server.')
         assert.equal(onlyChatSpan().attributes[GEN_AI.usageInputTokens], 12)
 
-        // The wrapper must not read the body behind the caller's back.
+        // The wrapper must not read the body behind the caller's back; the call's span still ends
+        // (when the response arrives), with what the request said and nothing from the body.
+        memory.reset()
         const raw = await openai.chat.completions
-          .create({ model: 'gpt-test', messages: [{ role: 'user', content: 'raw' }] })
+          .create({ model: 'gpt-raw', messages: [{ role: 'user', content: 'raw' }] })
           .asResponse()
+        const span = onlyChatSpan()
+        assert.equal(span.attributes[GEN_AI.requestModel], 'gpt-raw')
+        assert.deepEqual(jsonAttribute(span, GEN_AI.inputMessages), [
+          { role: 'user', parts: [{ type: 'text', content: 'raw' }] },
+        ])
+        assert.equal(span.attributes[GEN_AI.responseId], undefined)
+        assert.equal(span.attributes[GEN_AI.outputMessages], undefined)
+        assert.equal(span.status.code, SpanStatusCode.UNSET)
+        assert.equal(raw.bodyUsed, false)
         const body = (await raw.json()) as { object: string }
         assert.equal(body.object, 'chat.completion')
       })
