@@ -306,8 +306,7 @@ export abstract class ApiCall implements StreamObserver {
    * (its `parseResponse`), so nothing is read unless the caller reads it, `withResponse()` and
    * `asResponse()` give what they always did (a raw `asResponse()` ends the span when the response
    * arrives), and no promise is added to the caller's path; a request that fails before any body
-   * is reported from `responsePromise`. Other thenables are observed with
-   * `then`.
+   * is reported from `responsePromise`. Other thenables are observed with `then`.
    */
   observe(result: unknown): unknown {
     try {
