@@ -219,19 +219,16 @@ async function langfuse(target: Target): Promise<Instrumented> {
 
 /**
  * The spans of `count` calls as OTLP protobuf, with the attributes and content Hindsight records
- * for the benchmark's request and reply (serialized by the transformer, whose bytes Hindsight's
- * encoder reproduces exactly).
+ * for the benchmark's request and reply: real spans from the stock SDK, serialized by the
+ * transformer (whose bytes Hindsight's encoder reproduces exactly).
  */
 async function floorBody(target: Target, count: number, stream: boolean): Promise<Uint8Array> {
   const { ProtobufTraceSerializer } = await import('@opentelemetry/otlp-transformer')
   const { resourceFromAttributes } = await import('@opentelemetry/resources')
-  const { SpanKind, SpanStatusCode, TraceFlags } = await import('@opentelemetry/api')
-  const resource = resourceFromAttributes({
-    'service.name': target.serviceName,
-    'telemetry.sdk.language': 'nodejs',
-    'telemetry.sdk.name': 'opentelemetry',
-    'telemetry.sdk.version': '2.12.1',
-  })
+  const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = await import(
+    '@opentelemetry/sdk-trace-base'
+  )
+  const { SpanKind } = await import('@opentelemetry/api')
   const [system, user] = MESSAGES
   const text = (content: string) => ({ type: 'text', content })
   const attributes = {
@@ -256,27 +253,15 @@ async function floorBody(target: Target, count: number, stream: boolean): Promis
       { role: 'assistant', parts: [text(REPLY)], finish_reason: 'stop' },
     ]),
   }
-  const now = Date.now()
-  const hex = (n: number, width: number) => n.toString(16).padStart(width, '0')
-  const spans = Array.from({ length: count }, (_, i) => ({
-    name: `chat ${MODEL}`,
-    kind: SpanKind.CLIENT,
-    spanContext: () => ({ traceId: hex(i + 1, 32), spanId: hex(i + 1, 16), traceFlags: TraceFlags.SAMPLED }),
-    parentSpanContext: undefined,
-    startTime: [Math.floor(now / 1000), 0] as [number, number],
-    endTime: [Math.floor(now / 1000), 400_000] as [number, number],
-    duration: [0, 400_000] as [number, number],
-    status: { code: SpanStatusCode.UNSET },
-    attributes,
-    links: [],
-    events: [],
-    ended: true,
-    resource,
-    instrumentationScope: { name: '@hindsight/sdk', version: '0.1.0' },
-    droppedAttributesCount: 0,
-    droppedEventsCount: 0,
-    droppedLinksCount: 0,
-  }))
+  // Real spans from the stock SDK (a local provider; nothing is registered globally).
+  const memory = new InMemorySpanExporter()
+  const tracer = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': target.serviceName }),
+    spanProcessors: [new SimpleSpanProcessor(memory)],
+  }).getTracer('@hindsight/sdk', '0.1.0')
+  for (let i = 0; i < count; i++)
+    tracer.startSpan(`chat ${MODEL}`, { kind: SpanKind.CLIENT, attributes }).end()
+  const spans = memory.getFinishedSpans()
   const body = ProtobufTraceSerializer.serializeRequest(spans)
   if (!body) throw new Error('floor: the spans could not be serialized')
   return body
