@@ -197,12 +197,13 @@ function observedIterator(original: (...args: unknown[]) => unknown, observer: S
 }
 
 /**
- * Observes how `promise` parses its body. openai v7 also gives each APIPromise its own
+ * Observes how `promise`'s body is read: parsed by the client (`parseResponse`), or handed raw to
+ * the caller (`asResponse()`). openai v7 also gives each APIPromise its own
  * `_thenUnwrap`, whose derived promises (`parse()`, `responses.stream()`, …) parse with the
  * original parse function rather than through `parseResponse`: their parse is observed instead.
  * (Older clients' derived promises call the patched `parseResponse`, so they need nothing more.)
  */
-function observeParse(promise: APIPromiseLike, call: ApiCall): void {
+function observeBody(promise: APIPromiseLike, call: ApiCall): void {
   promise.parseResponse = observedParse(promise.parseResponse, call)
   const own = promise as unknown as Record<string, unknown>
   const asResponse = own.asResponse
@@ -213,7 +214,7 @@ function observeParse(promise: APIPromiseLike, call: ApiCall): void {
   if (typeof thenUnwrap !== 'function' || !Object.hasOwn(own, '_thenUnwrap')) return
   own._thenUnwrap = function (this: unknown, ...args: unknown[]): unknown {
     const derived: unknown = thenUnwrap.apply(this, args)
-    if (isAPIPromiseLike(derived)) observeParse(derived, call)
+    if (isAPIPromiseLike(derived)) observeBody(derived, call)
     return derived
   }
 }
@@ -312,7 +313,7 @@ export abstract class ApiCall implements StreamObserver {
     try {
       if (isAPIPromiseLike(result)) {
         result.responsePromise.then(undefined, (error: unknown) => this.fail(error))
-        observeParse(result, this)
+        observeBody(result, this)
         return result
       }
       if (isThenable(result)) {
