@@ -10,6 +10,8 @@ import { clickHouseText, insertSpans, span } from './testing'
 
 const A = 'project-a'
 const B = 'project-b'
+/** Project C: what makes a cost partial, and what does not. */
+const C = 'project-c'
 const T0 = new Date('2025-03-10T00:00:00.000Z')
 const MIN = 60_000
 const HOUR = 60 * MIN
@@ -29,6 +31,8 @@ let dir: string
  * Previous period [T0-2h, T0): 10 gpt-4o calls, 200 ms, $0.02, one error.
  * Outside both: one call exactly at T0+2h, one just before T0-2h.
  * Project B: 50 failing gpt-4o calls at $1 plus a model only B uses.
+ * Project C: one priced gpt-4o call, one with tokens but no price (unknown model), two failed
+ *   calls that reported no usage, and one failed call that did (input tokens, no price).
  */
 function fixture(): SpanRow[] {
   const rows: SpanRow[] = []
@@ -115,6 +119,12 @@ function fixture(): SpanRow[] {
       }),
     )
   }
+  const c = (init: Partial<Parameters<typeof span>[0]>) => span({ project_id: C, start: at(MIN), ...init })
+  rows.push(c({ input_tokens: 100, output_tokens: 10, cost_usd: '0.001' }))
+  rows.push(c({ model: 'acme-big', input_tokens: 100, output_tokens: 10, pricing_note: 'unknown model' }))
+  rows.push(c({ status: 'error', pricing_note: 'no usage' }))
+  rows.push(c({ status: 'error', pricing_note: 'no usage' }))
+  rows.push(c({ status: 'error', input_tokens: 100, pricing_note: 'unknown model' }))
   return rows
 }
 
@@ -291,6 +301,21 @@ describe('getMetrics', () => {
 })
 
 describe('getOverview', () => {
+  test('failed calls that reported no usage are unpriced but counted apart (they add no cost)', async () => {
+    const { current } = await getOverview(storage, C, RANGE)
+    assert.equal(current.calls, 5)
+    assert.equal(current.unpriced_calls, 4)
+    assert.equal(current.unpriced_failed_calls, 2, 'a failed call with input tokens is not among them')
+    const groups = byGroup(await getMetrics(storage, C, { ...RANGE, groupBy: 'model' }))
+    assert.deepEqual(
+      [...groups].map(([model, r]) => [model, r.unpriced_calls, r.unpriced_failed_calls]),
+      [
+        ['gpt-4o', 3, 2],
+        ['acme-big', 1, 0],
+      ],
+    )
+  })
+
   test('current and previous period of the same length', async () => {
     const { current, previous } = await getOverview(storage, A, RANGE)
     assert.equal(current.calls, 125)

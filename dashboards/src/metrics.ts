@@ -38,6 +38,8 @@ const AGGREGATES = `
   toString(sum(cost_usd)) AS cost_total,
   countIf(cost_usd IS NOT NULL) AS priced_calls,
   countIf(cost_usd IS NULL AND kind IN {model_kinds:Array(String)}) AS unpriced_calls,
+  countIf(cost_usd IS NULL AND kind IN {model_kinds:Array(String)} AND status = 'error'
+    AND input_tokens = 0 AND output_tokens = 0) AS unpriced_failed_calls,
   quantiles(0.5, 0.95, 0.99)(duration_ms) AS latency,
   quantile(0.5)(ttft_ms) AS ttft_p50`
 
@@ -52,6 +54,7 @@ const aggregateRow = z.object({
   cost_total: decimal,
   priced_calls: count,
   unpriced_calls: count,
+  unpriced_failed_calls: count,
   latency: quantileTriple,
   ttft_p50: float,
 })
@@ -133,6 +136,7 @@ export async function getMetrics(
     reasoning_tokens: r.sum_reasoning_tokens,
     cost_usd: costOf(r),
     unpriced_calls: r.unpriced_calls,
+    unpriced_failed_calls: r.unpriced_failed_calls,
     p50_ms: r.latency.p50,
     p95_ms: r.latency.p95,
     p99_ms: r.latency.p99,
@@ -146,6 +150,7 @@ const EMPTY_KPIS: Kpis = {
   error_rate: null,
   cost_usd: null,
   unpriced_calls: 0,
+  unpriced_failed_calls: 0,
   input_tokens: 0,
   output_tokens: 0,
   total_tokens: 0,
@@ -163,6 +168,7 @@ function toKpis(r: AggregateRow): Kpis {
     error_rate: r.calls > 0 ? r.errors / r.calls : null,
     cost_usd: cost,
     unpriced_calls: r.unpriced_calls,
+    unpriced_failed_calls: r.unpriced_failed_calls,
     input_tokens: r.sum_input_tokens,
     output_tokens: r.sum_output_tokens,
     total_tokens: r.sum_input_tokens + r.sum_output_tokens,

@@ -50,6 +50,11 @@ export interface MetricsRow {
   cost_usd: number | null
   /** Model calls (llm, embedding) in the row that have no price (the "partial cost" warning). */
   unpriced_calls: number
+  /**
+   * Of `unpriced_calls`, the failed ones that reported no token usage (a rejected or timed-out
+   * request): providers bill nothing for these, so they do not make the cost a lower bound.
+   */
+  unpriced_failed_calls: number
   p50_ms: number | null
   p95_ms: number | null
   p99_ms: number | null
@@ -63,6 +68,8 @@ export interface Kpis {
   error_rate: number | null
   cost_usd: number | null
   unpriced_calls: number
+  /** See {@link MetricsRow.unpriced_failed_calls}. */
+  unpriced_failed_calls: number
   input_tokens: number
   output_tokens: number
   /** input + output (input already includes cached tokens, output reasoning tokens). */

@@ -48,7 +48,14 @@ describe('dashboard in Chromium', { skip }, () => {
     assert.match(cost, /^\$\d/)
     assert.ok(Number(cost.replace(/[$,]/g, '')) > 0, cost)
     assert.match((await page.getByTestId('kpi-p95').textContent()) ?? '', /\d+(\.\d+)? (ms|s)$/)
-    assert.match((await page.getByTestId('partial-cost').textContent()) ?? '', /have no price/)
+    const partial = (await page.getByTestId('partial-cost').textContent()) ?? ''
+    const unbilled = seeded.rows.filter((r) => r.status === 'error' && r.kind === 'llm').length
+    assert.equal(unbilled, 1, 'the seed has one failed call, with no usage')
+    assert.match(
+      partial,
+      new RegExp(`^Partial cost: ${expected.unpriced - unbilled} of ${expected.calls} calls have no price`),
+    )
+    assert.match(partial, /Not counted among them: 1 failed call that reported no usage/)
     // Charts rendered: stacked cost bars and latency lines are SVG paths.
     await page
       .locator('[data-testid="chart-cost"] svg path.recharts-rectangle')

@@ -127,7 +127,9 @@ export function seedRows(o: SeedOptions): Seeded {
     question: string,
     failed: boolean,
   ): SpanRow => {
-    const input = 300 + Math.floor(rand() * 2500)
+    // A timed-out request reports no usage (the draw is still made, so the rest stays as it was).
+    const drawn = 300 + Math.floor(rand() * 2500)
+    const input = failed ? 0 : drawn
     const output = failed ? 0 : 40 + Math.floor(rand() * 600)
     const cacheRead = rand() < 0.4 ? Math.floor(input * 0.6) : 0
     const duration = failed ? 30_000 : 350 + output * (8 + rand() * 12)

@@ -43,6 +43,12 @@ test('change vs the previous period reads "new" when the previous value is zero'
   assert.deepEqual(formatChange(150, 100), { label: '+50%', direction: 'up' })
   assert.deepEqual(formatChange(95, 100), { label: '−5.0%', direction: 'down' })
   assert.deepEqual(formatChange(null, 3), { label: '', direction: 'none' })
+  // Ten times or more reads as a factor: a near-empty previous period gives unreadable percentages.
+  assert.deepEqual(formatChange(999, 100), { label: '+899%', direction: 'up' })
+  assert.deepEqual(formatChange(1000, 100), { label: '×10', direction: 'up' })
+  assert.deepEqual(formatChange(1250, 100), { label: '×12.5', direction: 'up' })
+  assert.deepEqual(formatChange(3130, 5), { label: '×626', direction: 'up' })
+  assert.deepEqual(formatChange(-50, -10), { label: '−400%', direction: 'down' })
 })
 
 test('canonical timestamps keep their microseconds and read as UTC', () => {

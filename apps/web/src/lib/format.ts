@@ -76,14 +76,16 @@ export function formatPercent(ratio: number | null | undefined): string {
 }
 
 export interface Change {
-  /** Text to show: "+12%", "−3.4%", "new", "0%" or '' when nothing to compare. */
+  /** Text to show: "+12%", "−3.4%", "×63", "new", "0%" or '' when nothing to compare. */
   label: string
   direction: 'up' | 'down' | 'flat' | 'new' | 'none'
 }
 
 /**
  * Change of `current` against the previous period of the same length. A zero previous value
- * reads "new" rather than "+∞%" (DASHBOARD-UX.md, "What every page does" 2).
+ * reads "new" rather than "+∞%" (DASHBOARD-UX.md, "What every page does" 2), and a rise of ten
+ * times or more reads as a factor ("×63", not "+6200%"): a previous period with little data makes
+ * percentages that nobody can read at a glance.
  */
 export function formatChange(current: number | null, previous: number | null): Change {
   if (current == null) return { label: '', direction: 'none' }
@@ -92,6 +94,13 @@ export function formatChange(current: number | null, previous: number | null): C
     return { label: 'new', direction: 'new' }
   }
   const pct = ((current - previous) / Math.abs(previous)) * 100
+  if (previous > 0 && current >= previous * 10) {
+    const factor = current / previous
+    return {
+      label: `×${factor < 100 ? factor.toFixed(1).replace(/\.0$/, '') : Math.round(factor)}`,
+      direction: 'up',
+    }
+  }
   if (Math.abs(pct) < 0.05) return { label: '0%', direction: 'flat' }
   const abs = Math.abs(pct)
   const text = abs < 10 ? abs.toFixed(1) : abs.toFixed(0)

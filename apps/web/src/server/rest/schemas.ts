@@ -251,7 +251,14 @@ export const MetricsRowSchema = z
     cache_write_tokens: z.number().int(),
     reasoning_tokens: z.number().int(),
     cost_usd: usd,
-    unpriced_calls: z.number().int(),
+    unpriced_calls: z.number().int().openapi({
+      description:
+        'Model calls (llm, embedding) with no price: `cost_usd` is a lower bound when some are not failed calls.',
+    }),
+    unpriced_failed_calls: z.number().int().openapi({
+      description:
+        'Of `unpriced_calls`, the failed calls that reported no token usage (providers bill nothing for a rejected request).',
+    }),
     p50_ms: ms,
     p95_ms: ms,
     p99_ms: ms,

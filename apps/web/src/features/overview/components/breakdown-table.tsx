@@ -126,8 +126,11 @@ export function BreakdownTable({ breakdown, scores }: { breakdown: Breakdown; sc
                 </td>
                 <td className="num" data-testid="cell-cost">
                   {formatUsd(r.cost_usd)}
-                  {r.unpriced_calls > 0 ? (
-                    <span className="warn-dot" title={`${r.unpriced_calls} calls have no price`}>
+                  {r.unpriced_calls > r.unpriced_failed_calls ? (
+                    <span
+                      className="warn-dot"
+                      title={`${r.unpriced_calls - r.unpriced_failed_calls} calls have no price`}
+                    >
                       {' '}
                       *
                     </span>

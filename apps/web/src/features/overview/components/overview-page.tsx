@@ -1,4 +1,5 @@
 'use client'
+import type { Kpis } from '@hindsight/dashboards'
 import { useQuery } from '@tanstack/react-query'
 import { useRouter } from 'next/navigation'
 import { useMemo, useState } from 'react'
@@ -69,12 +70,7 @@ function KpiPanel({ projectId }: { projectId: string }) {
         )
       ) : null}
       <KpiTiles overview={kpis.data} periodLabel={periodLabel(range.label)} />
-      {current.unpriced_calls > 0 ? (
-        <div className="note warn" data-testid="partial-cost">
-          Partial cost: {formatCount(current.unpriced_calls)} of {formatCount(current.calls)} calls have no
-          price (a model missing from the price table), so cost and cost per call are lower bounds.
-        </div>
-      ) : null}
+      <PartialCost kpis={current} />
     </>
   )
 }
@@ -139,6 +135,26 @@ function BreakdownPanel({ projectId }: { projectId: string }) {
       {byRelease.data && byRelease.data.rows.length > 0 ? (
         <BreakdownTable breakdown={byRelease.data} scores={shown} />
       ) : null}
+    </div>
+  )
+}
+
+/**
+ * Says when the cost is a lower bound: model calls without a price (a model missing from the price
+ * table, or no token usage reported). Failed calls that reported no usage are named apart: providers
+ * bill nothing for a rejected request, so they leave the cost exact.
+ */
+function PartialCost({ kpis }: { kpis: Kpis }) {
+  const unbilled = kpis.unpriced_failed_calls
+  const unpriced = kpis.unpriced_calls - unbilled
+  if (unpriced <= 0) return null
+  return (
+    <div className="note warn" data-testid="partial-cost">
+      Partial cost: {formatCount(unpriced)} of {formatCount(kpis.calls)} calls have no price (a model missing
+      from the price table, or no token usage reported), so cost and cost per call are lower bounds.
+      {unbilled > 0
+        ? ` Not counted among them: ${formatCount(unbilled)} failed ${unbilled === 1 ? 'call' : 'calls'} that reported no usage (providers bill nothing for these).`
+        : null}
     </div>
   )
 }

@@ -15,6 +15,7 @@ const metrics = (group: string, over: Partial<MetricsRow> = {}): MetricsRow => (
   reasoning_tokens: 0,
   cost_usd: 1,
   unpriced_calls: 0,
+  unpriced_failed_calls: 0,
   p50_ms: 100,
   p95_ms: 300,
   p99_ms: 400,

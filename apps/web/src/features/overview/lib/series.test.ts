@@ -14,6 +14,7 @@ const row = (bucket: string, over: Partial<MetricsRow> = {}): MetricsRow => ({
   reasoning_tokens: 0,
   cost_usd: 0.5,
   unpriced_calls: 0,
+  unpriced_failed_calls: 0,
   p50_ms: 100,
   p95_ms: 200,
   p99_ms: 300,
