@@ -269,6 +269,7 @@ export async function startAllInOne(config: Config, options: AllInOneOptions = {
       try {
         return await runDemo({
           endpoint: otlpUrl,
+          apiUrl: server.url,
           apiKey,
           historyDays: options.demo?.historyDays ?? 7,
           calls: options.demo?.calls ?? 12,

@@ -31,11 +31,15 @@ interface MetricsRow {
   calls: number
   errors: number
   cost_usd: number | null
+  score_mean?: number | null
+  score_n?: number
 }
 
-async function metricsByModel(apiKey: string, from: Date): Promise<MetricsRow[]> {
+async function metricsByModel(apiKey: string, from: Date, score?: string): Promise<MetricsRow[]> {
   const to = new Date(Date.now() + 3_600_000)
-  const query = `/metrics?from=${from.toISOString()}&to=${to.toISOString()}&groupBy=model`
+  const query =
+    `/metrics?from=${from.toISOString()}&to=${to.toISOString()}&groupBy=model` +
+    (score ? `&score=${score}` : '')
   const { status, body } = await getJson(app.webUrl, query, apiKey)
   assert.equal(status, 200, JSON.stringify(body))
   assert.ok(isRecord(body) && Array.isArray(body.data))
@@ -71,6 +75,23 @@ test('the first start fills a separate Demo project: a week of calls, several mo
     mainRows.reduce((sum, r) => sum + r.calls, 0),
     0,
   )
+})
+
+test("the Demo project's history carries scores: user feedback and a judge's groundedness, by model", async () => {
+  const demo = app.projects.demo
+  assert.ok(demo?.apiKey)
+  const result = await app.demoFill
+  assert.ok(result && result.scoresSent > 100, `${result?.scoresSent} scores sent`)
+  await app.collector.flush()
+  const { status, body } = await getJson(app.webUrl, '/scores?name=user-feedback&limit=5', demo.apiKey)
+  assert.equal(status, 200, JSON.stringify(body))
+  assert.ok(isRecord(body) && Array.isArray(body.data) && body.data.length === 5)
+  assert.ok(body.data.every((s) => isRecord(s) && s.data_type === 'boolean' && s.source === 'sdk'))
+  const rows = await metricsByModel(demo.apiKey, new Date(Date.now() - 8 * 86_400_000), 'groundedness')
+  const mean = (model: string) => rows.find((r) => r.model === model)?.score_mean ?? null
+  const sonnet = mean('claude-sonnet-4-5')
+  const gpt = mean('gpt-4o')
+  assert.ok(sonnet !== null && gpt !== null && sonnet > gpt, `groundedness ${sonnet} vs ${gpt}`)
 })
 
 test('`demo` finds the Demo key in the data dir and its live run arrives through the SDK', async () => {

@@ -15,6 +15,7 @@ export async function demoCommand(config: Config, options: DemoCommandOptions): 
   const started = Date.now()
   const result = await runDemo({
     endpoint: target.endpoint,
+    apiUrl: target.apiUrl,
     apiKey: target.apiKey,
     history: options.history,
     historyDays: options.historyDays,
@@ -24,6 +25,7 @@ export async function demoCommand(config: Config, options: DemoCommandOptions): 
   const seconds = ((Date.now() - started) / 1000).toFixed(1)
   console.log(
     `Done in ${seconds} s: ${result.spansSent} spans sent (${result.historySpans} history, ` +
-      `${result.spansSent - result.historySpans} live from ${result.liveCalls} calls).`,
+      `${result.spansSent - result.historySpans} live from ${result.liveCalls} calls), ` +
+      `${result.scoresSent} scores.`,
   )
 }

@@ -373,6 +373,9 @@ export interface HistoryResult {
   spans: number
   exported: number
   failed: number
+  /** The traces sent, oldest first, and their trace ids (same order): what scores attach to. */
+  planned: PlannedTrace[]
+  traceIds: string[]
 }
 
 /** Plan the history and send it to the collector over OTLP/HTTP protobuf. */
@@ -406,6 +409,7 @@ export async function sendHistory(options: SendHistoryOptions): Promise<HistoryR
     ],
   })
   const tracer = provider.getTracer('hindsight-demo-history')
+  const traceIds: string[] = []
   const emit = (planned: PlannedSpan, parent: Span | undefined) => {
     const ctx = parent ? trace.setSpan(ROOT_CONTEXT, parent) : ROOT_CONTEXT
     const span = tracer.startSpan(
@@ -418,6 +422,7 @@ export async function sendHistory(options: SendHistoryOptions): Promise<HistoryR
       },
       ctx,
     )
+    if (!parent) traceIds.push(span.spanContext().traceId)
     for (const child of planned.children) emit(child, span)
     if (planned.error) span.setStatus({ code: SpanStatusCode.ERROR, message: planned.error.message })
     else span.setStatus({ code: SpanStatusCode.OK })
@@ -436,5 +441,7 @@ export async function sendHistory(options: SendHistoryOptions): Promise<HistoryR
     spans: countSpans(plan),
     exported: exporter.exported,
     failed: exporter.failed,
+    planned: plan,
+    traceIds,
   }
 }

@@ -6,15 +6,22 @@ import type { Config } from '../env'
 import { readCredentials, readLocalState } from '../local-state'
 import { sendHistory } from './history'
 import { runSampleApp } from './sample-app'
+import { planHistoryScores, sendScores } from './scores'
 
 export { type HistoryResult, planHistory, sendHistory } from './history'
 export { runSampleApp, type SampleAppOptions, type SampleAppResult } from './sample-app'
+export { type DemoScore, planHistoryScores, sendScores } from './scores'
 export { type SimulatedProvider, startSimulatedProvider } from './simulated-provider'
 
 export interface DemoOptions {
   /** Collector base URL, e.g. `http://127.0.0.1:4318`. */
   endpoint: string
   apiKey: string
+  /**
+   * The web server's base URL (REST API), e.g. `http://127.0.0.1:3000`: the history's quality
+   * scores go there. Without it, or when nothing answers there, the history has no scores.
+   */
+  apiUrl?: string
   /** Days of history; 0 or `history: false` skips it. @default 7 */
   historyDays?: number
   /** @default true */
@@ -33,6 +40,8 @@ export interface DemoResult {
   historySpans: number
   liveCalls: number
   liveErrors: number
+  /** History scores the REST API stored (user feedback and a judge's groundedness). */
+  scoresSent: number
   /** Spans the collector accepted: history plus live. */
   spansSent: number
 }
@@ -40,7 +49,14 @@ export interface DemoResult {
 /** Send history, then run the live sample app. */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const log = options.log ?? (() => {})
-  const result: DemoResult = { historyTraces: 0, historySpans: 0, liveCalls: 0, liveErrors: 0, spansSent: 0 }
+  const result: DemoResult = {
+    historyTraces: 0,
+    historySpans: 0,
+    liveCalls: 0,
+    liveErrors: 0,
+    scoresSent: 0,
+    spansSent: 0,
+  }
   const days = options.history === false ? 0 : (options.historyDays ?? 7)
   if (days > 0) {
     log(`Sending ${days} days of simulated history…`)
@@ -54,6 +70,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     result.historySpans = history.exported
     result.spansSent += history.exported
     log(`  ${history.traces} traces, ${history.exported} spans accepted`)
+    if (options.apiUrl) {
+      const scores = planHistoryScores(history.planned, history.traceIds, options.seed ?? 42)
+      try {
+        result.scoresSent = await sendScores(options.apiUrl, options.apiKey, scores)
+        log(`  ${result.scoresSent} scores (user feedback, groundedness) stored`)
+      } catch (error) {
+        // The traces are in; a demo without scores is still a demo.
+        log(`  no scores: ${(error as Error).message}`)
+      }
+    }
   }
   const calls = options.calls ?? 40
   if (calls > 0) {
@@ -77,6 +103,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 /** Where `hindsight demo` sends to, and which setting the key came from. */
 export interface DemoTarget {
   endpoint: string
+  /** The web server's base URL, where the history's scores go. */
+  apiUrl: string
   apiKey: string
   keySource: 'HINDSIGHT_API_KEY' | 'HINDSIGHT_INIT_API_KEY' | 'credentials.json'
 }
@@ -87,17 +115,21 @@ export function urlHost(host: string): string {
 }
 
 /**
- * The instance the environment describes: OTLP on HINDSIGHT_HOST:HINDSIGHT_OTLP_PORT; the key
+ * The instance the environment describes: OTLP on HINDSIGHT_HOST:HINDSIGHT_OTLP_PORT, the REST API
+ * (for the history's scores) on HINDSIGHT_HOST:HINDSIGHT_PORT; the key
  * from HINDSIGHT_API_KEY, else HINDSIGHT_INIT_API_KEY, else the Demo project's key that
  * `hindsight start` stored in the data directory.
  */
 export function resolveDemoTarget(config: Config): DemoTarget {
   const endpoint = `http://${urlHost(config.host)}:${config.otlpPort}`
-  if (config.apiKey) return { endpoint, apiKey: config.apiKey, keySource: 'HINDSIGHT_API_KEY' }
-  if (config.initApiKey) return { endpoint, apiKey: config.initApiKey, keySource: 'HINDSIGHT_INIT_API_KEY' }
+  const apiUrl = `http://${urlHost(config.host)}:${config.port}`
+  if (config.apiKey) return { endpoint, apiUrl, apiKey: config.apiKey, keySource: 'HINDSIGHT_API_KEY' }
+  if (config.initApiKey) {
+    return { endpoint, apiUrl, apiKey: config.initApiKey, keySource: 'HINDSIGHT_INIT_API_KEY' }
+  }
   const { demoProjectId } = readLocalState(config.dataDir)
   const key = demoProjectId ? readCredentials(config.dataDir)[demoProjectId] : undefined
-  if (key) return { endpoint, apiKey: key, keySource: 'credentials.json' }
+  if (key) return { endpoint, apiUrl, apiKey: key, keySource: 'credentials.json' }
   throw new Error(
     'No API key to send the demo with. Set HINDSIGHT_API_KEY to a project key (printed by ' +
       '`hindsight start` on first start), or start Hindsight once with HINDSIGHT_DEMO=on so it creates ' +
