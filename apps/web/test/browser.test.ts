@@ -18,6 +18,8 @@ const EMPTY_KEY = 'hs_browser_empty_key_qrstuvwxyz012345'
 let projectId: string
 let emptyProjectId: string
 let seeded: Seeded
+/** Model calls in the previous 24 h: a handful, too few for a rate or percentile to compare with. */
+let previousCalls = 0
 
 const open = (path: string): Promise<Page> => h.open(path)
 
@@ -31,6 +33,15 @@ describe('dashboard in Chromium', { skip }, () => {
     emptyProjectId = (await projects.ensure('brand-new', EMPTY_KEY)).project.id
     seeded = seedRows({ projectId, traces: 60 })
     await insertRows(storage, seeded.rows)
+    const before = seedRows({
+      projectId,
+      traces: 2,
+      now: Date.now() - 30 * 3_600_000,
+      spreadMs: 3_600_000,
+      seed: 9,
+    })
+    previousCalls = expectedTotals(before.rows).calls
+    await insertRows(storage, before.rows)
     await h.start({ knownKeys: { [projectId]: KEY, [emptyProjectId]: EMPTY_KEY } })
   })
 
@@ -48,6 +59,16 @@ describe('dashboard in Chromium', { skip }, () => {
     assert.match(cost, /^\$\d/)
     assert.ok(Number(cost.replace(/[$,]/g, '')) > 0, cost)
     assert.match((await page.getByTestId('kpi-p95').textContent()) ?? '', /\d+(\.\d+)? (ms|s)$/)
+    // Totals compare with the few previous calls; percentiles and rates do not pretend to.
+    assert.ok(previousCalls > 0 && previousCalls < 30 && expected.calls >= 10 * previousCalls)
+    assert.match(
+      (await page.getByTestId('kpi-calls-change').textContent()) ?? '',
+      /^×\d+(\.\d)? vs previous 24h$/,
+    )
+    assert.equal(
+      await page.getByTestId('kpi-p95-change').textContent(),
+      `only ${previousCalls} calls in previous 24h`,
+    )
     const partial = (await page.getByTestId('partial-cost').textContent()) ?? ''
     const unbilled = seeded.rows.filter((r) => r.status === 'error' && r.kind === 'llm').length
     assert.equal(unbilled, 1, 'the seed has one failed call, with no usage')

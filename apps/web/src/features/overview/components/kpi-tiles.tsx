@@ -1,14 +1,8 @@
 'use client'
 /** Headline numbers with their change against the previous period of the same length. */
 import type { Kpis, Overview } from '@hindsight/dashboards'
-import {
-  formatChange,
-  formatCount,
-  formatMs,
-  formatPercent,
-  formatTokens,
-  formatUsd,
-} from '../../../lib/format'
+import { formatCount, formatMs, formatPercent, formatTokens, formatUsd } from '../../../lib/format'
+import { kpiChange } from '../lib/kpi-change'
 
 interface Tile {
   id: string
@@ -17,6 +11,8 @@ interface Tile {
   format: (v: number | null) => string
   /** Whether a rise is bad (cost, latency, errors) or neutral (volume). */
   riseIsBad: boolean
+  /** A rate, percentile or per-call figure: its change needs enough previous calls (see kpiChange). */
+  perCall?: boolean
 }
 
 const TILES: Tile[] = [
@@ -35,15 +31,31 @@ const TILES: Tile[] = [
     value: (k) => k.error_rate,
     format: formatPercent,
     riseIsBad: true,
+    perCall: true,
   },
-  { id: 'p50', label: 'Latency p50', value: (k) => k.p50_ms, format: formatMs, riseIsBad: true },
-  { id: 'p95', label: 'Latency p95', value: (k) => k.p95_ms, format: formatMs, riseIsBad: true },
+  {
+    id: 'p50',
+    label: 'Latency p50',
+    value: (k) => k.p50_ms,
+    format: formatMs,
+    riseIsBad: true,
+    perCall: true,
+  },
+  {
+    id: 'p95',
+    label: 'Latency p95',
+    value: (k) => k.p95_ms,
+    format: formatMs,
+    riseIsBad: true,
+    perCall: true,
+  },
   {
     id: 'cost-per-call',
     label: 'Cost / call',
     value: (k) => k.cost_per_call,
     format: formatUsd,
     riseIsBad: true,
+    perCall: true,
   },
 ]
 
@@ -53,7 +65,11 @@ export function KpiTiles({ overview, periodLabel }: { overview: Overview; period
     <div className="kpis">
       {TILES.map((tile) => {
         const value = tile.value(current)
-        const change = formatChange(value, tile.value(previous))
+        const change = kpiChange(value, tile.value(previous), {
+          perCall: tile.perCall === true,
+          previousCalls: previous.calls,
+          periodLabel,
+        })
         const tone =
           change.direction === 'up' || change.direction === 'down'
             ? (change.direction === 'up') === tile.riseIsBad
@@ -71,9 +87,10 @@ export function KpiTiles({ overview, periodLabel }: { overview: Overview; period
             </div>
             <div
               className={`kpi-change ${tone}`}
+              data-testid={`kpi-${tile.id}-change`}
               title={`previous ${periodLabel}: ${tile.format(tile.value(previous))}`}
             >
-              {change.label ? `${change.label} vs previous ${periodLabel}` : ' '}
+              {change.text || ' '}
             </div>
           </div>
         )
