@@ -70,12 +70,14 @@ export async function getScoreMeans(
 ): Promise<ScoreMeanRow[]> {
   const { score, ...rest } = q
   const rows = await meanRows(storage, projectId, rest, [scoreName(score, 'score')])
-  return rows.map(({ name: _name, ...row }) => row)
+  return rows.map(({ name: _name, rate: _rate, ...row }) => row)
 }
 
 /** One score name's mean in one group and bucket. */
 export interface ScoreNameMeanRow extends ScoreMeanRow {
   name: string
+  /** Every averaged score was boolean: the mean is a pass rate (a Wilson interval fits it). */
+  rate: boolean
 }
 
 export type ScoreMeansByNameQuery = MetricsQuery & {
@@ -127,7 +129,7 @@ async function meanRows(
       GROUP BY trace_id, group_value
     ),
     s AS (
-      SELECT trace_id, name, value
+      SELECT trace_id, name, value, data_type
       FROM ${final(storage, 'scores')}
       WHERE project_id = {projectId:String} AND status = 'ok'
         ${names ? 'AND name IN {names:Array(String)}' : ''}
@@ -139,6 +141,7 @@ async function meanRows(
       toString(s.name) AS score_name,
       avg(s.value) AS mean,
       count() AS n,
+      countIf(s.data_type = 'boolean') AS n_boolean,
       stddevSamp(s.value) AS sd
     FROM matched INNER JOIN s ON s.trace_id = matched.trace_id
     GROUP BY ${keys.join(', ')}
@@ -160,6 +163,7 @@ async function meanRows(
       score_name: z.string(),
       mean: float,
       n: count,
+      n_boolean: count,
       sd: float,
     }),
   )
@@ -167,6 +171,7 @@ async function meanRows(
     ...(q.groupBy ? { group: r.group_value ?? '' } : {}),
     ...(r.bucket_s !== undefined ? { bucket: new Date(r.bucket_s * 1000).toISOString() } : {}),
     name: r.score_name,
+    rate: r.n_boolean === r.n,
     score_mean: r.mean,
     score_n: r.n,
     score_stderr: r.n >= 2 && r.sd !== null ? r.sd / Math.sqrt(r.n) : null,

@@ -365,14 +365,18 @@ describe('mean score per metrics group', () => {
     const single = await getScoreMeans(db.storage, M, { ...range, groupBy: 'model', score: 'helpfulness' })
     for (const one of single) {
       const many = rows.find((r) => r.group === one.group && r.name === 'helpfulness')
-      assert.deepEqual(many && { ...many, name: undefined }, { ...one, name: undefined })
+      assert.deepEqual(many && { ...many, name: undefined, rate: undefined }, {
+        ...one,
+        name: undefined,
+        rate: undefined,
+      })
     }
     const names = await getScoreMeansByName(db.storage, M, range)
     assert.deepEqual(
-      names.map((r) => [r.name, r.score_n]),
+      names.map((r) => [r.name, r.score_n, r.rate]),
       [
-        ['correct', 4],
-        ['helpfulness', 10],
+        ['correct', 4, true],
+        ['helpfulness', 10, false],
       ],
     )
     const onlyCorrect = await getScoreMeansByName(db.storage, M, {

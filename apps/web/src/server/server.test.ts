@@ -93,6 +93,24 @@ describe('tRPC over HTTP, real storage', () => {
     assert.ok(series.tokens.some((p) => (p.input ?? 0) > 0))
   })
 
+  test('overview.quality: no scores, no trends; bad names are a BAD_REQUEST naming the field', async () => {
+    const none = await client.overview.quality.query({ projectId, ...range })
+    assert.deepEqual(none.trends, [])
+    assert.equal(none.intervalSeconds, 3600, '24 h stays in hours: at most 24 buckets')
+    const unknown = await client.overview.quality.query({ projectId, ...range, names: ['no-such-score'] })
+    assert.deepEqual(unknown.trends, [])
+    await assert.rejects(
+      client.overview.quality.query({ projectId, ...range, names: ['a', 'b', 'c', 'd', 'e', 'f', 'g'] }),
+      (e: unknown) =>
+        e instanceof TRPCClientError && e.data?.code === 'BAD_REQUEST' && /names/.test(e.message),
+    )
+    await assert.rejects(
+      client.overview.quality.query({ projectId, ...range, names: [' '] }),
+      (e: unknown) =>
+        e instanceof TRPCClientError && e.data?.code === 'BAD_REQUEST' && /names/.test(e.message),
+    )
+  })
+
   test('overview.byModel has one row per model with its calls', async () => {
     const rows = await client.overview.byModel.query({ projectId, ...range })
     for (const row of rows) {

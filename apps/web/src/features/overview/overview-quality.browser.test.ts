@@ -8,12 +8,14 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { SpanRow } from '@hindsight/collector/canonical'
+import { chooseInterval } from '@hindsight/dashboards'
 import { type ScoreInput, ScoreRepository } from '@hindsight/quality'
 import type { Locator } from 'playwright-core'
 import { BrowserHarness, browserTestSkip, RESULTS } from '../../../test/browser-support'
 import { insertRows, type Seeded, seedRows } from '../../../test/seed'
 import { formatCount, formatUsd } from '../../lib/format'
 import { formatScoreMean } from './lib/breakdown'
+import { qualityInterval } from './lib/quality-series'
 
 const skip = browserTestSkip('OVERVIEW QUALITY BROWSER TESTS')
 const KEY = 'hs_overview_quality_key_0123456789'
@@ -165,6 +167,51 @@ describe('overview: quality beside cost and latency, by model and by release', {
       means,
       [...means].sort((a, b) => b - a),
     )
+    await page.close()
+    assert.deepEqual(h.pageErrors, [])
+  })
+
+  test('quality over time: a chart per shown score, a point per bucket with scores, a click opens its traces', async () => {
+    const page = await h.open(`/?project=${projectId}`)
+    const trends = page.getByTestId('quality-trend')
+    await trends.first().waitFor({ timeout: 30_000 })
+    assert.deepEqual(await trends.evaluateAll((els) => els.map((e) => e.getAttribute('data-score-name'))), [
+      'helpfulness',
+      'correct',
+      'tone',
+    ])
+    // The page's range is the last 24 h; a trace's scores fall in the bucket of its first model call.
+    const to = new Date()
+    const range = { from: new Date(to.getTime() - 24 * 3_600_000), to }
+    const step = qualityInterval(range, chooseInterval(range)) * 1000
+    const firstCall = new Map<string, number>()
+    for (const r of seeded.rows) {
+      if (r.kind !== 'llm' && r.kind !== 'embedding') continue
+      const t = Date.parse(`${r.start_time.replace(' ', 'T')}Z`)
+      firstCall.set(r.trace_id, Math.min(firstCall.get(r.trace_id) ?? t, t))
+    }
+    for (const name of ['helpfulness', 'correct', 'tone']) {
+      const buckets = new Set(
+        [...(given.get(name)?.keys() ?? [])].flatMap((trace) => {
+          const t = firstCall.get(trace)
+          return t === undefined ? [] : [Math.floor(t / step) * step]
+        }),
+      )
+      const chart = page.locator(`[data-testid="quality-trend"][data-score-name="${name}"]`)
+      assert.equal(await chart.getAttribute('data-points'), String(buckets.size), `${name}: scored buckets`)
+      assert.equal(await chart.locator('.recharts-line-dots circle').count(), buckets.size, `${name}: dots`)
+    }
+    const correct = page.locator('[data-testid="quality-trend"][data-score-name="correct"]')
+    assert.match((await correct.textContent()) ?? '', /pass rate · n = 11/)
+    await correct.locator('.recharts-area-area').first().waitFor()
+    await page.screenshot({ path: join(RESULTS, 'overview-quality-trends.png'), fullPage: true })
+
+    await correct.locator('.recharts-line-dots circle').first().click()
+    await page.waitForURL(/\/traces\?/, { timeout: 10_000 })
+    const url = new URL(page.url())
+    const from = Date.parse(url.searchParams.get('from') ?? '')
+    const until = Date.parse(url.searchParams.get('to') ?? '')
+    assert.equal(until - from, step, 'one bucket of traces')
     await page.close()
     assert.deepEqual(h.pageErrors, [])
   })

@@ -182,7 +182,7 @@ export function ScorePicker({
   const on = new Set(shown)
   return (
     <div className="chips" data-testid="score-picker">
-      <span className="muted small">Score columns:</span>
+      <span className="muted small">Scores shown (trends and columns):</span>
       {names.map((s) => (
         <label key={s.name} className="chip" data-testid="score-pick" data-score-name={s.name}>
           <input

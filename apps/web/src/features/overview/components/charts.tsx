@@ -84,8 +84,8 @@ function ChartFrame({ title, testId, hint, empty, children }: ChartFrameProps) {
   )
 }
 
-const axisProps = { stroke: 'var(--muted)', fontSize: 11, tickLine: false } as const
-const tooltipStyle = {
+export const axisProps = { stroke: 'var(--muted)', fontSize: 11, tickLine: false } as const
+export const tooltipStyle = {
   contentStyle: {
     background: 'var(--panel)',
     border: '1px solid var(--border)',

@@ -15,6 +15,7 @@ import { scoreColumns } from '../lib/breakdown'
 import { BreakdownTable, ScorePicker } from './breakdown-table'
 import { type ChartNavigation, CostChart, LatencyChart, TokensChart } from './charts'
 import { KpiTiles } from './kpi-tiles'
+import { QualityTrends } from './quality-trends'
 
 export function OverviewPage() {
   return <ProjectGate>{(projectId) => <Overview projectId={projectId} />}</ProjectGate>
@@ -75,12 +76,11 @@ function KpiPanel({ projectId }: { projectId: string }) {
   )
 }
 
-function SeriesPanel({ projectId }: { projectId: string }) {
-  const trpc = useTRPC()
+/** Where the overview's charts lead: a bucket's traces, or a zoomed range. */
+function useChartNavigation(): ChartNavigation {
   const router = useRouter()
-  const { view, query, href, update } = useView()
-  const series = useQuery(trpc.overview.series.queryOptions({ projectId, ...query }))
-  const nav = useMemo<ChartNavigation>(
+  const { href, update } = useView()
+  return useMemo<ChartNavigation>(
     () => ({
       toTraces: (from, to, model) =>
         router.push(
@@ -99,6 +99,13 @@ function SeriesPanel({ projectId }: { projectId: string }) {
     }),
     [router, href, update],
   )
+}
+
+function SeriesPanel({ projectId }: { projectId: string }) {
+  const trpc = useTRPC()
+  const { view, query } = useView()
+  const series = useQuery(trpc.overview.series.queryOptions({ projectId, ...query }))
+  const nav = useChartNavigation()
   if (series.isPending) return <Loading label="Loading charts…" height={260} />
   if (series.isError) return <ErrorState error={series.error} onRetry={() => void series.refetch()} />
   return (
@@ -115,6 +122,7 @@ function BreakdownPanel({ projectId }: { projectId: string }) {
   const trpc = useTRPC()
   const { query } = useView()
   const [picked, setPicked] = useState<string[] | null>(null)
+  const nav = useChartNavigation()
   const byModel = useQuery(trpc.overview.breakdown.queryOptions({ projectId, ...query, dimension: 'model' }))
   const byRelease = useQuery(
     trpc.overview.breakdown.queryOptions({ projectId, ...query, dimension: 'release' }),
@@ -127,6 +135,7 @@ function BreakdownPanel({ projectId }: { projectId: string }) {
   return (
     <div className="stack">
       <ScorePicker names={names} shown={shown} onChange={setPicked} />
+      <QualityTrends projectId={projectId} names={shown} nav={nav} />
       <BreakdownTable breakdown={byModel.data} scores={shown} />
       {byRelease.isPending ? <Loading label="Loading the release breakdown…" height={120} /> : null}
       {byRelease.isError ? (

@@ -31,6 +31,7 @@ const mean = (
 ): ScoreNameMeanRow => ({
   ...(group === undefined ? {} : { group }),
   name,
+  rate: false,
   score_mean,
   score_n,
   score_stderr: null,

@@ -2,9 +2,14 @@ import { chooseInterval, getMetrics, getOverview } from '@hindsight/dashboards'
 import { getScoreMeansByName } from '@hindsight/quality'
 import { z } from 'zod'
 import { BREAKDOWN_DIMENSIONS, buildBreakdown } from '../../../features/overview/lib/breakdown'
+import { buildQualitySeries, qualityInterval } from '../../../features/overview/lib/quality-series'
 import { buildOverviewSeries } from '../../../features/overview/lib/series'
 import { rangeInput, toRange } from '../inputs'
 import { createTRPCRouter, projectProcedure } from '../trpc'
+import { qualityCall } from './quality-errors'
+
+/** Score trends drawn at once when the caller names none: the most scored names. */
+const DEFAULT_TRENDS = 3
 
 export const overviewRouter = createTRPCRouter({
   /** Headline numbers for the range and for the previous period of the same length. */
@@ -52,4 +57,32 @@ export const overviewRouter = createTRPCRouter({
       ])
       return buildBreakdown(input.dimension, metrics, means, names)
     }),
+
+  /**
+   * Score trends: per name (the given ones in their order, else the three most scored), the mean
+   * per bucket with its 95% interval, in buckets coarser than the other charts' (quality-series.ts).
+   */
+  quality: projectProcedure
+    .input(rangeInput.and(z.object({ names: z.array(z.string().trim().min(1).max(200)).max(6).optional() })))
+    .query(({ ctx, input }) =>
+      qualityCall(async () => {
+        const range = toRange(input)
+        const intervalSeconds = qualityInterval(range, chooseInterval(range))
+        const all = await getScoreMeansByName(ctx.storage, input.projectId, {
+          ...range,
+          filter: input.filter,
+        })
+        const totals = input.names
+          ? input.names.flatMap((name) => all.filter((r) => r.name === name))
+          : [...all].sort((a, b) => b.score_n - a.score_n).slice(0, DEFAULT_TRENDS)
+        if (totals.length === 0) return { intervalSeconds, trends: [] }
+        const rows = await getScoreMeansByName(ctx.storage, input.projectId, {
+          ...range,
+          intervalSeconds,
+          filter: input.filter,
+          names: totals.map((t) => t.name),
+        })
+        return buildQualitySeries(range, intervalSeconds, rows, totals)
+      }),
+    ),
 })
