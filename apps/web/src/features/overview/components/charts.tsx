@@ -52,6 +52,8 @@ export function modelColor(models: string[], model: string): string {
 export interface ChartNavigation {
   /** Traces in [from, to), optionally for one model. */
   toTraces(from: number, to: number, model?: string): void
+  /** The URL `toTraces` goes to, for real links. */
+  tracesHref(from: number, to: number, model?: string): string
   /** Zoom the global range to [from, to). */
   zoom(from: number, to: number): void
 }

@@ -76,24 +76,31 @@ function KpiPanel({ projectId }: { projectId: string }) {
   )
 }
 
+function tracesHref(
+  href: ReturnType<typeof useView>['href'],
+  from: number,
+  to: number,
+  model: string | undefined,
+): string {
+  return href(
+    {
+      range: null,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      ...(model ? { models: [model] } : {}),
+    },
+    '/traces',
+  )
+}
+
 /** Where the overview's charts lead: a bucket's traces, or a zoomed range. */
 function useChartNavigation(): ChartNavigation {
   const router = useRouter()
   const { href, update } = useView()
   return useMemo<ChartNavigation>(
     () => ({
-      toTraces: (from, to, model) =>
-        router.push(
-          href(
-            {
-              range: null,
-              from: new Date(from).toISOString(),
-              to: new Date(to).toISOString(),
-              ...(model ? { models: [model] } : {}),
-            },
-            '/traces',
-          ),
-        ),
+      toTraces: (from, to, model) => router.push(tracesHref(href, from, to, model)),
+      tracesHref: (from, to, model) => tracesHref(href, from, to, model),
       zoom: (from, to) =>
         update({ range: null, from: new Date(from).toISOString(), to: new Date(to).toISOString() }),
     }),

@@ -118,18 +118,17 @@ function TrendChart({
                 const key = `dot-${index}`
                 if (cx == null || cy == null || !payload || payload.mean === null) return <g key={key} />
                 return (
-                  <circle
+                  <a
                     key={key}
-                    className="recharts-dot"
-                    cx={cx}
-                    cy={cy}
-                    r={3}
-                    fill={LINE}
-                    cursor="pointer"
-                    onClick={() => nav.toTraces(payload.t, payload.t + step)}
+                    href={nav.tracesHref(payload.t, payload.t + step)}
+                    onClick={(event) => {
+                      event.preventDefault()
+                      nav.toTraces(payload.t, payload.t + step)
+                    }}
                   >
-                    <title>{`${format(payload.mean)} (n = ${payload.n}): click for these traces`}</title>
-                  </circle>
+                    <title>{`${trend.name} ${format(payload.mean)} (n = ${payload.n}): open these traces`}</title>
+                    <circle className="recharts-dot" cx={cx} cy={cy} r={3} fill={LINE} cursor="pointer" />
+                  </a>
                 )
               }}
               connectNulls={false}
