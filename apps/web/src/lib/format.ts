@@ -49,7 +49,8 @@ function compact(value: number): string {
 function trim(value: number): string {
   const abs = Math.abs(value)
   const text = abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : value.toFixed(2)
-  return text.replace(/\.?0+$/, '')
+  // Only a fraction's trailing zeros go: "100" stays "100" (it read "1": 100,364 tokens as "1K").
+  return text.includes('.') ? text.replace(/\.?0+$/, '') : text
 }
 
 /** A latency for tiles and charts: ms under a second, s (2 decimals) above. */
