@@ -1,3 +1,4 @@
+export { type CacheModelRow, type CacheSavings, type CacheTotals, getCacheSavings } from './cache'
 export { getFilterValues, hasSpans } from './filter-values'
 export { getMetrics, getOverview } from './metrics'
 export { chTime, count, decimal, float, queryRows } from './query'

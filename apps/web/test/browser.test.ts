@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Page } from 'playwright-core'
+import { formatPercent } from '../src/lib/format'
 import { BrowserHarness, browserTestSkip, RESULTS } from './browser-support'
 import { expectedTotals, insertRows, type Seeded, seedRows } from './seed'
 
@@ -77,6 +78,27 @@ describe('dashboard in Chromium', { skip }, () => {
       new RegExp(`^Partial cost: ${expected.unpriced - unbilled} of ${expected.calls} calls have no price`),
     )
     assert.match(partial, /Not counted among them: 1 failed call that reported no usage/)
+    // Prompt cache: the hit rate of the seeded LLM calls, dollars saved, a row per model that cached.
+    const llm = seeded.rows.filter((r) => r.kind === 'llm')
+    const sum = (pick: (r: (typeof llm)[number]) => number) => llm.reduce((n, r) => n + pick(r), 0)
+    const hitRate = sum((r) => r.cache_read_tokens) / sum((r) => r.input_tokens)
+    assert.equal(await page.getByTestId('cache-hit-rate').textContent(), formatPercent(hitRate))
+    const saved = (await page.getByTestId('cache-saved').textContent()) ?? ''
+    assert.ok(/^\$\d/.test(saved) && Number(saved.replace(/[$,]/g, '')) > 0, saved)
+    const cachedModels = new Set(llm.filter((r) => r.cache_read_tokens > 0).map((r) => r.model))
+    const cacheRows = page.getByTestId('cache-row')
+    assert.deepEqual(
+      new Set(await cacheRows.evaluateAll((els) => els.map((e) => e.getAttribute('data-key')))),
+      cachedModels,
+    )
+    assert.ok(cachedModels.has('llama-3-local'), 'the seed caches on the unpriced model too')
+    assert.equal(
+      await page
+        .locator('[data-testid="cache-row"][data-key="llama-3-local"] [data-testid="cache-row-saved"]')
+        .textContent(),
+      'unpriced',
+      'a model missing from the price table has tokens but no dollars',
+    )
     // Charts rendered: stacked cost bars and latency lines are SVG paths.
     await page
       .locator('[data-testid="chart-cost"] svg path.recharts-rectangle')

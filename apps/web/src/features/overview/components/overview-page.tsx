@@ -13,6 +13,7 @@ import { describeFilter } from '../../../lib/view-state'
 import { SetupSnippet } from '../../setup/components/setup-snippet'
 import { scoreColumns } from '../lib/breakdown'
 import { BreakdownTable, ScorePicker } from './breakdown-table'
+import { CachePanel } from './cache-panel'
 import { type ChartNavigation, CostChart, LatencyChart, TokensChart } from './charts'
 import { KpiTiles } from './kpi-tiles'
 import { QualityTrends } from './quality-trends'
@@ -32,6 +33,7 @@ function Overview({ projectId }: { projectId: string }) {
       <ActiveFilters />
       <KpiPanel projectId={projectId} />
       <SeriesPanel projectId={projectId} />
+      <CachePanel projectId={projectId} />
       <BreakdownPanel projectId={projectId} />
     </div>
   )

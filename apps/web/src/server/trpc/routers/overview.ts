@@ -1,4 +1,6 @@
-import { chooseInterval, getMetrics, getOverview } from '@hindsight/dashboards'
+import { ProjectPriceRepository, ProjectPriceResolver } from '@hindsight/collector/pricing'
+import type { Storage } from '@hindsight/collector/storage'
+import { chooseInterval, getCacheSavings, getMetrics, getOverview } from '@hindsight/dashboards'
 import { getScoreMeansByName } from '@hindsight/quality'
 import { z } from 'zod'
 import { BREAKDOWN_DIMENSIONS, buildBreakdown } from '../../../features/overview/lib/breakdown'
@@ -7,6 +9,17 @@ import { buildOverviewSeries } from '../../../features/overview/lib/series'
 import { rangeInput, toRange } from '../inputs'
 import { createTRPCRouter, projectProcedure } from '../trpc'
 import { qualityCall } from './quality-errors'
+
+/** Each storage's price resolver: a project's custom prices over the built-in table, cached briefly. */
+const resolvers = new WeakMap<Storage, ProjectPriceResolver>()
+function priceResolver(storage: Storage): ProjectPriceResolver {
+  let resolver = resolvers.get(storage)
+  if (!resolver) {
+    resolver = new ProjectPriceResolver(new ProjectPriceRepository(storage))
+    resolvers.set(storage, resolver)
+  }
+  return resolver
+}
 
 /** Score trends drawn at once when the caller names none: the most scored names. */
 const DEFAULT_TRENDS = 3
@@ -57,6 +70,15 @@ export const overviewRouter = createTRPCRouter({
       ])
       return buildBreakdown(input.dimension, metrics, means, names)
     }),
+
+  /**
+   * Prompt-cache savings over the range: hit rate, cached tokens, what reads saved and writes cost
+   * against the input price (the project's prices, custom ones first), overall and by model.
+   */
+  cache: projectProcedure.input(rangeInput).query(async ({ ctx, input }) => {
+    const table = await priceResolver(ctx.storage).tableFor(input.projectId)
+    return getCacheSavings(ctx.storage, input.projectId, { ...toRange(input), filter: input.filter }, table)
+  }),
 
   /**
    * Score trends: per name (the given ones in their order, else the three most scored), the mean
