@@ -60,6 +60,8 @@ describe('dashboard in Chromium', { skip }, () => {
     assert.match(cost, /^\$\d/)
     assert.ok(Number(cost.replace(/[$,]/g, '')) > 0, cost)
     assert.match((await page.getByTestId('kpi-p95').textContent()) ?? '', /\d+(\.\d+)? (ms|s)$/)
+    // Time to first token: the seed's successful calls all record one, between 120 and 520 ms.
+    assert.match((await page.getByTestId('kpi-ttft').textContent()) ?? '', /^[1-5]\d\d ms$/)
     // Totals compare with the few previous calls; percentiles and rates do not pretend to.
     assert.ok(previousCalls > 0 && previousCalls < 30 && expected.calls >= 10 * previousCalls)
     assert.match(
@@ -105,6 +107,10 @@ describe('dashboard in Chromium', { skip }, () => {
       .first()
       .waitFor({ timeout: 15_000 })
     await page.locator('[data-testid="chart-latency"] svg path.recharts-curve').first().waitFor()
+    // …and the dashed time-to-first-token line beside the percentiles.
+    await page
+      .locator('[data-testid="chart-latency"] svg path.recharts-curve[stroke-dasharray="4 3"]')
+      .waitFor()
     await page.locator('[data-testid="chart-tokens"] svg path.recharts-curve').first().waitFor()
     assert.ok((await page.getByTestId('model-row').count()) >= 4)
     await page.screenshot({ path: join(RESULTS, 'overview.png'), fullPage: true })

@@ -213,6 +213,7 @@ interface SeriesLine<P> {
   key: Exclude<keyof P, 't'>
   name: string
   color: string
+  dashed?: boolean
 }
 
 /** A line per series key over time buckets, with the drag-to-zoom selection (latency, tokens). */
@@ -255,6 +256,7 @@ function SeriesLineChart<P extends { t: number }>({
             type="linear"
             stroke={line.color}
             strokeWidth={1.5}
+            strokeDasharray={line.dashed ? '4 3' : undefined}
             dot={points.length < 40 ? { r: 2 } : false}
             connectNulls={false}
             isAnimationActive={false}
@@ -272,6 +274,7 @@ const LATENCY_LINES: readonly SeriesLine<LatencyPoint>[] = [
   { key: 'p50', name: 'p50', color: '#12b886' },
   { key: 'p95', name: 'p95', color: '#f59f00' },
   { key: 'p99', name: 'p99', color: '#fa5252' },
+  { key: 'ttft_p50', name: 'TTFT p50', color: '#7950f2', dashed: true },
 ]
 
 export function LatencyChart({
@@ -286,7 +289,12 @@ export function LatencyChart({
   const selection = useBucketSelection(series.latency, series.intervalSeconds * 1000, nav)
   const empty = !hasAny(series.latency, (p) => [p.p50, p.p95, p.p99])
   return (
-    <ChartFrame title="Latency" testId="chart-latency" hint="p50 / p95 / p99 · drag to zoom" empty={empty}>
+    <ChartFrame
+      title="Latency"
+      testId="chart-latency"
+      hint="p50 / p95 / p99, and the median time to first token of streamed calls (dashed) · drag to zoom"
+      empty={empty}
+    >
       <SeriesLineChart
         series={series}
         tz={tz}

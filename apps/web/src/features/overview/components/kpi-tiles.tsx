@@ -50,6 +50,14 @@ const TILES: Tile[] = [
     perCall: true,
   },
   {
+    id: 'ttft',
+    label: 'First token p50',
+    value: (k) => k.ttft_p50_ms,
+    format: formatMs,
+    riseIsBad: true,
+    perCall: true,
+  },
+  {
     id: 'cost-per-call',
     label: 'Cost / call',
     value: (k) => k.cost_per_call,

@@ -33,11 +33,16 @@ test('every bucket of the range is present; empty ones are null, not zero', () =
       row('2026-03-01T01:00:00.000Z', { group: 'a' }),
       row('2026-03-01T03:00:00.000Z', { group: 'b', cost_usd: null }),
     ],
-    [row('2026-03-01T01:00:00.000Z'), row('2026-03-01T03:00:00.000Z')],
+    [row('2026-03-01T01:00:00.000Z'), row('2026-03-01T03:00:00.000Z', { ttft_p50_ms: 42 })],
   )
   assert.deepEqual(
     s.latency.map((p) => p.p50),
     [null, 100, null, 100],
+  )
+  assert.deepEqual(
+    s.latency.map((p) => p.ttft_p50),
+    [null, null, null, 42],
+    'time to first token only where calls streamed',
   )
   assert.deepEqual(
     s.cost.map((p) => p.byModel),

@@ -20,6 +20,8 @@ export interface LatencyPoint {
   p50: number | null
   p95: number | null
   p99: number | null
+  /** Median time to first token of the bucket's streamed calls; null when none streamed. */
+  ttft_p50: number | null
 }
 
 export interface TokenPoint {
@@ -116,7 +118,13 @@ export function buildOverviewSeries(
   const tokens: TokenPoint[] = []
   for (const t of times) {
     const row = totals.get(t)
-    latency.push({ t, p50: row?.p50_ms ?? null, p95: row?.p95_ms ?? null, p99: row?.p99_ms ?? null })
+    latency.push({
+      t,
+      p50: row?.p50_ms ?? null,
+      p95: row?.p95_ms ?? null,
+      p99: row?.p99_ms ?? null,
+      ttft_p50: row?.ttft_p50_ms ?? null,
+    })
     tokens.push({
       t,
       input: row ? row.input_tokens : null,
