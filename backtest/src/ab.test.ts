@@ -36,7 +36,7 @@ let seq = 0
 function trace(
   release: string,
   start: Date,
-  calls: Array<{ cost: string; duration: number; ttft: number; error?: boolean }>,
+  calls: Array<{ cost: string; duration: number; ttft: number; error?: boolean; unbilled?: boolean }>,
   extra: { tags?: string[]; variant?: string; secondRelease?: string } = {},
 ): { rows: SpanRow[]; traceId: string } {
   seq++
@@ -72,10 +72,10 @@ function trace(
         start: new Date(start.getTime() + j * 1000),
         durationMs: c.duration,
         ttft_ms: c.ttft,
-        input_tokens: 1000,
-        output_tokens: 100,
-        cost_usd: c.cost,
-        status: c.error ? 'error' : 'ok',
+        input_tokens: c.unbilled ? 0 : 1000,
+        output_tokens: c.unbilled ? 0 : 100,
+        cost_usd: c.unbilled ? null : c.cost,
+        status: c.error || c.unbilled ? 'error' : 'ok',
       }),
     )
   })
@@ -126,6 +126,22 @@ function fixture(): SpanRow[] {
         { cost: '0.001', duration: 900, ttft: 100 },
       ]).rows,
     )
+  // u1 / u2: 10 traces each of two $0.001 calls; in u2 the first call of 3 traces was rejected
+  // and reported no usage (no cost recorded).
+  for (let k = 0; k < 10; k++)
+    for (const release of ['u1', 'u2'] as const)
+      rows.push(
+        ...trace(
+          release,
+          new Date(T0.getTime() + (k * 20 + (release === 'u2' ? 10 : 0) + 1) * MIN),
+          [0, 1].map((j) => ({
+            cost: '0.001',
+            duration: 800,
+            ttft: 100,
+            unbilled: release === 'u2' && j === 0 && k < 3,
+          })),
+        ).rows,
+      )
   // v0: a day earlier, only partly inside the cohort's range (the filter below widens it).
   for (let k = 0; k < 20; k++)
     rows.push(
@@ -323,6 +339,26 @@ describe('live A/B (mode ab)', () => {
     assert.equal(apart.ab?.time.overlap_fraction, 0)
     assert.ok(apart.messages.some((m) => /do not overlap in time/.test(m)))
     assert.equal(apart.ab?.baseline.last_call, '2026-05-03T07:10:01.000Z')
+  })
+
+  test('failed calls that reported no usage count at $0 in the cost comparison, not as unknown', async () => {
+    const { report } = await service.run(P, {
+      mode: 'ab',
+      cohort: { filter: FILTER },
+      ab: { baseline: 'u1', candidate: 'u2' },
+      options: { resamples: 1000 },
+    })
+    const cost = metric(report, 'cost_per_call_usd')
+    assert.equal(cost.n, 40, 'every call is in the comparison')
+    // 17 of 20 candidate calls cost $0.001, 3 cost nothing: 0.00085 against 0.001.
+    assert.ok(Math.abs((cost.delta ?? 0) + 0.00015) < 1e-12, `delta ${cost.delta}`)
+    assert.ok(
+      report.messages.some((m) =>
+        /^3 failed calls reported no usage \(0 baseline, 3 candidate\): counted at \$0/.test(m),
+      ),
+    )
+    assert.ok(!report.messages.some((m) => /have no recorded cost/.test(m)))
+    assert.equal(report.ab?.candidate.error_calls, 3)
   })
 
   test('bad A/B requests are refused before anything runs', () => {

@@ -65,6 +65,8 @@ interface ArmCalls {
   cost: Float64Array
   costText: string[]
   inputTokens: Float64Array
+  /** Failed calls that reported no usage: not billed, so counted at $0 rather than left out. */
+  unbilledFailures: number
   model: string[]
   provider: string[]
   route: string[]
@@ -82,6 +84,7 @@ function emptyArm(n: number): ArmCalls {
     cost: new Float64Array(n),
     costText: [],
     inputTokens: new Float64Array(n),
+    unbilledFailures: 0,
     model: [],
     provider: [],
     route: [],
@@ -142,13 +145,25 @@ async function loadArmCalls(
   const result = await storage.client.query({
     query: `
       SELECT trace_id, toUnixTimestamp64Milli(start_time), duration_ms, ifNull(ttft_ms, -1), status = 'error',
-             ifNull(toString(cost_usd), ''), input_tokens, model, provider, route
+             ifNull(toString(cost_usd), ''), input_tokens, model, provider, route, output_tokens
       FROM ${db}.spans FINAL WHERE ${where.join(' AND ')}`,
     query_params: params,
     format: 'JSONCompactEachRow',
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   })
-  type Row = [string, number, number, number, number | boolean, string, number, string, string, string]
+  type Row = [
+    string,
+    number,
+    number,
+    number,
+    number | boolean,
+    string,
+    number,
+    string,
+    string,
+    string,
+    number,
+  ]
   const rows = ((await result.json()) as Row[]).sort((x, y) => x[1] - y[1])
   const counts = [0, 0, 0]
   for (const r of rows) {
@@ -177,8 +192,12 @@ async function loadArmCalls(
     t.duration[i] = r[2]
     t.ttft[i] = r[3] < 0 ? Number.NaN : r[3]
     t.error[i] = r[4] === true || r[4] === 1 ? 1 : 0
-    t.cost[i] = r[5] === '' ? Number.NaN : Number(r[5])
-    t.costText.push(r[5])
+    // A failed call with no usage (a rejected or timed-out request) was not billed: $0, not unknown.
+    const unbilled = r[5] === '' && t.error[i] === 1 && r[6] === 0 && r[10] === 0
+    if (unbilled) t.unbilledFailures++
+    const costText = unbilled ? '0.000000000' : r[5]
+    t.cost[i] = costText === '' ? Number.NaN : Number(costText)
+    t.costText.push(costText)
     t.inputTokens[i] = r[6]
     t.model.push(r[7])
     t.provider.push(r[8])
@@ -412,9 +431,14 @@ export async function runAb(storage: Storage, o: AbOptions): Promise<BacktestRep
     const cc = keep(c.cost, (i) => !Number.isNaN(c.cost[i] ?? Number.NaN))
     const ct = keep(c.trace, (i) => !Number.isNaN(c.cost[i] ?? Number.NaN))
     const unpriced = b.n - bc.length + (c.n - cc.length)
+    const unbilled = b.unbilledFailures + c.unbilledFailures
+    if (unbilled > 0)
+      messages.push(
+        `${unbilled} failed calls reported no usage (${b.unbilledFailures} baseline, ${c.unbilledFailures} candidate): counted at $0, as providers bill nothing for a rejected request.`,
+      )
     if (unpriced > 0)
       messages.push(
-        `${unpriced} calls have no recorded cost (model missing from the price table); they are left out of the cost comparison.`,
+        `${unpriced} calls have no recorded cost (a model missing from the price table, or no usage recorded); they are left out of the cost comparison.`,
       )
     if (tooSmall || bc.length < 2 || cc.length < 2) {
       metrics.push(
