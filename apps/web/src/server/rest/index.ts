@@ -3,6 +3,7 @@ import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { registerAnnotationRoutes } from './annotation'
 import { registerBacktestRoutes } from './backtests'
+import { registerCacheRoutes } from './cache'
 import type { PublicApiDeps, PublicApiEnv } from './context'
 import { registerDatasetRoutes } from './datasets'
 import { describeZodError, errorBody, errorResponse } from './errors'
@@ -65,6 +66,7 @@ export function createPublicApi(deps: PublicApiDeps): OpenAPIHono<PublicApiEnv> 
 
   registerTraceRoutes(app, deps)
   registerMetricsRoutes(app, deps)
+  registerCacheRoutes(app, deps)
   registerScoreRoutes(app, deps)
   registerDatasetRoutes(app, deps)
   registerPricingRoutes(app, deps)

@@ -54,6 +54,9 @@ const filterParams = {
     .openapi({ param: { name: 'name', in: 'query' }, description: 'Exact span name.' }),
 }
 
+/** `GET /cache`: a range and the span filters. */
+export const CacheQuery = z.object({ ...rangeParams, ...filterParams })
+
 export const TracesQuery = z.object({
   ...rangeParams,
   ...filterParams,
