@@ -341,7 +341,7 @@ describe('live A/B (mode ab)', () => {
     assert.equal(apart.ab?.baseline.last_call, '2026-05-03T07:10:01.000Z')
   })
 
-  test('failed calls that reported no usage count at $0 in the cost comparison, not as unknown', async () => {
+  test('failed calls that reported no usage: $0 in their trace, left out of cost per call, never "unpriced"', async () => {
     const { report } = await service.run(P, {
       mode: 'ab',
       cohort: { filter: FILTER },
@@ -349,12 +349,17 @@ describe('live A/B (mode ab)', () => {
       options: { resamples: 1000 },
     })
     const cost = metric(report, 'cost_per_call_usd')
-    assert.equal(cost.n, 40, 'every call is in the comparison')
-    // 17 of 20 candidate calls cost $0.001, 3 cost nothing: 0.00085 against 0.001.
-    assert.ok(Math.abs((cost.delta ?? 0) + 0.00015) < 1e-12, `delta ${cost.delta}`)
+    assert.equal(cost.n, 37, 'billed calls only: failing more must not look cheaper per call')
+    assert.ok(Math.abs(cost.delta ?? 1) < 1e-12, `delta ${cost.delta}`)
+    // Per trace: 7 traces of $0.002 and 3 of $0.001 (their rejected call at $0) against 10 of $0.002.
+    const trace = metric(report, 'cost_per_trace_usd')
+    assert.equal(trace.n, 20)
+    assert.ok(Math.abs((trace.delta ?? 0) + 0.0003) < 1e-12, `per-trace delta ${trace.delta}`)
     assert.ok(
       report.messages.some((m) =>
-        /^3 failed calls reported no usage \(0 baseline, 3 candidate\): counted at \$0/.test(m),
+        /^3 failed calls reported no usage \(0 baseline, 3 candidate\): not billed, so they count at \$0 in cost per trace/.test(
+          m,
+        ),
       ),
     )
     assert.ok(!report.messages.some((m) => /have no recorded cost/.test(m)))

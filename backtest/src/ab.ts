@@ -65,7 +65,11 @@ interface ArmCalls {
   cost: Float64Array
   costText: string[]
   inputTokens: Float64Array
-  /** Failed calls that reported no usage: not billed, so counted at $0 rather than left out. */
+  /**
+   * 1 for a failed call that reported no usage (a rejected request): not billed, so it counts at $0
+   * in its trace's cost, and is left out of cost per call, which is per billed call.
+   */
+  unbilled: Uint8Array
   unbilledFailures: number
   model: string[]
   provider: string[]
@@ -84,6 +88,7 @@ function emptyArm(n: number): ArmCalls {
     cost: new Float64Array(n),
     costText: [],
     inputTokens: new Float64Array(n),
+    unbilled: new Uint8Array(n),
     unbilledFailures: 0,
     model: [],
     provider: [],
@@ -194,7 +199,10 @@ async function loadArmCalls(
     t.error[i] = r[4] === true || r[4] === 1 ? 1 : 0
     // A failed call with no usage (a rejected or timed-out request) was not billed: $0, not unknown.
     const unbilled = r[5] === '' && t.error[i] === 1 && r[6] === 0 && r[10] === 0
-    if (unbilled) t.unbilledFailures++
+    if (unbilled) {
+      t.unbilled[i] = 1
+      t.unbilledFailures++
+    }
     const costText = unbilled ? '0.000000000' : r[5]
     t.cost[i] = costText === '' ? Number.NaN : Number(costText)
     t.costText.push(costText)
@@ -426,15 +434,19 @@ export async function runAb(storage: Storage, o: AbOptions): Promise<BacktestRep
   // --- Cost per call: Welch (cluster-robust per arm) for the difference, bootstrap for the ratio.
   {
     const label = 'Cost per call (USD)'
-    const bc = keep(b.cost, (i) => !Number.isNaN(b.cost[i] ?? Number.NaN))
-    const bt = keep(b.trace, (i) => !Number.isNaN(b.cost[i] ?? Number.NaN))
-    const cc = keep(c.cost, (i) => !Number.isNaN(c.cost[i] ?? Number.NaN))
-    const ct = keep(c.trace, (i) => !Number.isNaN(c.cost[i] ?? Number.NaN))
-    const unpriced = b.n - bc.length + (c.n - cc.length)
+    // Per billed call: an arm that fails more must not look cheaper per call (its error rate is its own row).
+    const billed = (t: ArmCalls) => (i: number) =>
+      !Number.isNaN(t.cost[i] ?? Number.NaN) && t.unbilled[i] === 0
+    const bc = keep(b.cost, billed(b))
+    const bt = keep(b.trace, billed(b))
+    const cc = keep(c.cost, billed(c))
+    const ct = keep(c.trace, billed(c))
     const unbilled = b.unbilledFailures + c.unbilledFailures
+    const unpriced = b.n - bc.length + (c.n - cc.length) - unbilled
     if (unbilled > 0)
       messages.push(
-        `${unbilled} failed calls reported no usage (${b.unbilledFailures} baseline, ${c.unbilledFailures} candidate): counted at $0, as providers bill nothing for a rejected request.`,
+        `${unbilled} failed calls reported no usage (${b.unbilledFailures} baseline, ${c.unbilledFailures} candidate): ` +
+          'not billed, so they count at $0 in cost per trace and are left out of cost per call (per billed call).',
       )
     if (unpriced > 0)
       messages.push(
@@ -460,13 +472,13 @@ export async function runAb(storage: Storage, o: AbOptions): Promise<BacktestRep
           ct,
           resamples,
           seed,
-          'Recorded cost at the prices in effect at each call.',
+          'Recorded cost at the prices in effect at each call, per billed call.',
         ),
       )
     }
   }
 
-  // --- Cost per trace: the sum of a trace's calls (traces with every call priced).
+  // --- Cost per trace: the sum of a trace's calls (traces with every call priced; unbilled failures at $0).
   {
     const label = 'Cost per trace (USD)'
     const perTrace = (t: ArmCalls) => {

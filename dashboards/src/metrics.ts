@@ -19,6 +19,7 @@ const GROUP_COLUMNS: Record<GroupBy, string> = {
   model: 'model',
   provider: 'provider',
   release: 'release',
+  route: 'route',
   name: 'name',
 }
 

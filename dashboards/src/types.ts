@@ -5,7 +5,7 @@
  */
 import type { SpanRow } from '@hindsight/collector/canonical'
 
-export type GroupBy = 'model' | 'provider' | 'release' | 'name'
+export type GroupBy = 'model' | 'provider' | 'release' | 'route' | 'name'
 
 /** Filters that mean the same on every panel and endpoint. Empty/undefined means "any". */
 export interface SpanFilter {

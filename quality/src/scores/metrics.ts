@@ -14,7 +14,13 @@ import { chDateTime, count, final, float, queryRows } from '../db'
 import { invalid } from '../errors'
 import { scoreName } from './normalize'
 
-const GROUP_COLUMNS = { model: 'model', provider: 'provider', release: 'release', name: 'name' } as const
+const GROUP_COLUMNS = {
+  model: 'model',
+  provider: 'provider',
+  release: 'release',
+  route: 'route',
+  name: 'name',
+} as const
 const MODEL_KINDS = ['llm', 'embedding']
 // Spans are stored with DateTime64(6); bind with microseconds.
 const SPAN_TIME = "DateTime64(6, 'UTC')"

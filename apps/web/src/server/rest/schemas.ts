@@ -104,7 +104,7 @@ export const TraceParams = z.object({
     }),
 })
 
-export const GROUP_BY = ['model', 'provider', 'release', 'name'] as const
+export const GROUP_BY = ['model', 'provider', 'release', 'route', 'name'] as const
 
 const INTERVAL_UNITS = { s: 1, m: 60, h: 3600, d: 86_400 } as const
 
@@ -240,6 +240,7 @@ export const MetricsRowSchema = z
     model: z.string().optional(),
     provider: z.string().optional(),
     release: z.string().optional(),
+    route: z.string().optional(),
     name: z.string().optional(),
     bucket: z.string().optional().openapi({
       format: 'date-time',

@@ -36,7 +36,7 @@ function sortValue(key: SortKey, row: BreakdownRow): number | string {
   return SORTS[key as BaseKey](row)
 }
 
-const LABELS = { model: 'Model', release: 'Release' } as const
+const LABELS = { model: 'Model', route: 'Route', release: 'Release' } as const
 
 export function BreakdownTable({ breakdown, scores }: { breakdown: Breakdown; scores: string[] }) {
   const router = useRouter()

@@ -133,9 +133,6 @@ function BreakdownPanel({ projectId }: { projectId: string }) {
   const [picked, setPicked] = useState<string[] | null>(null)
   const nav = useChartNavigation()
   const byModel = useQuery(trpc.overview.breakdown.queryOptions({ projectId, ...query, dimension: 'model' }))
-  const byRelease = useQuery(
-    trpc.overview.breakdown.queryOptions({ projectId, ...query, dimension: 'release' }),
-  )
   if (byModel.isPending) return <Loading label="Loading the model breakdown…" height={120} />
   if (byModel.isError) return <ErrorState error={byModel.error} onRetry={() => void byModel.refetch()} />
   if (byModel.data.rows.length === 0) return null
@@ -146,15 +143,32 @@ function BreakdownPanel({ projectId }: { projectId: string }) {
       <ScorePicker names={names} shown={shown} onChange={setPicked} />
       <QualityTrends projectId={projectId} names={shown} nav={nav} />
       <BreakdownTable breakdown={byModel.data} scores={shown} />
-      {byRelease.isPending ? <Loading label="Loading the release breakdown…" height={120} /> : null}
-      {byRelease.isError ? (
-        <ErrorState error={byRelease.error} onRetry={() => void byRelease.refetch()} />
-      ) : null}
-      {byRelease.data && byRelease.data.rows.length > 0 ? (
-        <BreakdownTable breakdown={byRelease.data} scores={shown} />
-      ) : null}
+      <DimensionTable projectId={projectId} dimension="route" scores={shown} />
+      <DimensionTable projectId={projectId} dimension="release" scores={shown} />
     </div>
   )
+}
+
+/**
+ * The by-route or by-release table, loading and failing on its own. Hidden when no call carries the
+ * dimension (a single "(no route)" row says nothing).
+ */
+function DimensionTable({
+  projectId,
+  dimension,
+  scores,
+}: {
+  projectId: string
+  dimension: 'route' | 'release'
+  scores: string[]
+}) {
+  const trpc = useTRPC()
+  const { query } = useView()
+  const breakdown = useQuery(trpc.overview.breakdown.queryOptions({ projectId, ...query, dimension }))
+  if (breakdown.isPending) return <Loading label={`Loading the ${dimension} breakdown…`} height={120} />
+  if (breakdown.isError) return <ErrorState error={breakdown.error} onRetry={() => void breakdown.refetch()} />
+  if (!breakdown.data.rows.some((r) => r.key !== '')) return null
+  return <BreakdownTable breakdown={breakdown.data} scores={scores} />
 }
 
 /**

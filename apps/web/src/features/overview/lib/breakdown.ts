@@ -7,7 +7,7 @@
 import type { MetricsRow } from '@hindsight/dashboards'
 import type { ScoreNameMeanRow } from '@hindsight/quality'
 
-export const BREAKDOWN_DIMENSIONS = ['model', 'release'] as const
+export const BREAKDOWN_DIMENSIONS = ['model', 'route', 'release'] as const
 export type BreakdownDimension = (typeof BREAKDOWN_DIMENSIONS)[number]
 
 /** Score columns shown before anyone picks: the most frequent names. */
