@@ -75,7 +75,7 @@ before(async () => {
       start: DAY1,
       input_tokens: 5_000,
       cache_write_tokens: 4_000,
-      attributes: { [HINDSIGHT.usageCacheCreation1hInputTokens]: '1000' },
+      attributes: { [HINDSIGHT.usageCacheCreation1hInputTokens]: '1000.0' },
     }),
     span({ ...claude, start: DAY2, input_tokens: 250_000, cache_read_tokens: 200_000 }),
     span({ ...gpt, start: DAY1, input_tokens: 3_000, cache_read_tokens: 2_048 }),

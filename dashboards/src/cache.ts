@@ -40,7 +40,7 @@ export interface CacheModelRow extends CacheTotals {
 }
 
 export interface CacheSavings extends CacheTotals {
-  /** Models with any cache traffic, largest net savings first. */
+  /** Models with any cache traffic, largest net savings first, unpriced ones last. */
   by_model: CacheModelRow[]
   /** Cache tokens of models missing from the price table: counted in tokens, not in dollars. */
   unpriced_cache_tokens: number
@@ -112,7 +112,7 @@ export async function getCacheSavings(
       sum(input_tokens) AS sum_input,
       sum(cache_read_tokens) AS sum_read,
       sum(cache_write_tokens) AS sum_write,
-      sum(least(toUInt64OrZero(attributes[{write_1h_key:String}]), cache_write_tokens)) AS sum_write_1h
+      sum(least(toUInt64(round(greatest(toFloat64OrZero(attributes[{write_1h_key:String}]), 0))), cache_write_tokens)) AS sum_write_1h
     FROM ${spansFinal(storage)}
     WHERE ${and([...where.conditions, ...filters.conditions])}
     GROUP BY provider, model, day_s, band`
@@ -166,7 +166,9 @@ export async function getCacheSavings(
     .map(finish)
     .sort(
       (a, b) =>
-        (b.net_savings_usd ?? 0) - (a.net_savings_usd ?? 0) || b.cache_read_tokens - a.cache_read_tokens,
+        Number(a.net_savings_usd === null) - Number(b.net_savings_usd === null) ||
+        (b.net_savings_usd ?? 0) - (a.net_savings_usd ?? 0) ||
+        b.cache_read_tokens - a.cache_read_tokens,
     )
   return finish(total)
 }

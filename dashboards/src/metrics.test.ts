@@ -327,6 +327,8 @@ describe('getOverview', () => {
     assert.equal(current.output_tokens, 22_000)
     assert.equal(current.total_tokens, 132_250)
     assert.equal(current.cost_per_call?.toFixed(9), (3.36923578 / 115).toFixed(9))
+    assert.equal(current.priced_calls, 115, 'what cost per call averages over')
+    assert.equal(current.ttft_calls, 100, 'the gpt-4o calls recorded a time to first token')
     assert.equal(previous.calls, 10)
     assert.equal(previous.errors, 1)
     assert.equal(cents(previous.cost_usd), 20)

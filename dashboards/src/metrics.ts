@@ -42,7 +42,8 @@ const AGGREGATES = `
   countIf(cost_usd IS NULL AND kind IN {model_kinds:Array(String)} AND status = 'error'
     AND input_tokens = 0 AND output_tokens = 0) AS unpriced_failed_calls,
   quantiles(0.5, 0.95, 0.99)(duration_ms) AS latency,
-  quantile(0.5)(ttft_ms) AS ttft_p50`
+  quantile(0.5)(ttft_ms) AS ttft_p50,
+  countIf(ttft_ms IS NOT NULL) AS ttft_calls`
 
 const aggregateRow = z.object({
   calls: count,
@@ -58,6 +59,7 @@ const aggregateRow = z.object({
   unpriced_failed_calls: count,
   latency: quantileTriple,
   ttft_p50: float,
+  ttft_calls: count,
 })
 
 type AggregateRow = z.output<typeof aggregateRow>
@@ -156,6 +158,8 @@ const EMPTY_KPIS: Kpis = {
   output_tokens: 0,
   total_tokens: 0,
   cost_per_call: null,
+  priced_calls: 0,
+  ttft_calls: 0,
   p50_ms: null,
   p95_ms: null,
   ttft_p50_ms: null,
@@ -175,6 +179,8 @@ function toKpis(r: AggregateRow): Kpis {
     total_tokens: r.sum_input_tokens + r.sum_output_tokens,
     // Over priced calls only: dividing by unpriced calls too would understate the price.
     cost_per_call: cost !== null && r.priced_calls > 0 ? cost / r.priced_calls : null,
+    priced_calls: r.priced_calls,
+    ttft_calls: r.ttft_calls,
     p50_ms: r.latency.p50,
     p95_ms: r.latency.p95,
     ttft_p50_ms: r.ttft_p50,

@@ -76,6 +76,10 @@ export interface Kpis {
   total_tokens: number
   /** cost_usd / priced calls, so unpriced calls do not dilute it; null when nothing is priced. */
   cost_per_call: number | null
+  /** Calls with a price: what `cost_per_call` averages over. */
+  priced_calls: number
+  /** Calls that recorded a time to first token (streamed): what `ttft_p50_ms` is over. */
+  ttft_calls: number
   p50_ms: number | null
   p95_ms: number | null
   ttft_p50_ms: number | null

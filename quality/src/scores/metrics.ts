@@ -76,7 +76,7 @@ export async function getScoreMeans(
 ): Promise<ScoreMeanRow[]> {
   const { score, ...rest } = q
   const rows = await meanRows(storage, projectId, rest, [scoreName(score, 'score')])
-  return rows.map(({ name: _name, rate: _rate, ...row }) => row)
+  return rows.map(({ name: _name, rate: _rate, value_min: _min, value_max: _max, ...row }) => row)
 }
 
 /** One score name's mean in one group and bucket. */
@@ -84,6 +84,9 @@ export interface ScoreNameMeanRow extends ScoreMeanRow {
   name: string
   /** Every averaged score was boolean: the mean is a pass rate (a Wilson interval fits it). */
   rate: boolean
+  /** The smallest and largest value averaged (a mean's interval cannot leave them). */
+  value_min: number | null
+  value_max: number | null
 }
 
 export type ScoreMeansByNameQuery = MetricsQuery & {
@@ -148,6 +151,8 @@ async function meanRows(
       avg(s.value) AS mean,
       count() AS n,
       countIf(s.data_type = 'boolean') AS n_boolean,
+      min(s.value) AS value_min,
+      max(s.value) AS value_max,
       stddevSamp(s.value) AS sd
     FROM matched INNER JOIN s ON s.trace_id = matched.trace_id
     GROUP BY ${keys.join(', ')}
@@ -170,6 +175,8 @@ async function meanRows(
       mean: float,
       n: count,
       n_boolean: count,
+      value_min: float,
+      value_max: float,
       sd: float,
     }),
   )
@@ -178,6 +185,8 @@ async function meanRows(
     ...(r.bucket_s !== undefined ? { bucket: new Date(r.bucket_s * 1000).toISOString() } : {}),
     name: r.score_name,
     rate: r.n_boolean === r.n,
+    value_min: r.value_min,
+    value_max: r.value_max,
     score_mean: r.mean,
     score_n: r.n,
     score_stderr: r.n >= 2 && r.sd !== null ? r.sd / Math.sqrt(r.n) : null,

@@ -365,18 +365,17 @@ describe('mean score per metrics group', () => {
     const single = await getScoreMeans(db.storage, M, { ...range, groupBy: 'model', score: 'helpfulness' })
     for (const one of single) {
       const many = rows.find((r) => r.group === one.group && r.name === 'helpfulness')
-      assert.deepEqual(many && { ...many, name: undefined, rate: undefined }, {
-        ...one,
-        name: undefined,
-        rate: undefined,
-      })
+      assert.deepEqual(
+        many && { ...many, name: undefined, rate: undefined, value_min: undefined, value_max: undefined },
+        { ...one, name: undefined, rate: undefined, value_min: undefined, value_max: undefined },
+      )
     }
     const names = await getScoreMeansByName(db.storage, M, range)
     assert.deepEqual(
-      names.map((r) => [r.name, r.score_n, r.rate]),
+      names.map((r) => [r.name, r.score_n, r.rate, r.value_min, r.value_max]),
       [
-        ['correct', 4, true],
-        ['helpfulness', 10, false],
+        ['correct', 4, true, 0, 1],
+        ['helpfulness', 10, false, 0, 0.9],
       ],
     )
     const onlyCorrect = await getScoreMeansByName(db.storage, M, {

@@ -39,10 +39,11 @@ export function formatCount(value: number | null | undefined): string {
 }
 
 function compact(value: number): string {
+  // The unit is chosen after rounding: 999,950 is "1M", not "1000K".
   const abs = Math.abs(value)
-  if (abs >= 1e9) return `${trim(value / 1e9)}B`
-  if (abs >= 1e6) return `${trim(value / 1e6)}M`
-  if (abs >= 1e3) return `${trim(value / 1e3)}K`
+  if (abs >= 999_500_000) return `${trim(value / 1e9)}B`
+  if (abs >= 999_500) return `${trim(value / 1e6)}M`
+  if (abs >= 999.5) return `${trim(value / 1e3)}K`
   return String(Math.round(value))
 }
 

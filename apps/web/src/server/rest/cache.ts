@@ -36,12 +36,9 @@ const CacheModelSchema = z
 const CacheSavingsSchema = z
   .object({
     ...totals,
-    unpriced_cache_tokens: z
-      .number()
-      .int()
-      .openapi({
-        description: 'Cache tokens of models missing from the price table: in the tokens, not the dollars.',
-      }),
+    unpriced_cache_tokens: z.number().int().openapi({
+      description: 'Cache tokens of models missing from the price table: in the tokens, not the dollars.',
+    }),
     by_model: z
       .array(CacheModelSchema)
       .openapi({ description: 'Models with cache traffic, largest net savings first.' }),

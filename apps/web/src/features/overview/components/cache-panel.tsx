@@ -17,8 +17,8 @@ function Headline({ cache }: { cache: CacheSavings }) {
     <p className="cache-headline">
       <strong data-testid="cache-hit-rate">{formatPercent(cache.hit_rate)}</strong> of input tokens read from
       the cache ({formatTokens(cache.cache_read_tokens)} tokens, on {formatCount(cache.cached_calls)} of{' '}
-      {formatCount(cache.calls)} LLM calls) · saved{' '}
-      <strong data-testid="cache-saved">{net === null ? '—' : formatUsd(net)}</strong> net
+      {formatCount(cache.calls)} LLM calls) · {net !== null && net < 0 ? 'cost' : 'saved'}{' '}
+      <strong data-testid="cache-saved">{net === null ? '—' : formatUsd(Math.abs(net))}</strong> net
       {cache.write_premium_usd ? (
         <span className="muted">
           {' '}
@@ -88,7 +88,11 @@ export function CachePanel({ projectId }: { projectId: string }) {
                   <td className="num">{formatTokens(m.cache_read_tokens)}</td>
                   <td className="num">{formatTokens(m.cache_write_tokens)}</td>
                   <td className="num" data-testid="cache-row-saved">
-                    {m.net_savings_usd === null ? 'unpriced' : formatUsd(m.net_savings_usd)}
+                    {m.net_savings_usd === null
+                      ? 'unpriced'
+                      : m.net_savings_usd < 0
+                        ? `cost ${formatUsd(-m.net_savings_usd)}`
+                        : formatUsd(m.net_savings_usd)}
                   </td>
                 </tr>
               ))}

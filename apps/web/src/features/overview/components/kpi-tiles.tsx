@@ -11,8 +11,13 @@ interface Tile {
   format: (v: number | null) => string
   /** Whether a rise is bad (cost, latency, errors) or neutral (volume). */
   riseIsBad: boolean
-  /** A rate, percentile or per-call figure: its change needs enough previous calls (see kpiChange). */
-  perCall?: boolean
+  /**
+   * A rate, percentile or per-call figure: the calls it is computed over, whose previous count must
+   * be large enough for its change to be shown (see kpiChange).
+   */
+  basis?: (k: Kpis) => number
+  /** What the basis counts. @default 'call' */
+  basisNoun?: string
 }
 
 const TILES: Tile[] = [
@@ -31,7 +36,7 @@ const TILES: Tile[] = [
     value: (k) => k.error_rate,
     format: formatPercent,
     riseIsBad: true,
-    perCall: true,
+    basis: (k) => k.calls,
   },
   {
     id: 'p50',
@@ -39,7 +44,7 @@ const TILES: Tile[] = [
     value: (k) => k.p50_ms,
     format: formatMs,
     riseIsBad: true,
-    perCall: true,
+    basis: (k) => k.calls,
   },
   {
     id: 'p95',
@@ -47,7 +52,7 @@ const TILES: Tile[] = [
     value: (k) => k.p95_ms,
     format: formatMs,
     riseIsBad: true,
-    perCall: true,
+    basis: (k) => k.calls,
   },
   {
     id: 'ttft',
@@ -55,7 +60,8 @@ const TILES: Tile[] = [
     value: (k) => k.ttft_p50_ms,
     format: formatMs,
     riseIsBad: true,
-    perCall: true,
+    basis: (k) => k.ttft_calls,
+    basisNoun: 'streamed call',
   },
   {
     id: 'cost-per-call',
@@ -63,7 +69,8 @@ const TILES: Tile[] = [
     value: (k) => k.cost_per_call,
     format: formatUsd,
     riseIsBad: true,
-    perCall: true,
+    basis: (k) => k.priced_calls,
+    basisNoun: 'priced call',
   },
 ]
 
@@ -74,9 +81,10 @@ export function KpiTiles({ overview, periodLabel }: { overview: Overview; period
       {TILES.map((tile) => {
         const value = tile.value(current)
         const change = kpiChange(value, tile.value(previous), {
-          perCall: tile.perCall === true,
-          previousCalls: previous.calls,
+          perCall: tile.basis !== undefined,
+          previousCalls: tile.basis ? tile.basis(previous) : previous.calls,
           periodLabel,
+          ...(tile.basisNoun ? { noun: tile.basisNoun } : {}),
         })
         const tone =
           change.direction === 'up' || change.direction === 'down'

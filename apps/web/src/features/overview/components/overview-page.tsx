@@ -166,7 +166,8 @@ function DimensionTable({
   const { query } = useView()
   const breakdown = useQuery(trpc.overview.breakdown.queryOptions({ projectId, ...query, dimension }))
   if (breakdown.isPending) return <Loading label={`Loading the ${dimension} breakdown…`} height={120} />
-  if (breakdown.isError) return <ErrorState error={breakdown.error} onRetry={() => void breakdown.refetch()} />
+  if (breakdown.isError)
+    return <ErrorState error={breakdown.error} onRetry={() => void breakdown.refetch()} />
   if (!breakdown.data.rows.some((r) => r.key !== '')) return null
   return <BreakdownTable breakdown={breakdown.data} scores={scores} />
 }

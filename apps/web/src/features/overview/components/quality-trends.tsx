@@ -20,6 +20,7 @@ import { formatBucketTick, formatCount, formatPercent, type TimeZoneMode } from 
 import { useTRPC } from '../../../lib/trpc'
 import { useView } from '../../../lib/use-view'
 import { formatScoreMean } from '../lib/breakdown'
+import { MAX_TRENDS } from '../lib/quality-limits'
 import type { QualityPoint, QualitySeries, QualityTrend } from '../lib/quality-series'
 import { axisProps, type ChartNavigation, tooltipStyle } from './charts'
 
@@ -170,8 +171,12 @@ export function QualityTrends({
 }) {
   const trpc = useTRPC()
   const { view, query } = useView()
-  const quality = useQuery(trpc.overview.quality.queryOptions({ projectId, ...query, names }))
-  if (names.length === 0) return null
+  const charted = names.slice(0, MAX_TRENDS)
+  const quality = useQuery({
+    ...trpc.overview.quality.queryOptions({ projectId, ...query, names: charted }),
+    enabled: charted.length > 0,
+  })
+  if (charted.length === 0) return null
   return (
     <section className="panel" data-testid="quality-trends">
       <header className="panel-head">
@@ -179,7 +184,11 @@ export function QualityTrends({
         {quality.data ? (
           <span className="muted small">
             per {formatDuration(quality.data.intervalSeconds)} · line: mean score of the traces started then ·
-            band: 95% interval (Wilson for pass rates, t for means) · click a point for its traces
+            band: 95% interval (Wilson for pass rates, t for means, within the values seen) · click a point
+            for its traces
+            {names.length > charted.length
+              ? ` · the first ${MAX_TRENDS} of the ${names.length} shown scores`
+              : ''}
           </span>
         ) : null}
       </header>

@@ -32,6 +32,8 @@ const mean = (
   ...(group === undefined ? {} : { group }),
   name,
   rate: false,
+  value_min: null,
+  value_max: null,
   score_mean,
   score_n,
   score_stderr: null,

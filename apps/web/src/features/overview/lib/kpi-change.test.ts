@@ -19,6 +19,10 @@ test('a rate, percentile or per-call figure over a handful of previous calls sho
     kpiChange(0.02, 0, { ...week, perCall: true, previousCalls: 1 }).text,
     'only 1 call in previous 7d',
   )
+  assert.equal(
+    kpiChange(633, 500, { ...week, perCall: true, previousCalls: 2, noun: 'streamed call' }).text,
+    'only 2 streamed calls in previous 7d',
+  )
   const enough = kpiChange(133, 100, { ...week, perCall: true, previousCalls: MIN_COMPARABLE_CALLS })
   assert.deepEqual(enough, { label: '+33%', direction: 'up', text: '+33% vs previous 7d' })
 })

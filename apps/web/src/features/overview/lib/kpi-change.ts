@@ -17,11 +17,17 @@ export interface KpiChange extends Change {
 export function kpiChange(
   current: number | null,
   previous: number | null,
-  options: { perCall: boolean; previousCalls: number; periodLabel: string },
+  options: {
+    perCall: boolean
+    previousCalls: number
+    periodLabel: string
+    /** What the basis counts, e.g. "streamed call". @default 'call' */
+    noun?: string
+  },
 ): KpiChange {
-  const { perCall, previousCalls, periodLabel } = options
+  const { perCall, previousCalls, periodLabel, noun = 'call' } = options
   if (perCall && previousCalls > 0 && previousCalls < MIN_COMPARABLE_CALLS && current != null) {
-    const calls = previousCalls === 1 ? '1 call' : `${previousCalls} calls`
+    const calls = previousCalls === 1 ? `1 ${noun}` : `${previousCalls} ${noun}s`
     return { label: '', direction: 'none', text: `only ${calls} in previous ${periodLabel}` }
   }
   const change = formatChange(current, previous)

@@ -11,6 +11,8 @@ const at = (h: number) => new Date(from.getTime() + h * HOUR).toISOString()
 const row = (name: string, rate: boolean, fields: Partial<ScoreNameMeanRow>): ScoreNameMeanRow => ({
   name,
   rate,
+  value_min: null,
+  value_max: null,
   score_mean: null,
   score_n: 0,
   score_stderr: null,
@@ -85,4 +87,20 @@ test('a pass rate gets a Wilson interval, a numeric mean a t interval; empty buc
     { t: Date.parse(at(3)), mean: 0.4, n: 1, band: null },
     'one score: no interval',
   )
+
+  // Kept within the values seen: with 0.6–0.9 the only values, the t interval's 0.5446 becomes 0.6.
+  const clipped = buildQualitySeries(
+    range,
+    3600,
+    [
+      row('helpfulness', false, {
+        bucket: at(1),
+        score_mean: 0.75,
+        score_n: 4,
+        score_stderr: Math.sqrt(0.05 / 3) / 2,
+      }),
+    ],
+    [row('helpfulness', false, { score_mean: 0.75, score_n: 4, value_min: 0.6, value_max: 0.9 })],
+  )
+  assert.deepEqual(clipped.trends[0]?.points[1]?.band, [0.6, 0.9])
 })

@@ -2,15 +2,17 @@
  * Score trends for the overview: per score name, the mean per bucket with its 95% interval, as a
  * prepared chart model (CODE-STYLE.md 11). A pass rate (boolean scores) gets a Wilson interval; a
  * mean of numeric scores a t interval from its standard error (STATISTICS.md). Scores are counted
- * per trace, as every quality figure is, and treated as independent within a bucket. Buckets are
+ * per trace, as every quality figure is, and treated as independent within a bucket; a mean's
+ * interval is kept within the smallest and largest value seen. Buckets are
  * coarser than the cost and latency charts' (about {@link MAX_QUALITY_BUCKETS} over the range):
  * scores are sparse, and a mean of two scores per hour is noise. Buckets without scores stay null.
  */
 import { stats } from '@hindsight/backtest'
 import type { ScoreNameMeanRow } from '@hindsight/quality'
+import { MAX_QUALITY_BUCKETS } from './quality-limits'
 import { bucketStarts } from './series'
 
-export const MAX_QUALITY_BUCKETS = 24
+export { MAX_QUALITY_BUCKETS, MAX_TRENDS } from './quality-limits'
 
 export interface QualityPoint {
   /** Bucket start, epoch ms. */
@@ -45,7 +47,16 @@ export function qualityInterval(range: { from: Date; to: Date }, chartIntervalSe
   return chartIntervalSeconds * multiple
 }
 
-function band(row: ScoreNameMeanRow, rate: boolean): [number, number] | null {
+/** The interval, kept within the values seen: a mean of scores cannot lie outside them. */
+function band(row: ScoreNameMeanRow, total: ScoreNameMeanRow): [number, number] | null {
+  const raw = rawBand(row, total.rate)
+  if (!raw) return null
+  const lo = total.value_min ?? Number.NEGATIVE_INFINITY
+  const hi = total.value_max ?? Number.POSITIVE_INFINITY
+  return [Math.max(raw[0], lo), Math.min(raw[1], hi)]
+}
+
+function rawBand(row: ScoreNameMeanRow, rate: boolean): [number, number] | null {
   const mean = row.score_mean
   if (mean === null || row.score_n < 1) return null
   if (rate) {
@@ -83,7 +94,7 @@ export function buildQualitySeries(
       points: times.map((t) => {
         const row = byBucket.get(t)
         return row
-          ? { t, mean: row.score_mean, n: row.score_n, band: band(row, total.rate) }
+          ? { t, mean: row.score_mean, n: row.score_n, band: band(row, total) }
           : { t, mean: null, n: 0, band: null }
       }),
     }

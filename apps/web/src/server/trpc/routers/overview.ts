@@ -4,7 +4,11 @@ import { chooseInterval, getCacheSavings, getMetrics, getOverview } from '@hinds
 import { getScoreMeansByName } from '@hindsight/quality'
 import { z } from 'zod'
 import { BREAKDOWN_DIMENSIONS, buildBreakdown } from '../../../features/overview/lib/breakdown'
-import { buildQualitySeries, qualityInterval } from '../../../features/overview/lib/quality-series'
+import {
+  buildQualitySeries,
+  MAX_TRENDS,
+  qualityInterval,
+} from '../../../features/overview/lib/quality-series'
 import { buildOverviewSeries } from '../../../features/overview/lib/series'
 import { rangeInput, toRange } from '../inputs'
 import { createTRPCRouter, projectProcedure } from '../trpc'
@@ -85,7 +89,17 @@ export const overviewRouter = createTRPCRouter({
    * per bucket with its 95% interval, in buckets coarser than the other charts' (quality-series.ts).
    */
   quality: projectProcedure
-    .input(rangeInput.and(z.object({ names: z.array(z.string().trim().min(1).max(200)).max(6).optional() })))
+    .input(
+      rangeInput.and(
+        z.object({
+          names: z
+            .array(z.string().trim().min(1).max(200))
+            .max(MAX_TRENDS)
+            .refine((names) => new Set(names).size === names.length, 'names: each name once')
+            .optional(),
+        }),
+      ),
+    )
     .query(({ ctx, input }) =>
       qualityCall(async () => {
         const range = toRange(input)
