@@ -120,8 +120,16 @@ function fixture(): SpanRow[] {
     )
   }
   const c = (init: Partial<Parameters<typeof span>[0]>) => span({ project_id: C, start: at(MIN), ...init })
-  rows.push(c({ input_tokens: 100, output_tokens: 10, cost_usd: '0.001' }))
-  rows.push(c({ model: 'acme-big', input_tokens: 100, output_tokens: 10, pricing_note: 'unknown model' }))
+  rows.push(c({ input_tokens: 100, output_tokens: 10, cost_usd: '0.001', route: '/chat' }))
+  rows.push(
+    c({
+      model: 'acme-big',
+      input_tokens: 100,
+      output_tokens: 10,
+      pricing_note: 'unknown model',
+      route: '/chat',
+    }),
+  )
   rows.push(c({ status: 'error', pricing_note: 'no usage' }))
   rows.push(c({ status: 'error', pricing_note: 'no usage' }))
   rows.push(c({ status: 'error', input_tokens: 100, pricing_note: 'unknown model' }))
@@ -306,6 +314,15 @@ describe('getOverview', () => {
     assert.equal(current.calls, 5)
     assert.equal(current.unpriced_calls, 4)
     assert.equal(current.unpriced_failed_calls, 2, 'a failed call with input tokens is not among them')
+    const routes = byGroup(await getMetrics(storage, C, { ...RANGE, groupBy: 'route' }))
+    assert.deepEqual(
+      [...routes].map(([route, r]) => [route, r.calls]).sort(),
+      [
+        ['', 3],
+        ['/chat', 2],
+      ],
+      'grouped by route',
+    )
     const groups = byGroup(await getMetrics(storage, C, { ...RANGE, groupBy: 'model' }))
     assert.deepEqual(
       [...groups].map(([model, r]) => [model, r.unpriced_calls, r.unpriced_failed_calls]),

@@ -59,6 +59,8 @@ export interface SeedOptions {
   spreadMs?: number
   now?: number
   seed?: number
+  /** Routes the traces take in turn (trace i gets routes[i % length]). @default ['/api/answer'] */
+  routes?: string[]
 }
 
 export interface Seeded {
@@ -216,6 +218,9 @@ export function seedRows(o: SeedOptions): Seeded {
       root.status_message = 'LLM call failed'
       root.error_type = 'APITimeoutError'
     }
+    const routes = o.routes ?? ['/api/answer']
+    const route = routes[i % routes.length] ?? '/api/answer'
+    for (const row of [root, ...children]) row.route = route
     rows.push(root, ...children)
   }
   return { rows, traceIds, errorTraceId }

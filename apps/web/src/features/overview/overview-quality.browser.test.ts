@@ -53,7 +53,7 @@ interface Expected {
 }
 
 /** What a row must say, from the seeded rows: model calls are llm and embedding spans. */
-function expectedBy(dimension: 'model' | 'release'): Map<string, Expected> {
+function expectedBy(dimension: 'model' | 'route' | 'release'): Map<string, Expected> {
   const calls = seeded.rows.filter((r: SpanRow) => r.kind === 'llm' || r.kind === 'embedding')
   const out = new Map<string, Expected>()
   const tracesOf = new Map<string, Set<string>>()
@@ -78,7 +78,11 @@ function expectedBy(dimension: 'model' | 'release'): Map<string, Expected> {
   return out
 }
 
-async function checkTable(table: Locator, dimension: 'model' | 'release', shown: string[]): Promise<void> {
+async function checkTable(
+  table: Locator,
+  dimension: 'model' | 'route' | 'release',
+  shown: string[],
+): Promise<void> {
   const expected = expectedBy(dimension)
   const rows = table.getByTestId(`${dimension}-row`)
   await rows.first().waitFor({ timeout: 15_000 })
@@ -125,7 +129,7 @@ describe('overview: quality beside cost and latency, by model and by release', {
   before(async () => {
     h = await BrowserHarness.create('overview-quality')
     projectId = (await h.projects.ensure('quality', KEY)).project.id
-    seeded = seedRows({ projectId, traces: 16, seed: 7 })
+    seeded = seedRows({ projectId, traces: 16, seed: 7, routes: ['/api/answer', '/api/summarize'] })
     await insertRows(h.storage, seeded.rows)
     await new ScoreRepository(h.storage).create(projectId, scoresFor(seeded.traceIds))
     await h.start()
@@ -149,6 +153,7 @@ describe('overview: quality beside cost and latency, by model and by release', {
       'brevity',
     ])
     await checkTable(byModel, 'model', ['helpfulness', 'correct', 'tone'])
+    await checkTable(page.getByTestId('route-table'), 'route', ['helpfulness', 'correct', 'tone'])
     await checkTable(byRelease, 'release', ['helpfulness', 'correct', 'tone'])
 
     await page.locator('[data-testid="score-pick"][data-score-name="brevity"] input').check()

@@ -338,6 +338,12 @@ describe('GET /metrics', () => {
       names.map((r) => [r.name, r.calls]),
       [['chat', 36]],
     )
+    // No call carries a route here: one group, the empty route.
+    const routes = arr(obj((await get(`/metrics?${RANGE}&groupBy=route`)).body).data)
+    assert.deepEqual(
+      routes.map((r) => [r.route, r.calls]),
+      [['', 36]],
+    )
   })
 
   test('interval buckets (1h, 10m, seconds) with ISO bucket starts; empty buckets absent', async () => {
