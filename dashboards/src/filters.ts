@@ -26,14 +26,14 @@ function nonEmpty(values: string[] | undefined): values is string[] {
 }
 
 /**
- * The model, provider, release and name filters, in that order, each condition passed through
+ * The model, provider, release, route and name filters, in that order, each condition passed through
  * `wrap` (identity for a span, "any span matches" for a trace). Column names are constants; the
  * values are bound.
  */
 function fieldConditions(filter: SpanFilter | undefined, wrap: (condition: string) => string): SqlParts {
   const conditions: string[] = []
   const params: Record<string, unknown> = {}
-  for (const column of ['model', 'provider', 'release'] as const) {
+  for (const column of ['model', 'provider', 'release', 'route'] as const) {
     const values = filter?.[column]
     if (nonEmpty(values)) {
       conditions.push(wrap(`${column} IN {f_${column}:Array(String)}`))

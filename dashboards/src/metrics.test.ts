@@ -323,6 +323,8 @@ describe('getOverview', () => {
       ],
       'grouped by route',
     )
+    const chat = only(await getMetrics(storage, C, { ...RANGE, filter: { route: ['/chat'] } }))
+    assert.equal(chat.calls, 2, 'filtered by route')
     const groups = byGroup(await getMetrics(storage, C, { ...RANGE, groupBy: 'model' }))
     assert.deepEqual(
       [...groups].map(([model, r]) => [model, r.unpriced_calls, r.unpriced_failed_calls]),

@@ -40,6 +40,8 @@ function traceSpans(k: number, projectId = A): SpanRow[] {
     request_model: '',
     release: 'v1',
     service_name: 'agent',
+    // Every fourth trace's root carries a route; its model calls do not.
+    route: k % 4 === 0 ? '/answer' : '',
   })
   const rows = [
     root,
@@ -187,6 +189,12 @@ describe('listTraces', () => {
     const both = (await allPages(A, 500, { model: ['claude-sonnet-4'], status: 'error' })).flat()
     assert.deepEqual(both.map((t) => t.trace_id).sort(), [0, 30, 60, 90].map(traceId).sort())
     assert.deepEqual((await listTraces(storage, A, { ...RANGE, filter: { model: ['none'] } })).items, [])
+    const routed = (await allPages(A, 500, { route: ['/answer'] })).flat()
+    assert.deepEqual(
+      routed.map((t) => t.trace_id).sort(),
+      Array.from({ length: Math.ceil(TRACES / 4) }, (_, i) => traceId(i * 4)).sort(),
+      'a route on the root selects the whole trace',
+    )
   })
 
   test('project isolation', async () => {

@@ -12,6 +12,7 @@ export interface SpanFilter {
   model?: string[]
   provider?: string[]
   release?: string[]
+  route?: string[]
   /** Exact span name (for traces: the root span's or any span's name, see listTraces). */
   name?: string
   status?: 'ok' | 'error'

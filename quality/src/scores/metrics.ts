@@ -39,12 +39,12 @@ export type ScoreMeansQuery = MetricsQuery & { score: string }
 
 /**
  * The same span conditions as the dashboards' metrics (`spanConditions`): any listed model,
- * provider or release; exact name; status; model calls only unless `kind` says otherwise.
+ * provider, release or route; exact name; status; model calls only unless `kind` says otherwise.
  */
 function spanConditions(filter: SpanFilter | undefined): { sql: string[]; params: Record<string, unknown> } {
   const sql: string[] = []
   const params: Record<string, unknown> = {}
-  for (const key of ['model', 'provider', 'release'] as const) {
+  for (const key of ['model', 'provider', 'release', 'route'] as const) {
     const values = filter?.[key]
     if (values && values.length > 0) {
       sql.push(`${key} IN {f_${key}:Array(String)}`)

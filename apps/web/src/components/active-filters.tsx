@@ -10,6 +10,11 @@ export function ActiveFilters() {
       label: `model = ${m}`,
       remove: () => update({ models: view.models.filter((x) => x !== m) }),
     })),
+    ...view.routes.map((r) => ({
+      key: `route:${r}`,
+      label: `route = ${r}`,
+      remove: () => update({ routes: view.routes.filter((x) => x !== r) }),
+    })),
     ...(view.status
       ? [{ key: 'status', label: `status = ${view.status}`, remove: () => update({ status: null }) }]
       : []),
@@ -29,7 +34,7 @@ export function ActiveFilters() {
       <button
         type="button"
         className="link-btn"
-        onClick={() => update({ models: [], status: null, name: null })}
+        onClick={() => update({ models: [], routes: [], status: null, name: null })}
       >
         clear all
       </button>

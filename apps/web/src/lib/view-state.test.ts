@@ -4,7 +4,7 @@ import { describeFilter, parseView, resolveRange, viewFilter, viewToSearch } fro
 
 test('a view survives a round trip through the URL', () => {
   const search =
-    '?project=p1&from=2026-03-01T00%3A00%3A00.000Z&to=2026-03-02T00%3A00%3A00.000Z&tz=utc&model=gpt-4o&model=claude&status=error&name=answer'
+    '?project=p1&from=2026-03-01T00%3A00%3A00.000Z&to=2026-03-02T00%3A00%3A00.000Z&tz=utc&model=gpt-4o&model=claude&route=%2Fapi%2Fanswer&status=error&name=answer'
   const view = parseView(new URLSearchParams(search))
   assert.deepEqual(view, {
     project: 'p1',
@@ -13,12 +13,18 @@ test('a view survives a round trip through the URL', () => {
     to: '2026-03-02T00:00:00.000Z',
     tz: 'utc',
     models: ['gpt-4o', 'claude'],
+    routes: ['/api/answer'],
     status: 'error',
     name: 'answer',
   })
   assert.equal(viewToSearch(view), search)
-  assert.deepEqual(viewFilter(view), { model: ['gpt-4o', 'claude'], status: 'error', name: 'answer' })
-  assert.equal(describeFilter(view), 'model gpt-4o or claude, status error, name "answer"')
+  assert.deepEqual(viewFilter(view), {
+    model: ['gpt-4o', 'claude'],
+    route: ['/api/answer'],
+    status: 'error',
+    name: 'answer',
+  })
+  assert.equal(describeFilter(view), 'model gpt-4o or claude, route /api/answer, status error, name "answer"')
 })
 
 test('bad or missing values fall back to the defaults', () => {

@@ -29,6 +29,7 @@ export interface ViewState {
   to: string | null
   tz: TimeZoneMode
   models: string[]
+  routes: string[]
   status: TraceStatusFilter | null
   name: string | null
 }
@@ -52,11 +53,14 @@ export function parseView(params: SearchParamsLike): ViewState {
   const rangeParam = params.get('range')
   const range = absolute ? null : isRangePreset(rangeParam) ? rangeParam : DEFAULT_RANGE
   const status = params.get('status')
-  const models = params
-    .getAll('model')
-    .flatMap((m) => m.split(','))
-    .map((m) => m.trim())
-    .filter((m) => m.length > 0)
+  const list = (name: string) =>
+    params
+      .getAll(name)
+      .flatMap((m) => m.split(','))
+      .map((m) => m.trim())
+      .filter((m) => m.length > 0)
+  const models = list('model')
+  const routes = list('route')
   return {
     project: params.get('project') || null,
     range,
@@ -64,6 +68,7 @@ export function parseView(params: SearchParamsLike): ViewState {
     to: absolute ? to : null,
     tz: params.get('tz') === 'utc' ? 'utc' : 'local',
     models: [...new Set(models)],
+    routes: [...new Set(routes)],
     status: status === 'ok' || status === 'error' ? status : null,
     name: params.get('name')?.trim() || null,
   }
@@ -81,6 +86,7 @@ export function viewToSearch(view: ViewState): string {
   }
   if (view.tz === 'utc') p.set('tz', 'utc')
   for (const m of view.models) p.append('model', m)
+  for (const r of view.routes) p.append('route', r)
   if (view.status) p.set('status', view.status)
   if (view.name) p.set('name', view.name)
   const text = p.toString()
@@ -104,9 +110,15 @@ export function resolveRange(view: Pick<ViewState, 'range' | 'from' | 'to'>, now
 }
 
 /** The trace filters of a view, in the shape the tRPC procedures take. */
-export function viewFilter(view: ViewState): { model?: string[]; status?: TraceStatusFilter; name?: string } {
+export function viewFilter(view: ViewState): {
+  model?: string[]
+  route?: string[]
+  status?: TraceStatusFilter
+  name?: string
+} {
   return {
     ...(view.models.length > 0 ? { model: view.models } : {}),
+    ...(view.routes.length > 0 ? { route: view.routes } : {}),
     ...(view.status ? { status: view.status } : {}),
     ...(view.name ? { name: view.name } : {}),
   }
@@ -116,6 +128,7 @@ export function viewFilter(view: ViewState): { model?: string[]; status?: TraceS
 export function describeFilter(view: ViewState): string {
   const parts: string[] = []
   if (view.models.length > 0) parts.push(`model ${view.models.join(' or ')}`)
+  if (view.routes.length > 0) parts.push(`route ${view.routes.join(' or ')}`)
   if (view.status) parts.push(`status ${view.status}`)
   if (view.name) parts.push(`name "${view.name}"`)
   return parts.join(', ')

@@ -220,4 +220,34 @@ describe('overview: quality beside cost and latency, by model and by release', {
     await page.close()
     assert.deepEqual(h.pageErrors, [])
   })
+
+  test('a route row opens the traces of that route, with the filter shown and removable', async () => {
+    const page = await h.open(`/?project=${projectId}`)
+    const row = page.locator('[data-testid="route-row"][data-key="/api/summarize"]')
+    await row.waitFor({ timeout: 30_000 })
+    await row.click()
+    await page.waitForURL(/\/traces\?.*route=%2Fapi%2Fsummarize/, { timeout: 10_000 })
+    const summarize = new Set(seeded.rows.filter((r) => r.route === '/api/summarize').map((r) => r.trace_id))
+    const rows = page.getByTestId('trace-row')
+    await rows.first().waitFor({ timeout: 15_000 })
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="trace-row"]').length === n,
+      summarize.size,
+      { timeout: 10_000 },
+    )
+    const shown = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-trace-id')))
+    assert.ok(
+      shown.every((id) => id !== null && summarize.has(id)),
+      'only traces of the route',
+    )
+    const chip = page.getByTestId('active-filters').getByRole('button', { name: /route = \/api\/summarize/ })
+    await chip.click()
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="trace-row"]').length === n,
+      seeded.traceIds.length,
+      { timeout: 10_000 },
+    )
+    await page.close()
+    assert.deepEqual(h.pageErrors, [])
+  })
 })

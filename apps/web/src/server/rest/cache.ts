@@ -74,6 +74,7 @@ export function registerCacheRoutes(app: PublicApiApp, deps: PublicApiDeps): voi
         model: query.model,
         provider: query.provider,
         release: query.release,
+        route: query.route,
         name: query.name,
       }
       return c.json(await getCacheSavings(deps.storage, projectId, { ...range, filter }, table), 200)

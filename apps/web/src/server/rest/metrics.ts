@@ -51,7 +51,13 @@ export function registerMetricsRoutes(app: PublicApiApp, deps: PublicApiDeps): v
         ...range,
         groupBy: query.groupBy,
         intervalSeconds: query.interval,
-        filter: { model: query.model, provider: query.provider, release: query.release, name: query.name },
+        filter: {
+          model: query.model,
+          provider: query.provider,
+          release: query.release,
+          route: query.route,
+          name: query.name,
+        },
       }
       const [rows, means] = await Promise.all([
         getMetrics(deps.storage, c.get('projectId'), metricsQuery),

@@ -344,6 +344,8 @@ describe('GET /metrics', () => {
       routes.map((r) => [r.route, r.calls]),
       [['', 36]],
     )
+    assert.deepEqual(arr(obj((await get(`/metrics?${RANGE}&route=%2Fnone`)).body).data), [], 'route filter')
+    assert.equal(arr(obj((await get(`/traces?${RANGE}&route=%2Fnone`)).body).data).length, 0)
   })
 
   test('interval buckets (1h, 10m, seconds) with ISO bucket starts; empty buckets absent', async () => {

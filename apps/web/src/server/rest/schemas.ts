@@ -46,6 +46,10 @@ const filterParams = {
   model: listParam('model', 'Model name(s); repeat the parameter or separate with commas.'),
   provider: listParam('provider', 'Provider name(s), e.g. openai; repeat or comma-separate.'),
   release: listParam('release', 'Release(s) of the traced application; repeat or comma-separate.'),
+  route: listParam(
+    'route',
+    'Route(s) of the traced application (`withAttributes({ route })`); repeat or comma-separate.',
+  ),
   name: z
     .string()
     .min(1)

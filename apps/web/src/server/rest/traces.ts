@@ -46,6 +46,7 @@ export function registerTraceRoutes(app: PublicApiApp, deps: PublicApiDeps): voi
           model: query.model,
           provider: query.provider,
           release: query.release,
+          route: query.route,
           name: query.name,
           status: query.status,
         },

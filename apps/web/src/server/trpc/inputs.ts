@@ -11,6 +11,7 @@ export const filterSchema = z
     model: z.array(label).max(50).optional(),
     provider: z.array(label).max(50).optional(),
     release: z.array(label).max(50).optional(),
+    route: z.array(label).max(50).optional(),
     name: z.string().trim().max(500).optional(),
     status: z.enum(['ok', 'error']).optional(),
   })

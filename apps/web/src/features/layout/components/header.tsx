@@ -123,7 +123,7 @@ export function Header() {
           onChange={(e) => {
             // Model and name filters belong to the old project; a trace page cannot carry over.
             update(
-              { project: e.target.value, models: [], name: null },
+              { project: e.target.value, models: [], routes: [], name: null },
               { path: onTracePage ? '/traces' : pathname },
             )
           }}

@@ -64,7 +64,8 @@ export function BreakdownTable({ breakdown, scores }: { breakdown: Breakdown; sc
     const cmp = typeof x === 'string' || typeof y === 'string' ? String(x).localeCompare(String(y)) : x - y
     return sort.desc ? -cmp : cmp
   })
-  const clickable = dimension === 'model'
+  // Model and route rows lead to their traces (the trace list filters by both); releases do not.
+  const clickable = dimension === 'model' || dimension === 'route'
   return (
     <section className="panel" data-testid={`${dimension}-table`}>
       <header className="panel-head">
@@ -95,7 +96,10 @@ export function BreakdownTable({ breakdown, scores }: { breakdown: Breakdown; sc
         </thead>
         <tbody>
           {sorted.map((r) => {
-            const target = clickable ? href({ models: r.key ? [r.key] : [] }, '/traces') : null
+            const target =
+              clickable && r.key
+                ? href(dimension === 'model' ? { models: [r.key] } : { routes: [r.key] }, '/traces')
+                : null
             const label = r.key || `(no ${dimension})`
             return (
               <tr

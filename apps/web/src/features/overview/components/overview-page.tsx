@@ -60,7 +60,7 @@ function KpiPanel({ projectId }: { projectId: string }) {
             <button
               type="button"
               className="link-btn"
-              onClick={() => update({ models: [], status: null, name: null })}
+              onClick={() => update({ models: [], routes: [], status: null, name: null })}
             >
               clear all filters
             </button>

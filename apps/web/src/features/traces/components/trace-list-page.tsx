@@ -60,7 +60,7 @@ function TraceList({ projectId }: { projectId: string }) {
           <button
             type="button"
             className="link-btn"
-            onClick={() => update({ models: [], status: null, name: null })}
+            onClick={() => update({ models: [], routes: [], status: null, name: null })}
           >
             Clear the filters
           </button>{' '}
