@@ -1,7 +1,7 @@
 import { ProjectPriceRepository, ProjectPriceResolver } from '@hindsight/collector/pricing'
 import { getCacheSavings } from '@hindsight/dashboards'
 import { createRoute, z } from '@hono/zod-openapi'
-import { BEARER, type PublicApiApp, type PublicApiDeps, resolveRange } from './context'
+import { BEARER, type PublicApiApp, type PublicApiDeps, resolveRange, spanFilter } from './context'
 import { ERROR_RESPONSES, errorBody, jsonResponse, readModelInputError } from './errors'
 import { CacheQuery } from './schemas'
 
@@ -70,13 +70,7 @@ export function registerCacheRoutes(app: PublicApiApp, deps: PublicApiDeps): voi
     try {
       const projectId = c.get('projectId')
       const table = await resolver.tableFor(projectId)
-      const filter = {
-        model: query.model,
-        provider: query.provider,
-        release: query.release,
-        route: query.route,
-        name: query.name,
-      }
+      const filter = spanFilter(query)
       return c.json(await getCacheSavings(deps.storage, projectId, { ...range, filter }, table), 200)
     } catch (error) {
       const message = readModelInputError(error)

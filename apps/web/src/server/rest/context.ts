@@ -1,4 +1,5 @@
 import type { ProjectRepository, Storage } from '@hindsight/collector/storage'
+import type { SpanFilter } from '@hindsight/dashboards'
 import type { OpenAPIHono } from '@hono/zod-openapi'
 
 /** What the public API needs from the server it is mounted in. */
@@ -29,4 +30,21 @@ export function resolveRange(query: { from?: string; to?: string }): { from: Dat
   const from = query.from ? new Date(query.from) : new Date(to.getTime() - DAY_MS)
   if (from.getTime() >= to.getTime()) return 'from: must be before to'
   return { from, to }
+}
+
+/** The span filters every read endpoint takes (`filterParams` in schemas.ts), as the read model's filter. */
+export function spanFilter(query: {
+  model?: string[]
+  provider?: string[]
+  release?: string[]
+  route?: string[]
+  name?: string
+}): SpanFilter {
+  return {
+    model: query.model,
+    provider: query.provider,
+    release: query.release,
+    route: query.route,
+    name: query.name,
+  }
 }

@@ -1,7 +1,7 @@
 import { getMetrics, type MetricsRow } from '@hindsight/dashboards'
 import { getScoreMeans, joinScoreMeans, QualityError } from '@hindsight/quality'
 import { createRoute } from '@hono/zod-openapi'
-import { BEARER, type PublicApiApp, type PublicApiDeps, resolveRange } from './context'
+import { BEARER, type PublicApiApp, type PublicApiDeps, resolveRange, spanFilter } from './context'
 import { ERROR_RESPONSES, errorBody, jsonResponse, readModelInputError } from './errors'
 import { type GROUP_BY, MetricsQuery, MetricsResponseSchema } from './schemas'
 
@@ -51,13 +51,7 @@ export function registerMetricsRoutes(app: PublicApiApp, deps: PublicApiDeps): v
         ...range,
         groupBy: query.groupBy,
         intervalSeconds: query.interval,
-        filter: {
-          model: query.model,
-          provider: query.provider,
-          release: query.release,
-          route: query.route,
-          name: query.name,
-        },
+        filter: spanFilter(query),
       }
       const [rows, means] = await Promise.all([
         getMetrics(deps.storage, c.get('projectId'), metricsQuery),

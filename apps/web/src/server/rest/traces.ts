@@ -1,6 +1,6 @@
 import { getTrace, listTraces } from '@hindsight/dashboards'
 import { createRoute } from '@hono/zod-openapi'
-import { BEARER, type PublicApiApp, type PublicApiDeps, resolveRange } from './context'
+import { BEARER, type PublicApiApp, type PublicApiDeps, resolveRange, spanFilter } from './context'
 import { ERROR_RESPONSES, ErrorSchema, errorBody, jsonResponse, readModelInputError } from './errors'
 import { TraceDetailSchema, TracePageSchema, TraceParams, TracesQuery } from './schemas'
 
@@ -42,14 +42,7 @@ export function registerTraceRoutes(app: PublicApiApp, deps: PublicApiDeps): voi
         ...range,
         limit: query.limit,
         cursor: query.cursor,
-        filter: {
-          model: query.model,
-          provider: query.provider,
-          release: query.release,
-          route: query.route,
-          name: query.name,
-          status: query.status,
-        },
+        filter: { ...spanFilter(query), status: query.status },
       })
       return c.json({ data: page.items, next_cursor: page.next_cursor }, 200)
     } catch (error) {
