@@ -50,6 +50,29 @@ describe('dashboard in Chromium', { skip }, () => {
     await h?.close()
   })
 
+  test('errors: the failure by type with its newest trace, and one click to every failing trace', async () => {
+    const page = await open(`/?project=${projectId}`)
+    const row = page.locator('[data-testid="error-type-row"][data-key="APITimeoutError"]')
+    await row.waitFor({ timeout: 30_000 })
+    const failed = seeded.rows.filter((r) => r.status === 'error' && r.kind === 'llm')
+    assert.equal(await row.getByTestId('error-type-calls').textContent(), String(failed.length))
+    assert.equal(await page.getByTestId('error-type-row').count(), 1, 'one error type in the seed')
+    await page.locator('[data-testid="chart-errors"] path.recharts-rectangle').first().waitFor()
+    await page.getByTestId('errors-all-traces').click()
+    await page.waitForURL(/\/traces\?.*status=error/, { timeout: 10_000 })
+    await page.getByTestId('trace-row').first().waitFor({ timeout: 15_000 })
+    assert.deepEqual(
+      await page
+        .getByTestId('trace-row')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-trace-id'))),
+      [seeded.errorTraceId],
+    )
+    await page.goBack()
+    await row.getByTestId('error-type-example').click()
+    await page.waitForURL(new RegExp(`/traces/${seeded.errorTraceId}`), { timeout: 10_000 })
+    await page.close()
+  })
+
   test('overview shows real KPIs, charts and the model breakdown', async () => {
     const page = await open(`/?project=${projectId}`)
     const calls = page.getByTestId('kpi-calls')

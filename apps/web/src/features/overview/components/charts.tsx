@@ -50,10 +50,10 @@ export function modelColor(models: string[], model: string): string {
 
 /** Where a click or drag on a chart leads. */
 export interface ChartNavigation {
-  /** Traces in [from, to), optionally for one model. */
-  toTraces(from: number, to: number, model?: string): void
+  /** Traces in [from, to), optionally for one model and only the failing ones. */
+  toTraces(from: number, to: number, model?: string, status?: 'error'): void
   /** The URL `toTraces` goes to, for real links. */
-  tracesHref(from: number, to: number, model?: string): string
+  tracesHref(from: number, to: number, model?: string, status?: 'error'): string
   /** Zoom the global range to [from, to). */
   zoom(from: number, to: number): void
 }

@@ -15,6 +15,7 @@ import { scoreColumns } from '../lib/breakdown'
 import { BreakdownTable, ScorePicker } from './breakdown-table'
 import { CachePanel } from './cache-panel'
 import { type ChartNavigation, CostChart, LatencyChart, TokensChart } from './charts'
+import { ErrorsPanel } from './errors-panel'
 import { KpiTiles } from './kpi-tiles'
 import { QualityTrends } from './quality-trends'
 
@@ -83,6 +84,7 @@ function tracesHref(
   from: number,
   to: number,
   model: string | undefined,
+  status?: 'error',
 ): string {
   return href(
     {
@@ -90,6 +92,7 @@ function tracesHref(
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
       ...(model ? { models: [model] } : {}),
+      ...(status ? { status } : {}),
     },
     '/traces',
   )
@@ -101,8 +104,8 @@ function useChartNavigation(): ChartNavigation {
   const { href, update } = useView()
   return useMemo<ChartNavigation>(
     () => ({
-      toTraces: (from, to, model) => router.push(tracesHref(href, from, to, model)),
-      tracesHref: (from, to, model) => tracesHref(href, from, to, model),
+      toTraces: (from, to, model, status) => router.push(tracesHref(href, from, to, model, status)),
+      tracesHref: (from, to, model, status) => tracesHref(href, from, to, model, status),
       zoom: (from, to) =>
         update({ range: null, from: new Date(from).toISOString(), to: new Date(to).toISOString() }),
     }),
@@ -118,11 +121,14 @@ function SeriesPanel({ projectId }: { projectId: string }) {
   if (series.isPending) return <Loading label="Loading charts…" height={260} />
   if (series.isError) return <ErrorState error={series.error} onRetry={() => void series.refetch()} />
   return (
-    <div className="charts">
-      <CostChart series={series.data} tz={view.tz} nav={nav} />
-      <LatencyChart series={series.data} tz={view.tz} nav={nav} />
-      <TokensChart series={series.data} tz={view.tz} nav={nav} />
-    </div>
+    <>
+      <div className="charts">
+        <CostChart series={series.data} tz={view.tz} nav={nav} />
+        <LatencyChart series={series.data} tz={view.tz} nav={nav} />
+        <TokensChart series={series.data} tz={view.tz} nav={nav} />
+      </div>
+      <ErrorsPanel projectId={projectId} series={series.data} nav={nav} />
+    </>
   )
 }
 

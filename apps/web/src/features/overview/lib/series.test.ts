@@ -33,7 +33,10 @@ test('every bucket of the range is present; empty ones are null, not zero', () =
       row('2026-03-01T01:00:00.000Z', { group: 'a' }),
       row('2026-03-01T03:00:00.000Z', { group: 'b', cost_usd: null }),
     ],
-    [row('2026-03-01T01:00:00.000Z'), row('2026-03-01T03:00:00.000Z', { ttft_p50_ms: 42 })],
+    [
+      row('2026-03-01T01:00:00.000Z'),
+      row('2026-03-01T03:00:00.000Z', { ttft_p50_ms: 42, calls: 4, errors: 1 }),
+    ],
   )
   assert.deepEqual(
     s.latency.map((p) => p.p50),
@@ -43,6 +46,16 @@ test('every bucket of the range is present; empty ones are null, not zero', () =
     s.latency.map((p) => p.ttft_p50),
     [null, null, null, 42],
     'time to first token only where calls streamed',
+  )
+  assert.deepEqual(
+    s.errors.map((p) => [p.errors, p.rate]),
+    [
+      [null, null],
+      [0, 0],
+      [null, null],
+      [1, 0.25],
+    ],
+    'errors and their rate where there were calls, gaps elsewhere',
   )
   assert.deepEqual(
     s.cost.map((p) => p.byModel),

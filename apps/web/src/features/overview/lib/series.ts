@@ -31,6 +31,14 @@ export interface TokenPoint {
   cache_read: number | null
 }
 
+export interface ErrorPoint {
+  t: number
+  /** Failed calls in the bucket; null when the bucket has no call. */
+  errors: number | null
+  /** errors / calls; null when the bucket has no call. */
+  rate: number | null
+}
+
 export interface OverviewSeries {
   intervalSeconds: number
   /** Models of the cost chart, most expensive first; may end with `OTHER_MODELS`. */
@@ -38,6 +46,7 @@ export interface OverviewSeries {
   cost: CostPoint[]
   latency: LatencyPoint[]
   tokens: TokenPoint[]
+  errors: ErrorPoint[]
 }
 
 /** Bucket starts covering [from, to), aligned to the epoch like ClickHouse's toStartOfInterval. */
@@ -116,6 +125,7 @@ export function buildOverviewSeries(
   }
   const latency: LatencyPoint[] = []
   const tokens: TokenPoint[] = []
+  const errors: ErrorPoint[] = []
   for (const t of times) {
     const row = totals.get(t)
     latency.push({
@@ -131,7 +141,12 @@ export function buildOverviewSeries(
       output: row ? row.output_tokens : null,
       cache_read: row ? row.cache_read_tokens : null,
     })
+    errors.push({
+      t,
+      errors: row ? row.errors : null,
+      rate: row && row.calls > 0 ? row.errors / row.calls : null,
+    })
   }
 
-  return { intervalSeconds, models, cost: [...cost.values()], latency, tokens }
+  return { intervalSeconds, models, cost: [...cost.values()], latency, tokens, errors }
 }

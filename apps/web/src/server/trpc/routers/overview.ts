@@ -1,6 +1,12 @@
 import { ProjectPriceRepository, ProjectPriceResolver } from '@hindsight/collector/pricing'
 import type { Storage } from '@hindsight/collector/storage'
-import { chooseInterval, getCacheSavings, getMetrics, getOverview } from '@hindsight/dashboards'
+import {
+  chooseInterval,
+  getCacheSavings,
+  getErrorBreakdown,
+  getMetrics,
+  getOverview,
+} from '@hindsight/dashboards'
 import { getScoreMeansByName } from '@hindsight/quality'
 import { z } from 'zod'
 import { BREAKDOWN_DIMENSIONS, buildBreakdown } from '../../../features/overview/lib/breakdown'
@@ -74,6 +80,13 @@ export const overviewRouter = createTRPCRouter({
       ])
       return buildBreakdown(input.dimension, metrics, means, names)
     }),
+
+  /** Failed calls by error type (count, traces, models, last seen, an example trace). */
+  errors: projectProcedure
+    .input(rangeInput)
+    .query(({ ctx, input }) =>
+      getErrorBreakdown(ctx.storage, input.projectId, { ...toRange(input), filter: input.filter }),
+    ),
 
   /**
    * Prompt-cache savings over the range: hit rate, cached tokens, what reads saved and writes cost
