@@ -88,10 +88,18 @@ export class BrowserHarness {
     mkdirSync(RESULTS, { recursive: true })
   }
 
-  /** A new page at `path`, its uncaught errors collected in `pageErrors`. */
-  async open(path: string, viewport = { width: 1440, height: 1000 }): Promise<Page> {
+  /**
+   * A new page at `path`, its uncaught errors collected in `pageErrors`. `before` runs on the blank
+   * page first (e.g. `page.clock.install()`, which must precede the page's scripts).
+   */
+  async open(
+    path: string,
+    viewport = { width: 1440, height: 1000 },
+    before?: (page: Page) => Promise<void>,
+  ): Promise<Page> {
     const page = await this.browser.newPage({ viewport })
     page.on('pageerror', (error) => this.pageErrors.push(`${path}: ${error.message}`))
+    await before?.(page)
     await page.goto(`${this.server.url}${path}`, { waitUntil: 'domcontentloaded' })
     return page
   }

@@ -50,6 +50,26 @@ describe('dashboard in Chromium', { skip }, () => {
     await h?.close()
   })
 
+  test('auto-refresh moves "now" on its period, and the URL keeps it', async () => {
+    const page = await h.open(`/?project=${projectId}&refresh=30`, undefined, (p) => p.clock.install())
+    const asOf = page.getByTestId('as-of')
+    await page.getByTestId('kpi-calls').waitFor({ timeout: 30_000 })
+    assert.equal(await page.getByTestId('auto-refresh').inputValue(), '30')
+    const before = await asOf.textContent()
+    await page.clock.runFor(31_000)
+    await page.waitForFunction(
+      (text) => document.querySelector('[data-testid="as-of"]')?.textContent !== text,
+      before,
+    )
+    // Off: the anchor stays.
+    await page.getByTestId('auto-refresh').selectOption('')
+    await page.waitForURL((url) => !url.searchParams.has('refresh'))
+    const fixed = await asOf.textContent()
+    await page.clock.runFor(61_000)
+    assert.equal(await asOf.textContent(), fixed)
+    await page.close()
+  })
+
   test('errors: the failure by type with its newest trace, and one click to every failing trace', async () => {
     const page = await open(`/?project=${projectId}`)
     const row = page.locator('[data-testid="error-type-row"][data-key="APITimeoutError"]')

@@ -20,6 +20,10 @@ export function isRangePreset(value: string | null | undefined): value is RangeP
 
 export type TraceStatusFilter = 'ok' | 'error'
 
+/** Auto-refresh periods offered (seconds); the URL's `refresh` must be one of them. */
+export const REFRESH_SECONDS = [30, 60, 300] as const
+export type RefreshSeconds = (typeof REFRESH_SECONDS)[number]
+
 export interface ViewState {
   project: string | null
   /** A preset, or null when an absolute `from`/`to` is set. */
@@ -32,6 +36,8 @@ export interface ViewState {
   routes: string[]
   status: TraceStatusFilter | null
   name: string | null
+  /** Auto-refresh period of a relative range, seconds; null when off. */
+  refresh: RefreshSeconds | null
 }
 
 /** Read-only view of URLSearchParams (Next's ReadonlyURLSearchParams satisfies it). */
@@ -71,6 +77,7 @@ export function parseView(params: SearchParamsLike): ViewState {
     routes: [...new Set(routes)],
     status: status === 'ok' || status === 'error' ? status : null,
     name: params.get('name')?.trim() || null,
+    refresh: REFRESH_SECONDS.find((s) => String(s) === params.get('refresh')) ?? null,
   }
 }
 
@@ -89,6 +96,7 @@ export function viewToSearch(view: ViewState): string {
   for (const r of view.routes) p.append('route', r)
   if (view.status) p.set('status', view.status)
   if (view.name) p.set('name', view.name)
+  if (view.refresh) p.set('refresh', String(view.refresh))
   const text = p.toString()
   return text ? `?${text}` : ''
 }

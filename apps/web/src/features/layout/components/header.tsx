@@ -3,11 +3,16 @@
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname } from 'next/navigation'
-import { type FormEvent, useState } from 'react'
+import { type FormEvent, useEffect, useState } from 'react'
 import { formatDateTime, type TimeZoneMode, timeZoneLabel } from '../../../lib/format'
 import { useTRPC } from '../../../lib/trpc'
 import { useView } from '../../../lib/use-view'
-import { RANGE_PRESETS, type RangePreset } from '../../../lib/view-state'
+import {
+  RANGE_PRESETS,
+  type RangePreset,
+  REFRESH_SECONDS,
+  type RefreshSeconds,
+} from '../../../lib/view-state'
 
 const PRESETS = Object.keys(RANGE_PRESETS) as RangePreset[]
 
@@ -29,6 +34,14 @@ export function Header() {
   const projects = useQuery(trpc.projects.list.queryOptions())
   const [customOpen, setCustomOpen] = useState(false)
   const [customError, setCustomError] = useState<string | null>(null)
+
+  // Auto-refresh moves "now" every period while the range is relative (an absolute one never moves).
+  const every = view.range !== null ? view.refresh : null
+  useEffect(() => {
+    if (every === null) return
+    const timer = setInterval(refresh, every * 1000)
+    return () => clearInterval(timer)
+  }, [every, refresh])
 
   const onTracePage = pathname.startsWith('/traces/')
   const section = pathname.startsWith('/traces')
@@ -215,10 +228,29 @@ export function Header() {
         }
       >
         ↻{' '}
-        <span className="muted" suppressHydrationWarning>
+        <span className="muted" suppressHydrationWarning data-testid="as-of">
           as of {formatDateTime(range.to.getTime(), view.tz).slice(11)}
         </span>
       </button>
+      <select
+        className="auto-refresh"
+        aria-label="Auto-refresh"
+        title={view.range === null ? 'An absolute range does not move' : 'Refresh every panel on a period'}
+        data-testid="auto-refresh"
+        disabled={view.range === null}
+        value={view.refresh ?? ''}
+        onChange={(e) => {
+          const seconds = REFRESH_SECONDS.find((s) => String(s) === e.target.value) ?? null
+          update({ refresh: seconds as RefreshSeconds | null }, { replace: true })
+        }}
+      >
+        <option value="">auto: off</option>
+        {REFRESH_SECONDS.map((s) => (
+          <option key={s} value={s}>
+            auto: {s < 60 ? `${s} s` : `${s / 60} min`}
+          </option>
+        ))}
+      </select>
     </header>
   )
 }
