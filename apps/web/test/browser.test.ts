@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { formatPercent } from '../src/lib/format'
+import { formatPercent, formatUsd } from '../src/lib/format'
 import { BrowserHarness, browserTestSkip, RESULTS } from './browser-support'
 import { expectedTotals, insertRows, type Seeded, seedRows } from './seed'
 
@@ -67,6 +67,31 @@ describe('dashboard in Chromium', { skip }, () => {
     const fixed = await asOf.textContent()
     await page.clock.runFor(61_000)
     assert.equal(await asOf.textContent(), fixed)
+    await page.close()
+  })
+
+  test('the most expensive calls, most expensive first; one opens in its trace with the call selected', async () => {
+    const page = await open(`/?project=${projectId}`)
+    const rows = page.getByTestId('top-call')
+    await rows.first().waitFor({ timeout: 30_000 })
+    const priced = seeded.rows
+      .filter((r) => (r.kind === 'llm' || r.kind === 'embedding') && r.cost_usd !== null)
+      .sort((a, b) => Number(b.cost_usd) - Number(a.cost_usd))
+    assert.equal(await rows.count(), Math.min(10, priced.length))
+    const [first] = priced
+    assert.ok(first)
+    assert.equal(
+      await rows.first().getByTestId('top-call-cost').textContent(),
+      formatUsd(Number(first.cost_usd)),
+    )
+    const spanId = await rows.first().getAttribute('data-span-id')
+    assert.equal(spanId, first.span_id)
+    await rows.first().getByRole('link').click()
+    await page.waitForURL(new RegExp(`/traces/${first.trace_id}\\?.*span=${first.span_id}`), {
+      timeout: 10_000,
+    })
+    await page.getByTestId('span-details').waitFor({ timeout: 15_000 })
+    assert.equal(await page.getByTestId('span-model').textContent(), first.model)
     await page.close()
   })
 

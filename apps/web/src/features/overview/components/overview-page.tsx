@@ -18,6 +18,7 @@ import { type ChartNavigation, CostChart, LatencyChart, TokensChart } from './ch
 import { ErrorsPanel } from './errors-panel'
 import { KpiTiles } from './kpi-tiles'
 import { QualityTrends } from './quality-trends'
+import { TopCallsPanel } from './top-calls-panel'
 
 export function OverviewPage() {
   return <ProjectGate>{(projectId) => <Overview projectId={projectId} />}</ProjectGate>
@@ -35,6 +36,7 @@ function Overview({ projectId }: { projectId: string }) {
       <KpiPanel projectId={projectId} />
       <SeriesPanel projectId={projectId} />
       <CachePanel projectId={projectId} />
+      <TopCallsPanel projectId={projectId} />
       <BreakdownPanel projectId={projectId} />
     </div>
   )

@@ -6,6 +6,7 @@ import {
   getErrorBreakdown,
   getMetrics,
   getOverview,
+  getTopCalls,
 } from '@hindsight/dashboards'
 import { getScoreMeansByName } from '@hindsight/quality'
 import { z } from 'zod'
@@ -80,6 +81,13 @@ export const overviewRouter = createTRPCRouter({
       ])
       return buildBreakdown(input.dimension, metrics, means, names)
     }),
+
+  /** The most expensive priced model calls of the range (10), with their tokens and ids. */
+  topCalls: projectProcedure
+    .input(rangeInput)
+    .query(({ ctx, input }) =>
+      getTopCalls(ctx.storage, input.projectId, { ...toRange(input), filter: input.filter }),
+    ),
 
   /** Failed calls by error type (count, traces, models, last seen, an example trace). */
   errors: projectProcedure
