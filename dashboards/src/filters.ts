@@ -1,5 +1,5 @@
 import { clickHouseTime, TIME_PARAM } from './query'
-import type { SpanFilter, TimeRange } from './types'
+import type { GroupBy, SpanFilter, TimeRange } from './types'
 
 /** Kinds that count as model calls: what "calls", token and cost totals are about. */
 export const MODEL_KINDS = ['llm', 'embedding'] as const
@@ -83,4 +83,38 @@ export function traceConditions(filter: SpanFilter | undefined): SqlParts {
 /** Joins conditions with AND; `1` when there are none, so callers can always write `WHERE`. */
 export function and(conditions: string[]): string {
   return conditions.length === 0 ? '1' : conditions.join(' AND ')
+}
+
+/** Group-by keys map to fixed column names; nothing user-supplied reaches the SQL text. */
+const GROUP_COLUMNS: Record<Exclude<GroupBy, 'attribute'>, string> = {
+  model: 'model',
+  provider: 'provider',
+  release: 'release',
+  route: 'route',
+  name: 'name',
+  environment: 'environment',
+  service: 'service_name',
+  user: 'user_id',
+}
+
+/** Longest attribute key `groupBy: 'attribute'` accepts. */
+export const MAX_GROUP_KEY_LENGTH = 200
+
+/**
+ * The SQL expression a group-by reads, or null without one. An attribute key is bound as a
+ * parameter (`attributes[{group_key:String}]`); a missing or over-long key is a RangeError.
+ */
+export function groupExpression(q: {
+  groupBy?: GroupBy
+  groupKey?: string
+}): (SqlParts & { sql: string }) | null {
+  if (!q.groupBy) return null
+  if (q.groupBy === 'attribute') {
+    const key = q.groupKey?.trim() ?? ''
+    if (key === '' || key.length > MAX_GROUP_KEY_LENGTH) {
+      throw new RangeError(`groupKey: the attribute key to group by, 1 to ${MAX_GROUP_KEY_LENGTH} characters`)
+    }
+    return { sql: 'attributes[{group_key:String}]', conditions: [], params: { group_key: key } }
+  }
+  return { sql: GROUP_COLUMNS[q.groupBy], conditions: [], params: {} }
 }

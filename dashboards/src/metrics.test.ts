@@ -120,14 +120,21 @@ function fixture(): SpanRow[] {
     )
   }
   const c = (init: Partial<Parameters<typeof span>[0]>) => span({ project_id: C, start: at(MIN), ...init })
-  rows.push(c({ input_tokens: 100, output_tokens: 10, cost_usd: '0.001', route: '/chat' }))
+  const tagged = {
+    route: '/chat',
+    user_id: 'u1',
+    environment: 'prod',
+    service_name: 'bot',
+    attributes: { 'hindsight.metadata.customer': 'acme' },
+  }
+  rows.push(c({ input_tokens: 100, output_tokens: 10, cost_usd: '0.001', ...tagged }))
   rows.push(
     c({
       model: 'acme-big',
       input_tokens: 100,
       output_tokens: 10,
       pricing_note: 'unknown model',
-      route: '/chat',
+      ...tagged,
     }),
   )
   rows.push(c({ status: 'error', pricing_note: 'no usage' }))
@@ -325,6 +332,29 @@ describe('getOverview', () => {
     )
     const chat = only(await getMetrics(storage, C, { ...RANGE, filter: { route: ['/chat'] } }))
     assert.equal(chat.calls, 2, 'filtered by route')
+    // Other columns, and any attribute key (bound as a parameter), group the same way.
+    for (const [groupBy, value] of [
+      ['user', 'u1'],
+      ['environment', 'prod'],
+      ['service', 'bot'],
+    ] as const) {
+      const groups = byGroup(await getMetrics(storage, C, { ...RANGE, groupBy }))
+      assert.equal(groups.get(value)?.calls, 2, groupBy)
+      assert.equal([...groups.values()].reduce((n, r) => n + r.calls, 0), 5, groupBy)
+    }
+    const customers = byGroup(
+      await getMetrics(storage, C, {
+        ...RANGE,
+        groupBy: 'attribute',
+        groupKey: 'hindsight.metadata.customer',
+      }),
+    )
+    assert.deepEqual([customers.get('acme')?.calls, customers.get('')?.calls], [2, 3])
+    await assert.rejects(getMetrics(storage, C, { ...RANGE, groupBy: 'attribute' }), /groupKey/)
+    await assert.rejects(
+      getMetrics(storage, C, { ...RANGE, groupBy: 'attribute', groupKey: 'k'.repeat(201) }),
+      /groupKey/,
+    )
     const groups = byGroup(await getMetrics(storage, C, { ...RANGE, groupBy: 'model' }))
     assert.deepEqual(
       [...groups].map(([model, r]) => [model, r.unpriced_calls, r.unpriced_failed_calls]),

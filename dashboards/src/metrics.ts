@@ -1,6 +1,6 @@
 import type { Storage } from '@hindsight/collector/storage'
 import { z } from 'zod'
-import { and, MODEL_KINDS, scope, spanConditions } from './filters'
+import { and, groupExpression, MODEL_KINDS, scope, spanConditions } from './filters'
 import {
   clickHouseTime,
   count,
@@ -12,16 +12,7 @@ import {
   TIME_PARAM,
 } from './query'
 import { assertRange, previousRange } from './time'
-import type { GroupBy, Kpis, MetricsQuery, MetricsRow, Overview, SpanFilter, TimeRange } from './types'
-
-/** Group-by keys map to fixed column names; nothing user-supplied reaches the SQL text. */
-const GROUP_COLUMNS: Record<GroupBy, string> = {
-  model: 'model',
-  provider: 'provider',
-  release: 'release',
-  route: 'route',
-  name: 'name',
-}
+import type { Kpis, MetricsQuery, MetricsRow, Overview, SpanFilter, TimeRange } from './types'
 
 /** A safety net for direct callers; the REST API applies its own, tighter cap. */
 const MAX_BUCKETS = 10_000
@@ -102,9 +93,11 @@ export async function getMetrics(
     ...filters.params,
     model_kinds: [...MODEL_KINDS],
   }
-  if (q.groupBy) {
-    select.push(`${GROUP_COLUMNS[q.groupBy]} AS group_value`)
+  const group = groupExpression(q)
+  if (group) {
+    select.push(`${group.sql} AS group_value`)
     keys.push('group_value')
+    Object.assign(params, group.params)
   }
   if (interval !== undefined) {
     select.push('intDiv(toUnixTimestamp(start_time), {interval:UInt32}) * {interval:UInt32} AS bucket_s')

@@ -5,7 +5,20 @@
  */
 import type { SpanRow } from '@hindsight/collector/canonical'
 
-export type GroupBy = 'model' | 'provider' | 'release' | 'route' | 'name'
+/**
+ * What metrics can be grouped by: a span column, or (`attribute`) the value of one span attribute
+ * key given as `groupKey` (e.g. `hindsight.metadata.customer` for `withAttributes({ metadata })`).
+ */
+export type GroupBy =
+  | 'model'
+  | 'provider'
+  | 'release'
+  | 'route'
+  | 'name'
+  | 'environment'
+  | 'service'
+  | 'user'
+  | 'attribute'
 
 /** Filters that mean the same on every panel and endpoint. Empty/undefined means "any". */
 export interface SpanFilter {
@@ -30,6 +43,8 @@ export interface TimeRange {
 
 export interface MetricsQuery extends TimeRange {
   groupBy?: GroupBy
+  /** With `groupBy: 'attribute'`: the attribute key (1–200 characters). */
+  groupKey?: string
   /** Bucket width in seconds; when set, rows carry `bucket`. */
   intervalSeconds?: number
   filter?: SpanFilter

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { GEN_AI } from '@hindsight/collector/conventions'
 import type { Page } from 'playwright-core'
 import { formatPercent, formatUsd } from '../src/lib/format'
 import { BrowserHarness, browserTestSkip, RESULTS } from './browser-support'
@@ -92,6 +93,41 @@ describe('dashboard in Chromium', { skip }, () => {
     })
     await page.getByTestId('span-details').waitFor({ timeout: 15_000 })
     assert.equal(await page.getByTestId('span-model').textContent(), first.model)
+    await page.close()
+  })
+
+  test('breakdown by any attribute key, kept in the URL', async () => {
+    const page = await open(`/?project=${projectId}`)
+    const picker = page.getByTestId('breakdown-by')
+    await picker.waitFor({ timeout: 30_000 })
+    await page.locator('[data-testid="provider-row"]').first().waitFor({ timeout: 15_000 })
+    await picker.selectOption('attribute')
+    await page.getByTestId('breakdown-key').fill(GEN_AI.requestTemperature)
+    await page.getByTestId('breakdown-key-apply').click()
+    await page.waitForURL(/by=attribute&by_key=gen_ai\.request\.temperature/)
+    const rows = page.getByTestId('attribute-row')
+    await rows.first().waitFor({ timeout: 15_000 })
+    // What the seed's model calls carry under that key, counted here.
+    const expected: Record<string, string> = {}
+    for (const r of seeded.rows) {
+      if (r.kind !== 'llm' && r.kind !== 'embedding') continue
+      const value = r.attributes[GEN_AI.requestTemperature] ?? ''
+      expected[value] = String(Number(expected[value] ?? 0) + 1)
+    }
+    const byKey = Object.fromEntries(
+      await rows.evaluateAll((els) =>
+        els.map((e) => [
+          e.getAttribute('data-key'),
+          e.querySelector('[data-testid="cell-calls"]')?.textContent,
+        ]),
+      ),
+    )
+    assert.deepEqual(byKey, expected)
+    assert.ok(Object.keys(expected).includes('0.2'))
+    assert.equal(
+      await page.getByTestId('attribute-table').locator('th').first().textContent(),
+      'gen_ai.request.temperature',
+    )
     await page.close()
   })
 

@@ -8,19 +8,12 @@
  * categorical scores are not.
  */
 import type { Storage } from '@hindsight/collector/storage'
-import type { MetricsQuery, MetricsRow, SpanFilter } from '@hindsight/dashboards'
+import { groupExpression, type MetricsQuery, type MetricsRow, type SpanFilter } from '@hindsight/dashboards'
 import { z } from 'zod'
 import { chDateTime, count, final, float, queryRows } from '../db'
 import { invalid } from '../errors'
 import { scoreName } from './normalize'
 
-const GROUP_COLUMNS = {
-  model: 'model',
-  provider: 'provider',
-  release: 'release',
-  route: 'route',
-  name: 'name',
-} as const
 const MODEL_KINDS = ['llm', 'embedding']
 // Spans are stored with DateTime64(6); bind with microseconds.
 const SPAN_TIME = "DateTime64(6, 'UTC')"
@@ -122,7 +115,8 @@ async function meanRows(
     throw invalid('interval: a whole number of seconds')
   }
   const filters = spanConditions(q.filter)
-  const group = q.groupBy ? GROUP_COLUMNS[q.groupBy] : "''"
+  const grouping = groupExpression(q)
+  const group = grouping ? grouping.sql : "''"
   const keys = [
     ...(q.groupBy ? ['group_value'] : []),
     ...(interval !== undefined ? ['bucket_s'] : []),
@@ -167,6 +161,7 @@ async function meanRows(
       ...(names ? { names } : {}),
       ...(interval !== undefined ? { interval } : {}),
       ...filters.params,
+      ...grouping?.params,
     },
     z.object({
       group_value: z.string().optional(),

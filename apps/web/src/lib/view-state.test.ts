@@ -4,7 +4,7 @@ import { describeFilter, parseView, resolveRange, viewFilter, viewToSearch } fro
 
 test('a view survives a round trip through the URL', () => {
   const search =
-    '?project=p1&from=2026-03-01T00%3A00%3A00.000Z&to=2026-03-02T00%3A00%3A00.000Z&tz=utc&model=gpt-4o&model=claude&route=%2Fapi%2Fanswer&status=error&name=answer&refresh=60'
+    '?project=p1&from=2026-03-01T00%3A00%3A00.000Z&to=2026-03-02T00%3A00%3A00.000Z&tz=utc&model=gpt-4o&model=claude&route=%2Fapi%2Fanswer&status=error&name=answer&refresh=60&by=attribute&by_key=hindsight.metadata.customer'
   const view = parseView(new URLSearchParams(search))
   assert.deepEqual(view, {
     project: 'p1',
@@ -17,6 +17,8 @@ test('a view survives a round trip through the URL', () => {
     status: 'error',
     name: 'answer',
     refresh: 60,
+    by: 'attribute',
+    byKey: 'hindsight.metadata.customer',
   })
   assert.equal(viewToSearch(view), search)
   assert.deepEqual(viewFilter(view), {
@@ -33,6 +35,7 @@ test('bad or missing values fall back to the defaults', () => {
   assert.equal(view.range, '24h')
   assert.equal(view.status, null)
   assert.equal(parseView(new URLSearchParams('?refresh=7')).refresh, null, 'only the offered periods')
+  assert.equal(parseView(new URLSearchParams('?by=secret_column')).by, null, 'only the offered groupings')
   assert.equal(view.from, null, 'an absolute range needs two valid instants')
   assert.equal(viewToSearch(view), '')
   const backwards = parseView(new URLSearchParams('?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z'))

@@ -20,6 +20,10 @@ export function isRangePreset(value: string | null | undefined): value is RangeP
 
 export type TraceStatusFilter = 'ok' | 'error'
 
+/** What the overview's "Breakdown by" panel can group by (`by`; `attribute` also takes `by_key`). */
+export const GROUP_BY_CHOICES = ['provider', 'environment', 'service', 'user', 'attribute'] as const
+export type GroupByChoice = (typeof GROUP_BY_CHOICES)[number]
+
 /** Auto-refresh periods offered (seconds); the URL's `refresh` must be one of them. */
 export const REFRESH_SECONDS = [30, 60, 300] as const
 export type RefreshSeconds = (typeof REFRESH_SECONDS)[number]
@@ -38,6 +42,10 @@ export interface ViewState {
   name: string | null
   /** Auto-refresh period of a relative range, seconds; null when off. */
   refresh: RefreshSeconds | null
+  /** The overview's extra breakdown; null for the default (provider). */
+  by: GroupByChoice | null
+  /** With `by: 'attribute'`: the attribute key. */
+  byKey: string | null
 }
 
 /** Read-only view of URLSearchParams (Next's ReadonlyURLSearchParams satisfies it). */
@@ -78,6 +86,8 @@ export function parseView(params: SearchParamsLike): ViewState {
     status: status === 'ok' || status === 'error' ? status : null,
     name: params.get('name')?.trim() || null,
     refresh: REFRESH_SECONDS.find((s) => String(s) === params.get('refresh')) ?? null,
+    by: GROUP_BY_CHOICES.find((c) => c === params.get('by')) ?? null,
+    byKey: params.get('by_key')?.trim().slice(0, 200) || null,
   }
 }
 
@@ -97,6 +107,8 @@ export function viewToSearch(view: ViewState): string {
   if (view.status) p.set('status', view.status)
   if (view.name) p.set('name', view.name)
   if (view.refresh) p.set('refresh', String(view.refresh))
+  if (view.by) p.set('by', view.by)
+  if (view.byKey) p.set('by_key', view.byKey)
   const text = p.toString()
   return text ? `?${text}` : ''
 }

@@ -34,6 +34,12 @@ export function registerMetricsRoutes(app: PublicApiApp, deps: PublicApiDeps): v
     const query = c.req.valid('query')
     const range = resolveRange(query)
     if (typeof range === 'string') return c.json(errorBody('bad_request', range), 400)
+    if (query.groupBy === 'attribute' && !query.attribute) {
+      return c.json(
+        errorBody('bad_request', 'attribute: the attribute key to group by, with groupBy=attribute'),
+        400,
+      )
+    }
     if (query.interval !== undefined) {
       const buckets = Math.ceil((range.to.getTime() - range.from.getTime()) / 1000 / query.interval)
       if (buckets > MAX_BUCKETS) {
@@ -50,6 +56,7 @@ export function registerMetricsRoutes(app: PublicApiApp, deps: PublicApiDeps): v
       const metricsQuery = {
         ...range,
         groupBy: query.groupBy,
+        groupKey: query.attribute,
         intervalSeconds: query.interval,
         filter: spanFilter(query),
       }

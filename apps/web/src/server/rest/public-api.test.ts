@@ -345,6 +345,21 @@ describe('GET /metrics', () => {
       [['', 36]],
     )
     assert.deepEqual(arr(obj((await get(`/metrics?${RANGE}&route=%2Fnone`)).body).data), [], 'route filter')
+    // Any attribute key: the gpt-4o calls carry a temperature, the claude calls none (score means too).
+    const temperature = `/metrics?${RANGE}&groupBy=attribute&attribute=gen_ai.request.temperature&score=helpful`
+    const byTemperature = arr(obj((await get(temperature)).body).data)
+    assert.deepEqual(byTemperature.map((r) => [r.attribute, r.calls]).sort(), [
+      ['', 6],
+      ['0', 30],
+    ])
+    const missing = await get(`/metrics?${RANGE}&groupBy=attribute`)
+    assert.equal(missing.status, 400)
+    assert.match(errorOf(missing.body).message, /attribute: the attribute key/)
+    const users = arr(obj((await get(`/metrics?${RANGE}&groupBy=user`)).body).data)
+    assert.deepEqual(
+      users.map((r) => [r.user, r.calls]),
+      [['', 36]],
+    )
     assert.equal(arr(obj((await get(`/traces?${RANGE}&route=%2Fnone`)).body).data).length, 0)
   })
 

@@ -108,7 +108,17 @@ export const TraceParams = z.object({
     }),
 })
 
-export const GROUP_BY = ['model', 'provider', 'release', 'route', 'name'] as const
+export const GROUP_BY = [
+  'model',
+  'provider',
+  'release',
+  'route',
+  'name',
+  'environment',
+  'service',
+  'user',
+  'attribute',
+] as const
 
 const INTERVAL_UNITS = { s: 1, m: 60, h: 3600, d: 86_400 } as const
 
@@ -120,7 +130,20 @@ export const MetricsQuery = z.object({
     .optional()
     .openapi({
       param: { name: 'groupBy', in: 'query' },
-      description: 'Break the metrics down by this span field.',
+      description:
+        'Break the metrics down by this span field, or (`attribute`) by the value of the span attribute named ' +
+        'in `attribute` (e.g. `hindsight.metadata.customer`); rows carry the value under the groupBy name.',
+    }),
+  attribute: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({
+      param: { name: 'attribute', in: 'query' },
+      description: 'With `groupBy=attribute`: the attribute key to group by.',
+      example: 'hindsight.metadata.customer',
     }),
   interval: z
     .string()
@@ -246,6 +269,10 @@ export const MetricsRowSchema = z
     release: z.string().optional(),
     route: z.string().optional(),
     name: z.string().optional(),
+    environment: z.string().optional(),
+    service: z.string().optional(),
+    user: z.string().optional(),
+    attribute: z.string().optional(),
     bucket: z.string().optional().openapi({
       format: 'date-time',
       example: '2025-01-31T12:00:00.000Z',

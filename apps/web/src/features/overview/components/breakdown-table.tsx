@@ -6,7 +6,7 @@
  */
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
-import { useState } from 'react'
+import { type ReactNode, useState } from 'react'
 import { formatCount, formatMs, formatPercent, formatTokens, formatUsd } from '../../../lib/format'
 import { useView } from '../../../lib/use-view'
 import {
@@ -36,15 +36,33 @@ function sortValue(key: SortKey, row: BreakdownRow): number | string {
   return SORTS[key as BaseKey](row)
 }
 
-const LABELS = { model: 'Model', route: 'Route', release: 'Release' } as const
+export const DIMENSION_LABELS = {
+  model: 'Model',
+  route: 'Route',
+  release: 'Release',
+  provider: 'Provider',
+  environment: 'Environment',
+  service: 'Service',
+  user: 'User',
+  attribute: 'Attribute',
+} as const
 
-export function BreakdownTable({ breakdown, scores }: { breakdown: Breakdown; scores: string[] }) {
+export function BreakdownTable({
+  breakdown,
+  scores,
+  title,
+}: {
+  breakdown: Breakdown
+  scores: string[]
+  /** Replaces the "By <dimension>" heading (e.g. with a dimension picker). */
+  title?: ReactNode
+}) {
   const router = useRouter()
   const { href } = useView()
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'cost', desc: true })
   const { dimension } = breakdown
   const columns: Array<{ key: SortKey; label: string; numeric: boolean; title?: string }> = [
-    { key: 'key', label: LABELS[dimension], numeric: false },
+    { key: 'key', label: breakdown.groupKey ?? DIMENSION_LABELS[dimension], numeric: false },
     { key: 'calls', label: 'Calls', numeric: true },
     { key: 'errors', label: 'Errors', numeric: true },
     { key: 'tokens', label: 'Tokens (in / out)', numeric: true },
@@ -69,7 +87,7 @@ export function BreakdownTable({ breakdown, scores }: { breakdown: Breakdown; sc
   return (
     <section className="panel" data-testid={`${dimension}-table`}>
       <header className="panel-head">
-        <h3>By {dimension}</h3>
+        {title ?? <h3>By {dimension}</h3>}
         <span className="muted small">
           {clickable ? 'click a row for its traces · ' : ''}scores: mean (n)
         </span>
@@ -165,6 +183,11 @@ export function BreakdownTable({ breakdown, scores }: { breakdown: Breakdown; sc
           })}
         </tbody>
       </table>
+      {breakdown.more_rows > 0 ? (
+        <p className="muted small" data-testid="breakdown-more">
+          and {formatCount(breakdown.more_rows)} more (the most expensive are listed)
+        </p>
+      ) : null}
     </section>
   )
 }

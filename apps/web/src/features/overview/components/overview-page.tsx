@@ -16,6 +16,7 @@ import { BreakdownTable, ScorePicker } from './breakdown-table'
 import { CachePanel } from './cache-panel'
 import { type ChartNavigation, CostChart, LatencyChart, TokensChart } from './charts'
 import { ErrorsPanel } from './errors-panel'
+import { GroupByPanel } from './group-by-panel'
 import { KpiTiles } from './kpi-tiles'
 import { QualityTrends } from './quality-trends'
 import { TopCallsPanel } from './top-calls-panel'
@@ -153,6 +154,7 @@ function BreakdownPanel({ projectId }: { projectId: string }) {
       <BreakdownTable breakdown={byModel.data} scores={shown} />
       <DimensionTable projectId={projectId} dimension="route" scores={shown} />
       <DimensionTable projectId={projectId} dimension="release" scores={shown} />
+      <GroupByPanel projectId={projectId} scores={shown} />
     </div>
   )
 }

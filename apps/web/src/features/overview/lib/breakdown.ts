@@ -7,8 +7,23 @@
 import type { MetricsRow } from '@hindsight/dashboards'
 import type { ScoreNameMeanRow } from '@hindsight/quality'
 
-export const BREAKDOWN_DIMENSIONS = ['model', 'route', 'release'] as const
+export const BREAKDOWN_DIMENSIONS = [
+  'model',
+  'route',
+  'release',
+  'provider',
+  'environment',
+  'service',
+  'user',
+  'attribute',
+] as const
 export type BreakdownDimension = (typeof BREAKDOWN_DIMENSIONS)[number]
+/** The dimensions the "Breakdown by" panel offers (model, route and release have their own tables). */
+export const EXTRA_DIMENSIONS = ['provider', 'environment', 'service', 'user', 'attribute'] as const
+export type ExtraDimension = (typeof EXTRA_DIMENSIONS)[number]
+
+/** Rows a breakdown lists; the rest are counted in `more_rows` (a breakdown by user can be long). */
+export const MAX_BREAKDOWN_ROWS = 50
 
 /** Score columns shown before anyone picks: the most frequent names. */
 export const DEFAULT_SCORE_COLUMNS = 3
@@ -37,6 +52,10 @@ export interface ScoreName {
 
 export interface Breakdown {
   dimension: BreakdownDimension
+  /** With `attribute`: the attribute key grouped by. */
+  groupKey?: string
+  /** Rows beyond the first MAX_BREAKDOWN_ROWS, not listed. */
+  more_rows: number
   /** Most expensive first, then most calls. */
   rows: BreakdownRow[]
   /** Every averaged score name in the range, most scored first. */
@@ -48,6 +67,7 @@ export function buildBreakdown(
   metrics: MetricsRow[],
   means: ScoreNameMeanRow[],
   names: ScoreNameMeanRow[],
+  groupKey?: string,
 ): Breakdown {
   const byGroup = new Map<string, Record<string, ScoreCell>>()
   for (const m of means) {
@@ -67,7 +87,13 @@ export function buildBreakdown(
   const scoreNames = names
     .map((n) => ({ name: n.name, n: n.score_n }))
     .sort((a, b) => b.n - a.n || a.name.localeCompare(b.name))
-  return { dimension, rows, scoreNames }
+  return {
+    dimension,
+    ...(groupKey ? { groupKey } : {}),
+    rows: rows.slice(0, MAX_BREAKDOWN_ROWS),
+    more_rows: Math.max(0, rows.length - MAX_BREAKDOWN_ROWS),
+    scoreNames,
+  }
 }
 
 /**

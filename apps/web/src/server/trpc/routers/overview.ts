@@ -71,15 +71,38 @@ export const overviewRouter = createTRPCRouter({
    * read path as `GET /metrics?score=` — plus the score names of the range, most scored first.
    */
   breakdown: projectProcedure
-    .input(rangeInput.and(z.object({ dimension: z.enum(BREAKDOWN_DIMENSIONS) })))
+    .input(
+      rangeInput.and(
+        z
+          .object({
+            dimension: z.enum(BREAKDOWN_DIMENSIONS),
+            groupKey: z.string().trim().min(1).max(200).optional(),
+          })
+          .refine((i) => i.dimension !== 'attribute' || i.groupKey !== undefined, {
+            message: 'groupKey: the attribute key to group by',
+            path: ['groupKey'],
+          }),
+      ),
+    )
     .query(async ({ ctx, input }) => {
-      const query = { ...toRange(input), groupBy: input.dimension, filter: input.filter }
+      const query = {
+        ...toRange(input),
+        groupBy: input.dimension,
+        ...(input.dimension === 'attribute' ? { groupKey: input.groupKey } : {}),
+        filter: input.filter,
+      }
       const [metrics, means, names] = await Promise.all([
         getMetrics(ctx.storage, input.projectId, query),
         getScoreMeansByName(ctx.storage, input.projectId, query),
         getScoreMeansByName(ctx.storage, input.projectId, { ...toRange(input), filter: input.filter }),
       ])
-      return buildBreakdown(input.dimension, metrics, means, names)
+      return buildBreakdown(
+        input.dimension,
+        metrics,
+        means,
+        names,
+        input.dimension === 'attribute' ? input.groupKey : undefined,
+      )
     }),
 
   /** The most expensive priced model calls of the range (10), with their tokens and ids. */
