@@ -81,6 +81,11 @@ test("kind 'all' includes failed tool spans; filters narrow; no failures is an e
   const all = await getErrorBreakdown(storage, P, { ...RANGE, filter: { kind: 'all' } })
   assert.equal(all.calls, 6)
   assert.ok(all.types.some((t) => t.error_type === 'ToolError'))
+  assert.deepEqual(
+    await getErrorBreakdown(storage, P, { ...RANGE, filter: { status: 'ok' } }),
+    { calls: 0, types: [], other_calls: 0 },
+    'a view of calls that did not fail has no failures',
+  )
   const mini = await getErrorBreakdown(storage, P, { ...RANGE, filter: { model: ['gpt-4o-mini'] } })
   assert.deepEqual(
     mini.types.map((t) => [t.error_type, t.calls]),

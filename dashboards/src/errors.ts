@@ -52,32 +52,39 @@ export async function getErrorBreakdown(
   q: TimeRange & { filter?: SpanFilter },
 ): Promise<ErrorBreakdown> {
   assertRange(q)
+  // A view filtered to calls that did not fail has no failures to show.
+  if (q.filter?.status === 'ok') return { calls: 0, types: [], other_calls: 0 }
   const where = scope(projectId, q)
   const filters = spanConditions({ ...q.filter, status: 'error' })
   // Aliases never reuse a column name: ClickHouse would substitute the alias inside other expressions.
   const sql = `SELECT
-      if(error_type != '', error_type, if(status_message != '', substring(status_message, 1, 60), 'unknown')) AS kind_of_error,
+      if(error_type != '', error_type, if(status_message != '', substringUTF8(status_message, 1, 60), 'unknown')) AS kind_of_error,
       count() AS n,
       uniqExact(trace_id) AS n_traces,
       arrayFilter(m -> m != '', topK(5)(model)) AS top_models,
       max(start_time) AS newest,
       argMax(trace_id, start_time) AS newest_trace,
-      substring(argMax(status_message, start_time), 1, 300) AS newest_message
+      substringUTF8(argMax(status_message, start_time), 1, 300) AS newest_message,
+      sum(count()) OVER () AS n_calls
     FROM ${spansFinal(storage)}
     WHERE ${and([...where.conditions, ...filters.conditions])}
     GROUP BY kind_of_error
-    ORDER BY n DESC, kind_of_error`
+    ORDER BY n DESC, kind_of_error
+    LIMIT {max_types:UInt32}`
   const rows = await queryRows(
     storage,
     `SELECT kind_of_error AS error_type, n AS calls, n_traces AS traces, top_models AS models,
-        toString(newest) AS last_seen, newest_trace AS example_trace_id, newest_message AS example_message
+        toString(newest) AS last_seen, newest_trace AS example_trace_id, newest_message AS example_message,
+        n_calls AS total_calls
       FROM (${sql})`,
-    { ...where.params, ...filters.params },
-    row,
+    { ...where.params, ...filters.params, max_types: MAX_ERROR_TYPES },
+    row.extend({ total_calls: count }),
   )
-  const types = rows
-    .slice(0, MAX_ERROR_TYPES)
-    .map((r) => ({ ...r, last_seen: new Date(isoFromClickHouse(r.last_seen)).toISOString() }))
-  const calls = rows.reduce((n, r) => n + r.calls, 0)
+  // The window sum counts every type's calls, also those beyond the LIMIT.
+  const calls = rows[0]?.total_calls ?? 0
+  const types = rows.map(({ total_calls: _total, ...r }) => ({
+    ...r,
+    last_seen: new Date(isoFromClickHouse(r.last_seen)).toISOString(),
+  }))
   return { calls, types, other_calls: calls - types.reduce((n, r) => n + r.calls, 0) }
 }

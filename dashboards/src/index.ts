@@ -2,7 +2,7 @@ export { type CacheModelRow, type CacheSavings, type CacheTotals, getCacheSaving
 export { type ErrorBreakdown, type ErrorTypeRow, getErrorBreakdown, MAX_ERROR_TYPES } from './errors'
 export { getFilterValues, hasSpans } from './filter-values'
 export { groupExpression, MAX_GROUP_KEY_LENGTH } from './filters'
-export { getMetrics, getOverview } from './metrics'
+export { countGroups, getMetrics, getOverview, MAX_GROUP_LIMIT } from './metrics'
 export { chTime, count, decimal, float, queryRows } from './query'
 export { chooseInterval } from './time'
 export { getTopCalls, MAX_TOP_CALLS, type TopCall } from './top-calls'

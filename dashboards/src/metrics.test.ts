@@ -5,7 +5,15 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { SpanRow } from '@hindsight/collector/canonical'
 import { createStorage, migrate, type Storage } from '@hindsight/collector/storage'
-import { chooseInterval, getFilterValues, getMetrics, getOverview, hasSpans, type MetricsRow } from './index'
+import {
+  chooseInterval,
+  countGroups,
+  getFilterValues,
+  getMetrics,
+  getOverview,
+  hasSpans,
+  type MetricsRow,
+} from './index'
 import { clickHouseText, insertSpans, span } from './testing'
 
 const A = 'project-a'
@@ -305,6 +313,24 @@ describe('getMetrics', () => {
     assert.deepEqual(await getMetrics(storage, 'project-none', RANGE), [])
   })
 
+  test('limit keeps the most expensive groups; countGroups says how many there are', async () => {
+    const top = await getMetrics(storage, A, { ...RANGE, groupBy: 'model', limit: 1 })
+    // claude-sonnet-4: 20 × $0.123456789 ≈ $2.47, above gpt-4o's 90 × $0.01.
+    assert.deepEqual(
+      top.map((r) => r.group),
+      ['claude-sonnet-4'],
+    )
+    assert.equal(await countGroups(storage, A, { ...RANGE, groupBy: 'model' }), 3)
+    assert.equal(await countGroups(storage, A, { ...RANGE, groupBy: 'model', filter: { kind: ['llm'] } }), 2)
+    await assert.rejects(getMetrics(storage, A, { ...RANGE, limit: 1 }), /limit: only for a grouped query/)
+    await assert.rejects(
+      getMetrics(storage, A, { ...RANGE, groupBy: 'model', intervalSeconds: 3600, limit: 1 }),
+      /limit/,
+    )
+    await assert.rejects(getMetrics(storage, A, { ...RANGE, groupBy: 'model', limit: 0 }), /limit/)
+    await assert.rejects(countGroups(storage, A, RANGE), /groupBy/)
+  })
+
   test('bad input is a RangeError', async () => {
     await assert.rejects(getMetrics(storage, A, { from: RANGE.to, to: RANGE.from }), RangeError)
     await assert.rejects(getMetrics(storage, A, { ...RANGE, intervalSeconds: 0.5 }), /intervalSeconds/)
@@ -340,7 +366,11 @@ describe('getOverview', () => {
     ] as const) {
       const groups = byGroup(await getMetrics(storage, C, { ...RANGE, groupBy }))
       assert.equal(groups.get(value)?.calls, 2, groupBy)
-      assert.equal([...groups.values()].reduce((n, r) => n + r.calls, 0), 5, groupBy)
+      assert.equal(
+        [...groups.values()].reduce((n, r) => n + r.calls, 0),
+        5,
+        groupBy,
+      )
     }
     const customers = byGroup(
       await getMetrics(storage, C, {

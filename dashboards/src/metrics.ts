@@ -73,6 +73,40 @@ function validateInterval(q: MetricsQuery): number | undefined {
   return interval
 }
 
+/** Most groups one grouped request may ask for with `limit`. */
+export const MAX_GROUP_LIMIT = 10_000
+
+function validateLimit(q: MetricsQuery, interval: number | undefined): number | undefined {
+  if (q.limit === undefined) return undefined
+  if (!q.groupBy || interval !== undefined) {
+    throw new RangeError('limit: only for a grouped query without interval')
+  }
+  if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > MAX_GROUP_LIMIT) {
+    throw new RangeError(`limit: a whole number from 1 to ${MAX_GROUP_LIMIT}`)
+  }
+  return q.limit
+}
+
+/**
+ * How many distinct groups a grouped query has (what a `limit`ed one leaves out is this minus its
+ * rows). Counts groups of matching model calls, like `getMetrics`.
+ */
+export async function countGroups(storage: Storage, projectId: string, q: MetricsQuery): Promise<number> {
+  assertRange(q)
+  const group = groupExpression(q)
+  if (!group) throw new RangeError('groupBy: countGroups needs a groupBy')
+  const where = scope(projectId, q)
+  const filters = spanConditions(q.filter)
+  const [row] = await queryRows(
+    storage,
+    `SELECT uniqExact(${group.sql}) AS n FROM ${spansFinal(storage)}
+      WHERE ${and([...where.conditions, ...filters.conditions])}`,
+    { ...where.params, ...filters.params, ...group.params },
+    z.object({ n: count }),
+  )
+  return row?.n ?? 0
+}
+
 /**
  * Aggregated call metrics, optionally grouped and bucketed. Rows exist only where there were
  * calls: missing buckets are not filled with zeros, so charts can show the gap.
@@ -104,17 +138,22 @@ export async function getMetrics(
     keys.push('bucket_s')
     params.interval = interval
   }
+  const limit = validateLimit(q, interval)
   const order = [
     ...(interval !== undefined ? ['bucket_s'] : []),
+    // With a limit, the most expensive groups are the ones kept.
+    ...(limit !== undefined ? ['sum(cost_usd) DESC NULLS LAST'] : []),
     'calls DESC',
     ...(q.groupBy ? ['group_value'] : []),
   ]
+  if (limit !== undefined) params.limit = limit
   const sql = `SELECT ${[...select, AGGREGATES].join(', ')}
     FROM ${spansFinal(storage)}
     WHERE ${and([...where.conditions, ...filters.conditions])}
     ${keys.length > 0 ? `GROUP BY ${keys.join(', ')}` : ''}
     ${keys.length === 0 ? 'HAVING calls > 0' : ''}
-    ORDER BY ${order.join(', ')}`
+    ORDER BY ${order.join(', ')}
+    ${limit !== undefined ? 'LIMIT {limit:UInt32}' : ''}`
   const row = aggregateRow.extend({
     group_value: z.string().optional(),
     bucket_s: count.optional(),

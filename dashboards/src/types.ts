@@ -45,6 +45,8 @@ export interface MetricsQuery extends TimeRange {
   groupBy?: GroupBy
   /** With `groupBy: 'attribute'`: the attribute key (1–200 characters). */
   groupKey?: string
+  /** Grouped, without interval: only the `limit` most expensive groups (then most calls). */
+  limit?: number
   /** Bucket width in seconds; when set, rows carry `bucket`. */
   intervalSeconds?: number
   filter?: SpanFilter

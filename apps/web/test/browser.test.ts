@@ -62,11 +62,17 @@ describe('dashboard in Chromium', { skip }, () => {
       (text) => document.querySelector('[data-testid="as-of"]')?.textContent !== text,
       before,
     )
-    // Off: the anchor stays.
+    // Off: the anchor stays, and nothing is fetched again.
     await page.getByTestId('auto-refresh').selectOption('')
     await page.waitForURL((url) => !url.searchParams.has('refresh'))
     const fixed = await asOf.textContent()
+    let fetches = 0
+    page.on('request', (request) => {
+      if (request.url().includes('/api/trpc/')) fetches++
+    })
     await page.clock.runFor(61_000)
+    await page.waitForTimeout(500)
+    assert.equal(fetches, 0, 'no refresh while off')
     assert.equal(await asOf.textContent(), fixed)
     await page.close()
   })

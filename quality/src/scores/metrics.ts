@@ -85,6 +85,8 @@ export interface ScoreNameMeanRow extends ScoreMeanRow {
 export type ScoreMeansByNameQuery = MetricsQuery & {
   /** Only these names. @default every name with an averageable score */
   names?: string[]
+  /** With `groupBy`: only these groups (e.g. the ones a limited metrics query kept). */
+  groupValues?: string[]
 }
 
 /**
@@ -97,10 +99,11 @@ export async function getScoreMeansByName(
   projectId: string,
   q: ScoreMeansByNameQuery,
 ): Promise<ScoreNameMeanRow[]> {
-  const { names, ...rest } = q
+  const { names, groupValues, ...rest } = q
   const checked = names?.map((n, i) => scoreName(n, `names.${i}`))
   if (checked && checked.length === 0) return []
-  return meanRows(storage, projectId, rest, checked ?? null)
+  if (groupValues && groupValues.length === 0) return []
+  return meanRows(storage, projectId, rest, checked ?? null, groupValues ?? null)
 }
 
 async function meanRows(
@@ -108,6 +111,7 @@ async function meanRows(
   projectId: string,
   q: MetricsQuery,
   names: string[] | null,
+  groupValues: string[] | null = null,
 ): Promise<ScoreNameMeanRow[]> {
   if (!(q.from.getTime() < q.to.getTime())) throw invalid('from: must be before to')
   const interval = q.intervalSeconds
@@ -129,6 +133,7 @@ async function meanRows(
       WHERE project_id = {projectId:String}
         AND start_time >= {from:${SPAN_TIME}} AND start_time < {to:${SPAN_TIME}}
         ${filters.sql.map((c) => `AND ${c}`).join(' ')}
+        ${grouping && groupValues ? `AND ${grouping.sql} IN {group_values:Array(String)}` : ''}
       GROUP BY trace_id, group_value
     ),
     s AS (
@@ -162,6 +167,7 @@ async function meanRows(
       ...(interval !== undefined ? { interval } : {}),
       ...filters.params,
       ...grouping?.params,
+      ...(grouping && groupValues ? { group_values: groupValues } : {}),
     },
     z.object({
       group_value: z.string().optional(),

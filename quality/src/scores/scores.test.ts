@@ -388,6 +388,23 @@ describe('mean score per metrics group', () => {
       [['v1', 'correct', 4]],
     )
     assert.deepEqual(await getScoreMeansByName(db.storage, M, { ...range, names: [] }), [])
+    const onlyGpt = await getScoreMeansByName(db.storage, M, {
+      ...range,
+      groupBy: 'model',
+      groupValues: ['gpt-4o'],
+    })
+    assert.deepEqual(
+      onlyGpt.map((r) => [r.group, r.name]),
+      [
+        ['gpt-4o', 'correct'],
+        ['gpt-4o', 'helpfulness'],
+      ],
+      'only the groups asked for',
+    )
+    assert.deepEqual(
+      await getScoreMeansByName(db.storage, M, { ...range, groupBy: 'model', groupValues: [] }),
+      [],
+    )
   })
 
   test('a deleted score leaves the list, the trace and the means; re-sending its id restores it', async () => {

@@ -2,7 +2,7 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { createTRPCClient, httpBatchLink } from '@trpc/client'
 import { type ReactNode, useState } from 'react'
-import { TimeAnchorProvider } from '../lib/time-anchor'
+import { refreshInProgress, TimeAnchorProvider } from '../lib/time-anchor'
 import { TRPCProvider } from '../lib/trpc'
 import type { AppRouter } from '../server/trpc/router'
 
@@ -14,6 +14,9 @@ function makeQueryClient() {
         // A 4xx (bad input, unknown project or trace) will not fix itself by retrying.
         retry: (failures, error) => failures < 2 && !/^(BAD_REQUEST|NOT_FOUND)$/.test(errorCode(error)),
         refetchOnWindowFocus: false,
+        // After a refresh (the ↻ button or auto-refresh), keep showing the previous data while
+        // the moved range loads, instead of blanking every panel.
+        placeholderData: (previous: unknown) => (refreshInProgress() ? previous : undefined),
       },
     },
   })

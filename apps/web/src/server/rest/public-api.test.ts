@@ -53,6 +53,8 @@ function fixture(): SpanRow[] {
         durationMs: 1000,
         model,
         release: 'v1',
+        // Every third trace's call comes from the /support route, for user u-1.
+        ...(Number.parseInt(id.slice(-2), 16) % 3 === 0 ? { route: '/support', user_id: 'u-1' } : {}),
         input_tokens: 100,
         output_tokens: 10,
         cost_usd: '0.01',
@@ -338,11 +340,28 @@ describe('GET /metrics', () => {
       names.map((r) => [r.name, r.calls]),
       [['chat', 36]],
     )
-    // No call carries a route here: one group, the empty route.
+    // Every third trace's gpt-4o call has the /support route (10 of project A's 36 calls).
     const routes = arr(obj((await get(`/metrics?${RANGE}&groupBy=route`)).body).data)
+    assert.deepEqual(routes.map((r) => [r.route, r.calls]).sort(), [
+      ['', 26],
+      ['/support', 10],
+    ])
+    const support = arr(obj((await get(`/metrics?${RANGE}&route=%2Fsupport`)).body).data)
     assert.deepEqual(
-      routes.map((r) => [r.route, r.calls]),
-      [['', 36]],
+      support.map((r) => r.calls),
+      [10],
+      'route filter on /metrics',
+    )
+    const supportTraces = arr(obj((await get(`/traces?${RANGE}&route=%2Fsupport&limit=100`)).body).data)
+    assert.deepEqual(
+      supportTraces.map((t) => t.trace_id).sort(),
+      [0, 3, 6, 9, 12, 15, 18, 21, 24, 27].map(traceA).sort(),
+      'route filter on /traces',
+    )
+    assert.equal(
+      obj((await get(`/cache?${RANGE}&route=%2Fsupport`)).body).calls,
+      10,
+      'route filter on /cache',
     )
     assert.deepEqual(arr(obj((await get(`/metrics?${RANGE}&route=%2Fnone`)).body).data), [], 'route filter')
     // Any attribute key: the gpt-4o calls carry a temperature, the claude calls none (score means too).
@@ -356,10 +375,10 @@ describe('GET /metrics', () => {
     assert.equal(missing.status, 400)
     assert.match(errorOf(missing.body).message, /attribute: the attribute key/)
     const users = arr(obj((await get(`/metrics?${RANGE}&groupBy=user`)).body).data)
-    assert.deepEqual(
-      users.map((r) => [r.user, r.calls]),
-      [['', 36]],
-    )
+    assert.deepEqual(users.map((r) => [r.user, r.calls]).sort(), [
+      ['', 26],
+      ['u-1', 10],
+    ])
     assert.equal(arr(obj((await get(`/traces?${RANGE}&route=%2Fnone`)).body).data).length, 0)
   })
 

@@ -39,7 +39,10 @@ export function Header() {
   const every = view.range !== null ? view.refresh : null
   useEffect(() => {
     if (every === null) return
-    const timer = setInterval(refresh, every * 1000)
+    // A hidden tab does not refresh; it catches up on the next tick once visible.
+    const timer = setInterval(() => {
+      if (!document.hidden) refresh()
+    }, every * 1000)
     return () => clearInterval(timer)
   }, [every, refresh])
 
@@ -238,7 +241,7 @@ export function Header() {
         title={view.range === null ? 'An absolute range does not move' : 'Refresh every panel on a period'}
         data-testid="auto-refresh"
         disabled={view.range === null}
-        value={view.refresh ?? ''}
+        value={view.range === null ? '' : (view.refresh ?? '')}
         onChange={(e) => {
           const seconds = REFRESH_SECONDS.find((s) => String(s) === e.target.value) ?? null
           update({ refresh: seconds as RefreshSeconds | null }, { replace: true })

@@ -185,7 +185,8 @@ export function BreakdownTable({
       </table>
       {breakdown.more_rows > 0 ? (
         <p className="muted small" data-testid="breakdown-more">
-          and {formatCount(breakdown.more_rows)} more (the most expensive are listed)
+          and {formatCount(breakdown.more_rows)} more: the {formatCount(breakdown.rows.length)} most expensive
+          are listed, and sorting reorders these
         </p>
       ) : null}
     </section>

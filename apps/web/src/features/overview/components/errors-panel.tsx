@@ -157,9 +157,9 @@ export function ErrorsPanel({
       <header className="panel-head">
         <h3>Errors</h3>
         <span className="muted small">
-          failed calls per bucket and the error rate · click a bar for its failing traces ·{' '}
+          failed model calls per bucket and their rate · click a bar for that bucket's traces with a failure ·{' '}
           <Link href={href({ status: 'error' }, '/traces')} data-testid="errors-all-traces">
-            all failing traces
+            every trace with a failure
           </Link>
         </span>
       </header>

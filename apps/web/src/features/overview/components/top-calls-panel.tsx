@@ -44,7 +44,7 @@ export function TopCallsPanel({ projectId }: { projectId: string }) {
         </thead>
         <tbody>
           {top.data.map((c) => (
-            <tr key={c.span_id} data-testid="top-call" data-span-id={c.span_id}>
+            <tr key={`${c.trace_id}:${c.span_id}`} data-testid="top-call" data-span-id={c.span_id}>
               <td>
                 <Link href={withSpan(href({}, `/traces/${c.trace_id}`), c.span_id)}>{c.name}</Link>
               </td>

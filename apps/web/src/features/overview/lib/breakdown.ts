@@ -68,6 +68,8 @@ export function buildBreakdown(
   means: ScoreNameMeanRow[],
   names: ScoreNameMeanRow[],
   groupKey?: string,
+  /** Groups in all, when `metrics` holds only the first ones. @default metrics.length */
+  totalGroups?: number,
 ): Breakdown {
   const byGroup = new Map<string, Record<string, ScoreCell>>()
   for (const m of means) {
@@ -91,7 +93,7 @@ export function buildBreakdown(
     dimension,
     ...(groupKey ? { groupKey } : {}),
     rows: rows.slice(0, MAX_BREAKDOWN_ROWS),
-    more_rows: Math.max(0, rows.length - MAX_BREAKDOWN_ROWS),
+    more_rows: Math.max(0, (totalGroups ?? rows.length) - Math.min(rows.length, MAX_BREAKDOWN_ROWS)),
     scoreNames,
   }
 }

@@ -2,6 +2,7 @@ import { ProjectPriceRepository, ProjectPriceResolver } from '@hindsight/collect
 import type { Storage } from '@hindsight/collector/storage'
 import {
   chooseInterval,
+  countGroups,
   getCacheSavings,
   getErrorBreakdown,
   getMetrics,
@@ -10,7 +11,11 @@ import {
 } from '@hindsight/dashboards'
 import { getScoreMeansByName } from '@hindsight/quality'
 import { z } from 'zod'
-import { BREAKDOWN_DIMENSIONS, buildBreakdown } from '../../../features/overview/lib/breakdown'
+import {
+  BREAKDOWN_DIMENSIONS,
+  buildBreakdown,
+  MAX_BREAKDOWN_ROWS,
+} from '../../../features/overview/lib/breakdown'
 import {
   buildQualitySeries,
   MAX_TRENDS,
@@ -91,17 +96,24 @@ export const overviewRouter = createTRPCRouter({
         ...(input.dimension === 'attribute' ? { groupKey: input.groupKey } : {}),
         filter: input.filter,
       }
-      const [metrics, means, names] = await Promise.all([
-        getMetrics(ctx.storage, input.projectId, query),
-        getScoreMeansByName(ctx.storage, input.projectId, query),
+      // Only the most expensive groups are listed (a breakdown by user can have thousands); their
+      // score means are read for those groups alone, and the rest are counted.
+      const [metrics, totalGroups, names] = await Promise.all([
+        getMetrics(ctx.storage, input.projectId, { ...query, limit: MAX_BREAKDOWN_ROWS }),
+        countGroups(ctx.storage, input.projectId, query),
         getScoreMeansByName(ctx.storage, input.projectId, { ...toRange(input), filter: input.filter }),
       ])
+      const means = await getScoreMeansByName(ctx.storage, input.projectId, {
+        ...query,
+        groupValues: metrics.map((m) => m.group ?? ''),
+      })
       return buildBreakdown(
         input.dimension,
         metrics,
         means,
         names,
         input.dimension === 'attribute' ? input.groupKey : undefined,
+        totalGroups,
       )
     }),
 
