@@ -92,6 +92,21 @@ test("the Demo project's history carries scores: user feedback and a judge's gro
   const sonnet = mean('claude-sonnet-4-5')
   const gpt = mean('gpt-4o')
   assert.ok(sonnet !== null && gpt !== null && sonnet > gpt, `groundedness ${sonnet} vs ${gpt}`)
+
+  // The history says who asked: a breakdown by customer (an attribute) and by user has data.
+  const from = new Date(Date.now() - 8 * 86_400_000).toISOString()
+  const to = new Date(Date.now() + 3_600_000).toISOString()
+  const customers = await getJson(
+    app.webUrl,
+    `/metrics?from=${from}&to=${to}&groupBy=attribute&attribute=hindsight.metadata.customer`,
+    demo.apiKey,
+  )
+  assert.equal(customers.status, 200, JSON.stringify(customers.body))
+  assert.ok(isRecord(customers.body) && Array.isArray(customers.body.data))
+  const named = customers.body.data
+    .filter((r) => isRecord(r) && r.attribute !== '')
+    .map((r) => isRecord(r) && r.attribute)
+  assert.deepEqual(named.sort(), ['acme', 'globex', 'initech', 'umbrella'])
 })
 
 test('`demo` finds the Demo key in the data dir and its live run arrives through the SDK', async () => {

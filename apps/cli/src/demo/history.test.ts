@@ -80,3 +80,25 @@ test('models, cache tokens and ~2 % errors look like real traffic', () => {
     assert.ok(input > cached, 'input tokens include the cached ones')
   }
 })
+
+test('every span carries its user and customer, as withAttributes would set them', () => {
+  const traces = planHistory({ now: NOW })
+  const users = new Set<string>()
+  const customers = new Map<string, number>()
+  for (const t of traces) {
+    const user = String(t.root.attributes['user.id'])
+    const customer = String(t.root.attributes['hindsight.metadata.customer'])
+    walk(t.root, (s) => {
+      assert.equal(s.attributes['user.id'], user)
+      assert.equal(s.attributes['hindsight.metadata.customer'], customer)
+    })
+    users.add(user)
+    customers.set(customer, (customers.get(customer) ?? 0) + 1)
+  }
+  assert.ok(users.size > 40 && users.size <= 60, `${users.size} users`)
+  assert.deepEqual([...customers.keys()].sort(), ['acme', 'globex', 'initech', 'umbrella'])
+  assert.ok(
+    (customers.get('acme') ?? 0) > (customers.get('umbrella') ?? 0) * 2,
+    'acme is the largest account',
+  )
+})

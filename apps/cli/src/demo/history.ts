@@ -111,6 +111,14 @@ const QUESTIONS = [
   'How do I export my invoices as PDF?',
 ]
 
+/** The demo's customer accounts and their share of the traffic. */
+const CUSTOMERS = [
+  ['acme', 0.4],
+  ['globex', 0.3],
+  ['initech', 0.2],
+  ['umbrella', 0.1],
+] as const
+
 /** Errors happen on ~2 % of model calls. */
 const LLM_ERROR_RATE = 0.02
 
@@ -118,6 +126,8 @@ class Planner {
   constructor(
     private readonly rng: Rng,
     private readonly release: string,
+    /** Draws who asked; its own stream, so tagging never shifts the traffic's random numbers. */
+    private readonly who: Rng,
   ) {}
 
   llm(
@@ -273,6 +283,16 @@ class Planner {
       ])
       root = this.parent('extract-order-fields', 'chain', route, start, children)
     }
+    // Who asked: one of 60 users of four customer accounts, as an app tags it with
+    // `withAttributes({ userId, metadata: { customer } })`, on every span of the trace.
+    const customer = this.who.weighted(CUSTOMERS)
+    const user = `user-${String(this.who.int(1, 60)).padStart(3, '0')}`
+    const tag = (span: PlannedSpan) => {
+      span.attributes[COMMON.userId] = user
+      span.attributes[`${HINDSIGHT.metadataPrefix}customer`] = customer
+      for (const child of span.children) tag(child)
+    }
+    tag(root)
     return { root, release: this.release }
   }
 }
@@ -291,6 +311,7 @@ export function historyEnd(now: number): number {
 export function planHistory(options: HistoryPlanOptions = {}): PlannedTrace[] {
   const days = options.days ?? 7
   const rng = new Rng(options.seed ?? 42)
+  const who = new Rng(((options.seed ?? 42) ^ 0x0c0ffee) >>> 0)
   const perDay = options.tracesPerDay ?? 220
   // History ends at the last full hour, so the live run's traces are the newest ones, and two
   // runs within the same hour plan identical spans (same ids, same times: stored once).
@@ -309,7 +330,7 @@ export function planHistory(options: HistoryPlanOptions = {}): PlannedTrace[] {
     for (let i = 0; i < count; i++) {
       const start = hour + rng.next() * HOUR
       if (start < from || start >= to) continue
-      const planner = new Planner(rng, start < midway ? 'v1.3.0' : 'v1.4.0')
+      const planner = new Planner(rng, start < midway ? 'v1.3.0' : 'v1.4.0', who)
       traces.push(planner.trace(start))
     }
   }
