@@ -9,9 +9,12 @@ export * from './evaluators'
 export * from './objectives'
 export * from './online'
 export {
+  getScoreDistributions,
   getScoreMeans,
   getScoreMeansByName,
   joinScoreMeans,
+  MAX_DISTRIBUTION_BINS,
+  type ScoreDistribution,
   type ScoreMeanRow,
   type ScoreMeansByNameQuery,
   type ScoreMeansQuery,

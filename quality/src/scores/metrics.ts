@@ -211,3 +211,97 @@ export function joinScoreMeans<R extends Pick<MetricsRow, 'group' | 'bucket'>>(
     }
   })
 }
+
+/** One score name's histogram over the range's matching traces (numeric scores only). */
+export interface ScoreDistribution {
+  name: string
+  /** Scores counted. */
+  n: number
+  min: number
+  max: number
+  /** `bins` equal-width bins from min to max (the last one closed); one bin when min = max. */
+  bins: Array<{ from: number; to: number; count: number }>
+}
+
+/** Bins a distribution may ask for. */
+export const MAX_DISTRIBUTION_BINS = 50
+
+/**
+ * Histograms of the named numeric scores on the traces matching the range and filter (a trace's
+ * scores count once): how the values spread, which a mean hides (a judge giving 0s and 1s and one
+ * giving 0.5s can share a mean). Boolean scores are left out: their distribution is their pass rate.
+ */
+export async function getScoreDistributions(
+  storage: Storage,
+  projectId: string,
+  q: MetricsQuery & { names: string[]; bins?: number },
+): Promise<ScoreDistribution[]> {
+  if (!(q.from.getTime() < q.to.getTime())) throw invalid('from: must be before to')
+  const bins = q.bins ?? 10
+  if (!Number.isInteger(bins) || bins < 1 || bins > MAX_DISTRIBUTION_BINS) {
+    throw invalid(`bins: a whole number from 1 to ${MAX_DISTRIBUTION_BINS}`)
+  }
+  const names = q.names.map((n, i) => scoreName(n, `names.${i}`))
+  if (names.length === 0) return []
+  const filters = spanConditions(q.filter)
+  const rows = await queryRows(
+    storage,
+    `WITH matched AS (
+        SELECT DISTINCT trace_id
+        FROM ${final(storage, 'spans')}
+        WHERE project_id = {projectId:String}
+          AND start_time >= {from:${SPAN_TIME}} AND start_time < {to:${SPAN_TIME}}
+          ${filters.sql.map((c) => `AND ${c}`).join(' ')}
+      ),
+      s AS (
+        SELECT toString(name) AS score_name, value AS v,
+          min(value) OVER (PARTITION BY name) AS lo, max(value) OVER (PARTITION BY name) AS hi
+        FROM ${final(storage, 'scores')}
+        WHERE project_id = {projectId:String} AND status = 'ok' AND data_type = 'numeric'
+          AND name IN {names:Array(String)}
+          AND trace_id IN (SELECT trace_id FROM matched)
+      )
+      SELECT score_name, any(lo) AS range_lo, any(hi) AS range_hi,
+        if(hi = lo, 0, least(toUInt32(floor((v - lo) / (hi - lo) * {bins:UInt32})), {bins:UInt32} - 1)) AS bin,
+        count() AS n
+      FROM s
+      GROUP BY score_name, bin
+      ORDER BY score_name, bin`,
+    {
+      projectId,
+      from: microText(q.from),
+      to: microText(q.to),
+      names,
+      bins,
+      ...filters.params,
+    },
+    z.object({ score_name: z.string(), range_lo: z.number(), range_hi: z.number(), bin: count, n: count }),
+  )
+  const out = new Map<string, ScoreDistribution>()
+  for (const r of rows) {
+    let d = out.get(r.score_name)
+    if (!d) {
+      const k = r.range_hi === r.range_lo ? 1 : bins
+      const width = (r.range_hi - r.range_lo) / k
+      d = {
+        name: r.score_name,
+        n: 0,
+        min: r.range_lo,
+        max: r.range_hi,
+        bins: Array.from({ length: k }, (_, i) => ({
+          from: r.range_lo + i * width,
+          to: r.range_lo + (i + 1) * width,
+          count: 0,
+        })),
+      }
+      out.set(r.score_name, d)
+    }
+    const bin = d.bins[r.bin]
+    if (bin) bin.count += r.n
+    d.n += r.n
+  }
+  return names.flatMap((n) => {
+    const d = out.get(n)
+    return d ? [d] : []
+  })
+}

@@ -5,7 +5,7 @@ import { getMetrics } from '@hindsight/dashboards'
 import { hexId, insertSpans, span } from '@hindsight/dashboards/testing'
 import { QualityError } from '../errors'
 import { type TestStorage, testStorage } from '../testing'
-import { getScoreMeans, getScoreMeansByName, joinScoreMeans } from './metrics'
+import { getScoreDistributions, getScoreMeans, getScoreMeansByName, joinScoreMeans } from './metrics'
 import { ScoreRepository } from './repository'
 
 let db: TestStorage
@@ -405,6 +405,43 @@ describe('mean score per metrics group', () => {
       await getScoreMeansByName(db.storage, M, { ...range, groupBy: 'model', groupValues: [] }),
       [],
     )
+  })
+
+  test('distributions: equal-width bins from min to max over the matching traces; booleans left out', async () => {
+    // helpfulness on traces 0..9: 0, .1, …, .9 (min 0, max 0.9); 3 bins of width 0.3.
+    const [d] = await getScoreDistributions(db.storage, M, {
+      ...range,
+      names: ['helpfulness', 'correct'],
+      bins: 3,
+    })
+    assert.equal(d?.name, 'helpfulness')
+    assert.equal(d?.n, 10)
+    assert.deepEqual([d?.min, d?.max], [0, 0.9])
+    assert.deepEqual(
+      d?.bins.map((b) => b.count),
+      [3, 3, 4],
+      '[0, .3) holds 0, .1, .2; [.3, .6) .3, .4, .5; [.6, .9] .6 … .9 (the last bin is closed)',
+    )
+    assert.deepEqual(
+      d?.bins.map((b) => [Math.round(b.from * 100) / 100, Math.round(b.to * 100) / 100]),
+      [
+        [0, 0.3],
+        [0.3, 0.6],
+        [0.6, 0.9],
+      ],
+    )
+    const v2 = await getScoreDistributions(db.storage, M, {
+      ...range,
+      filter: { release: ['v2'] },
+      names: ['helpfulness'],
+    })
+    assert.equal(v2[0]?.n, 4, 'only the traces the filter matches')
+    assert.deepEqual(
+      await getScoreDistributions(db.storage, M, { ...range, names: ['correct'] }),
+      [],
+      'booleans: none',
+    )
+    await assert.rejects(getScoreDistributions(db.storage, M, { ...range, names: ['x'], bins: 0 }), /bins/)
   })
 
   test('a deleted score leaves the list, the trace and the means; re-sending its id restores it', async () => {

@@ -208,6 +208,14 @@ describe('overview: quality beside cost and latency, by model and by release', {
     }
     const correct = page.locator('[data-testid="quality-trend"][data-score-name="correct"]')
     assert.match((await correct.textContent()) ?? '', /pass rate · n = 11/)
+    // A numeric score shows how its values spread (every score counted once); a pass rate does not.
+    const spread = page.locator(
+      '[data-testid="quality-trend"][data-score-name="helpfulness"] [data-testid="quality-histogram"]',
+    )
+    await spread.waitFor()
+    assert.equal(await spread.getAttribute('data-n'), String(given.get('helpfulness')?.size))
+    assert.equal(await spread.getAttribute('data-bins'), '10')
+    assert.equal(await correct.getByTestId('quality-histogram').count(), 0)
     await correct.locator('.recharts-area-area').first().waitFor()
     await page.screenshot({ path: join(RESULTS, 'overview-quality-trends.png'), fullPage: true })
 

@@ -7,6 +7,8 @@
 import { useQuery } from '@tanstack/react-query'
 import {
   Area,
+  Bar,
+  BarChart,
   CartesianGrid,
   ComposedChart,
   Line,
@@ -137,6 +139,34 @@ function TrendChart({
               name={trend.name}
             />
           </ComposedChart>
+        </ResponsiveContainer>
+      </div>
+      <Histogram trend={trend} />
+    </div>
+  )
+}
+
+/** How the values spread over the range: equal-width bins from the smallest to the largest value. */
+function Histogram({ trend }: { trend: QualityTrend }) {
+  const d = trend.distribution
+  if (!d || d.n === 0) return null
+  const data = d.bins.map((b) => ({ ...b, label: `${formatScoreMean(b.from)}–${formatScoreMean(b.to)}` }))
+  return (
+    <div className="quality-histogram" data-testid="quality-histogram" data-bins={d.bins.length} data-n={d.n}>
+      <span className="muted small">
+        spread: {formatScoreMean(d.min)} to {formatScoreMean(d.max)}
+      </span>
+      <div style={{ height: 56 }}>
+        <ResponsiveContainer width="100%" height="100%">
+          <BarChart data={data} margin={{ top: 2, right: 8, bottom: 0, left: 48 }}>
+            <XAxis dataKey="label" hide />
+            <Tooltip
+              {...tooltipStyle}
+              formatter={(value) => [formatCount(Number(value)), 'scores']}
+              labelFormatter={(label) => String(label)}
+            />
+            <Bar dataKey="count" fill={LINE} fillOpacity={0.6} isAnimationActive={false} />
+          </BarChart>
         </ResponsiveContainer>
       </div>
     </div>

@@ -8,7 +8,7 @@
  * scores are sparse, and a mean of two scores per hour is noise. Buckets without scores stay null.
  */
 import { stats } from '@hindsight/backtest'
-import type { ScoreNameMeanRow } from '@hindsight/quality'
+import type { ScoreDistribution, ScoreNameMeanRow } from '@hindsight/quality'
 import { MAX_QUALITY_BUCKETS } from './quality-limits'
 import { bucketStarts } from './series'
 
@@ -30,6 +30,8 @@ export interface QualityTrend {
   /** Scores over the whole range. */
   n: number
   points: QualityPoint[]
+  /** How the values spread over the range (numeric scores; null for pass rates). */
+  distribution: ScoreDistribution | null
 }
 
 export interface QualitySeries {
@@ -78,6 +80,7 @@ export function buildQualitySeries(
   intervalSeconds: number,
   rows: ScoreNameMeanRow[],
   totals: ScoreNameMeanRow[],
+  distributions: ScoreDistribution[] = [],
 ): QualitySeries {
   const grid = bucketStarts(range.from, range.to, intervalSeconds)
   const trends = totals.map((total): QualityTrend => {
@@ -91,6 +94,7 @@ export function buildQualitySeries(
       name: total.name,
       rate: total.rate,
       n: total.score_n,
+      distribution: total.rate ? null : (distributions.find((d) => d.name === total.name) ?? null),
       points: times.map((t) => {
         const row = byBucket.get(t)
         return row

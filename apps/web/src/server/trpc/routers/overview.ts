@@ -9,7 +9,7 @@ import {
   getOverview,
   getTopCalls,
 } from '@hindsight/dashboards'
-import { getScoreMeansByName } from '@hindsight/quality'
+import { getScoreDistributions, getScoreMeansByName } from '@hindsight/quality'
 import { z } from 'zod'
 import {
   BREAKDOWN_DIMENSIONS,
@@ -168,13 +168,21 @@ export const overviewRouter = createTRPCRouter({
           ? input.names.flatMap((name) => all.filter((r) => r.name === name))
           : [...all].sort((a, b) => b.score_n - a.score_n).slice(0, DEFAULT_TRENDS)
         if (totals.length === 0) return { intervalSeconds, trends: [] }
-        const rows = await getScoreMeansByName(ctx.storage, input.projectId, {
-          ...range,
-          intervalSeconds,
-          filter: input.filter,
-          names: totals.map((t) => t.name),
-        })
-        return buildQualitySeries(range, intervalSeconds, rows, totals)
+        const numeric = totals.filter((t) => !t.rate).map((t) => t.name)
+        const [rows, distributions] = await Promise.all([
+          getScoreMeansByName(ctx.storage, input.projectId, {
+            ...range,
+            intervalSeconds,
+            filter: input.filter,
+            names: totals.map((t) => t.name),
+          }),
+          getScoreDistributions(ctx.storage, input.projectId, {
+            ...range,
+            filter: input.filter,
+            names: numeric,
+          }),
+        ])
+        return buildQualitySeries(range, intervalSeconds, rows, totals, distributions)
       }),
     ),
 })
