@@ -232,7 +232,7 @@ export function Header() {
       >
         ↻{' '}
         <span className="muted" suppressHydrationWarning data-testid="as-of">
-          as of {formatDateTime(range.to.getTime(), view.tz).slice(11)}
+          {formatDateTime(range.to.getTime(), view.tz).slice(11)}
         </span>
       </button>
       <select
@@ -247,10 +247,10 @@ export function Header() {
           update({ refresh: seconds as RefreshSeconds | null }, { replace: true })
         }}
       >
-        <option value="">auto: off</option>
+        <option value="">auto off</option>
         {REFRESH_SECONDS.map((s) => (
           <option key={s} value={s}>
-            auto: {s < 60 ? `${s} s` : `${s / 60} min`}
+            auto {s < 60 ? `${s}s` : `${s / 60}m`}
           </option>
         ))}
       </select>
