@@ -219,7 +219,10 @@ export interface ScoreDistribution {
   n: number
   min: number
   max: number
-  /** `bins` equal-width bins from min to max (the last one closed); one bin when min = max. */
+  /**
+   * `bins` equal-width bins from min to max (the last one closed); one bin when min = max; one bin
+   * per value (`from` = `to`) for whole-number scores spanning no more values than `bins`.
+   */
   bins: Array<{ from: number; to: number; count: number }>
 }
 
@@ -255,16 +258,22 @@ export async function getScoreDistributions(
       ),
       s AS (
         SELECT toString(name) AS score_name, value AS v,
-          min(value) OVER (PARTITION BY name) AS lo, max(value) OVER (PARTITION BY name) AS hi
+          min(value) OVER (PARTITION BY name) AS lo, max(value) OVER (PARTITION BY name) AS hi,
+          max(value != floor(value)) OVER (PARTITION BY name) AS fractional
         FROM ${final(storage, 'scores')}
         WHERE project_id = {projectId:String} AND status = 'ok' AND data_type = 'numeric'
           AND name IN {names:Array(String)}
           AND trace_id IN (SELECT trace_id FROM matched)
       )
-      SELECT score_name, any(lo) AS range_lo, any(hi) AS range_hi,
-        if(hi = lo, 0, least(toUInt32(floor((v - lo) / (hi - lo) * {bins:UInt32})), {bins:UInt32} - 1)) AS bin,
+      , k AS (
+        -- Whole-number scores (a 1–5 scale) get one bin per value when that is no more than asked.
+        SELECT *, if(hi = lo, 1, if(fractional = 0 AND hi - lo + 1 <= {bins:UInt32}, toUInt32(hi - lo + 1), {bins:UInt32})) AS n_bins
+        FROM s
+      )
+      SELECT score_name, any(lo) AS range_lo, any(hi) AS range_hi, any(n_bins) AS bins_used,
+        least(toUInt32(floor((v - lo) / if(hi = lo, 1, hi - lo) * n_bins)), n_bins - 1) AS bin,
         count() AS n
-      FROM s
+      FROM k
       GROUP BY score_name, bin
       ORDER BY score_name, bin`,
     {
@@ -275,24 +284,34 @@ export async function getScoreDistributions(
       bins,
       ...filters.params,
     },
-    z.object({ score_name: z.string(), range_lo: z.number(), range_hi: z.number(), bin: count, n: count }),
+    z.object({
+      score_name: z.string(),
+      range_lo: z.number(),
+      range_hi: z.number(),
+      bins_used: count,
+      bin: count,
+      n: count,
+    }),
   )
   const out = new Map<string, ScoreDistribution>()
   for (const r of rows) {
     let d = out.get(r.score_name)
     if (!d) {
-      const k = r.range_hi === r.range_lo ? 1 : bins
-      const width = (r.range_hi - r.range_lo) / k
+      const k = r.bins_used
+      const whole = k > 1 && k === r.range_hi - r.range_lo + 1 && Number.isInteger(r.range_lo)
+      // The same edges the engine binned with: lo + i·(hi − lo)/k, the last one closed at max.
+      const edge = (i: number) => (i >= k ? r.range_hi : r.range_lo + (i * (r.range_hi - r.range_lo)) / k)
       d = {
         name: r.score_name,
         n: 0,
         min: r.range_lo,
         max: r.range_hi,
-        bins: Array.from({ length: k }, (_, i) => ({
-          from: r.range_lo + i * width,
-          to: r.range_lo + (i + 1) * width,
-          count: 0,
-        })),
+        bins: Array.from({ length: k }, (_, i) =>
+          // One whole value per bin: the bin is that value.
+          whole
+            ? { from: r.range_lo + i, to: r.range_lo + i, count: 0 }
+            : { from: edge(i), to: edge(i + 1), count: 0 },
+        ),
       }
       out.set(r.score_name, d)
     }

@@ -442,6 +442,59 @@ describe('mean score per metrics group', () => {
       'booleans: none',
     )
     await assert.rejects(getScoreDistributions(db.storage, M, { ...range, names: ['x'], bins: 0 }), /bins/)
+
+    // A 1–5 scale gets one bin per value; a constant score one bin; negative values bin too.
+    // On traces 0..8 (the next test owns trace 9's scores).
+    const stars = [1, 2, 2, 3, 5, 5, 5, 4, 1]
+    const scored = (name: string, values: number[]) =>
+      repo.create(
+        M,
+        values.map((value, k) => ({ traceId: trace(200 + k), name, value, source: 'api' as const })),
+      )
+    await scored('stars', stars)
+    await scored('constant', [7, 7, 7])
+    await scored('delta', [-1, -0.5, 0, 0.5, 1])
+    const [s, c, d2] = await getScoreDistributions(db.storage, M, {
+      ...range,
+      names: ['stars', 'constant', 'delta'],
+      bins: 4,
+    })
+    // Five values do not fit 4 bins: equal-width bins of 1 over [1, 5], the last closed.
+    assert.deepEqual(
+      s?.bins.map((b) => [b.from, b.to, b.count]),
+      [
+        [1, 2, 2],
+        [2, 3, 2],
+        [3, 4, 1],
+        [4, 5, 4],
+      ],
+    )
+    assert.deepEqual(
+      c?.bins.map((b) => [b.from, b.to, b.count]),
+      [[7, 7, 3]],
+    )
+    assert.deepEqual(
+      d2?.bins.map((b) => [b.from, b.to, b.count]),
+      [
+        [-1, -0.5, 1],
+        [-0.5, 0, 1],
+        [0, 0.5, 1],
+        [0.5, 1, 2],
+      ],
+      'the edges are the ones the engine binned with; max lands in the last, closed bin',
+    )
+    const [five] = await getScoreDistributions(db.storage, M, { ...range, names: ['stars'], bins: 5 })
+    assert.deepEqual(
+      five?.bins.map((b) => [b.from, b.to, b.count]),
+      [
+        [1, 1, 2],
+        [2, 2, 2],
+        [3, 3, 1],
+        [4, 4, 1],
+        [5, 5, 3],
+      ],
+      'a whole-number scale that fits: one bin per value',
+    )
   })
 
   test('a deleted score leaves the list, the trace and the means; re-sending its id restores it', async () => {

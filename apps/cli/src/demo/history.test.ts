@@ -96,6 +96,13 @@ test('every span carries its user and customer, as withAttributes would set them
     customers.set(customer, (customers.get(customer) ?? 0) + 1)
   }
   assert.ok(users.size > 40 && users.size <= 60, `${users.size} users`)
+  const accountOf = new Map<string, string>()
+  for (const t of traces) {
+    const user = String(t.root.attributes['user.id'])
+    const customer = String(t.root.attributes['hindsight.metadata.customer'])
+    assert.equal(accountOf.get(user) ?? customer, customer, `${user} belongs to one account`)
+    accountOf.set(user, customer)
+  }
   assert.deepEqual([...customers.keys()].sort(), ['acme', 'globex', 'initech', 'umbrella'])
   assert.ok(
     (customers.get('acme') ?? 0) > (customers.get('umbrella') ?? 0) * 2,

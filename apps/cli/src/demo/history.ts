@@ -111,13 +111,24 @@ const QUESTIONS = [
   'How do I export my invoices as PDF?',
 ]
 
-/** The demo's customer accounts and their share of the traffic. */
-const CUSTOMERS = [
-  ['acme', 0.4],
-  ['globex', 0.3],
-  ['initech', 0.2],
-  ['umbrella', 0.1],
+/** The demo's users, each in one customer account: acme has the most users, umbrella the fewest. */
+const USERS = 60
+const ACCOUNTS = [
+  ['acme', 24],
+  ['globex', 18],
+  ['initech', 12],
+  ['umbrella', 6],
 ] as const
+
+/** The account user `n` (1…USERS) belongs to. */
+function customerOf(n: number): string {
+  let last = 0
+  for (const [account, users] of ACCOUNTS) {
+    last += users
+    if (n <= last) return account
+  }
+  return ACCOUNTS[0][0]
+}
 
 /** Errors happen on ~2 % of model calls. */
 const LLM_ERROR_RATE = 0.02
@@ -285,8 +296,9 @@ class Planner {
     }
     // Who asked: one of 60 users of four customer accounts, as an app tags it with
     // `withAttributes({ userId, metadata: { customer } })`, on every span of the trace.
-    const customer = this.who.weighted(CUSTOMERS)
-    const user = `user-${String(this.who.int(1, 60)).padStart(3, '0')}`
+    const userNumber = this.who.int(1, USERS)
+    const user = `user-${String(userNumber).padStart(3, '0')}`
+    const customer = customerOf(userNumber)
     const tag = (span: PlannedSpan) => {
       span.attributes[COMMON.userId] = user
       span.attributes[`${HINDSIGHT.metadataPrefix}customer`] = customer

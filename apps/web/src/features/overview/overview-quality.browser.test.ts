@@ -214,7 +214,8 @@ describe('overview: quality beside cost and latency, by model and by release', {
     )
     await spread.waitFor()
     assert.equal(await spread.getAttribute('data-n'), String(given.get('helpfulness')?.size))
-    assert.equal(await spread.getAttribute('data-bins'), '10')
+    // helpfulness is a 1–5 scale: one bin per value.
+    assert.equal(await spread.getAttribute('data-bins'), '5')
     assert.equal(await correct.getByTestId('quality-histogram').count(), 0)
     await correct.locator('.recharts-area-area').first().waitFor()
     await page.screenshot({ path: join(RESULTS, 'overview-quality-trends.png'), fullPage: true })

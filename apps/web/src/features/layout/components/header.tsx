@@ -222,6 +222,7 @@ export function Header() {
         className="btn"
         onClick={refresh}
         disabled={view.range === null}
+        aria-label={`Refresh: data as of ${formatDateTime(range.to.getTime(), view.tz)} ${timeZoneLabel(view.tz)}`}
         // "Now" and the local time zone are read separately by the server render and the browser.
         suppressHydrationWarning
         title={

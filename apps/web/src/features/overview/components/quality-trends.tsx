@@ -150,11 +150,14 @@ function TrendChart({
 function Histogram({ trend }: { trend: QualityTrend }) {
   const d = trend.distribution
   if (!d || d.n === 0) return null
-  const data = d.bins.map((b) => ({ ...b, label: `${formatScoreMean(b.from)}–${formatScoreMean(b.to)}` }))
+  const data = d.bins.map((b) => ({
+    ...b,
+    label: b.from === b.to ? formatScoreMean(b.from) : `${formatScoreMean(b.from)}–${formatScoreMean(b.to)}`,
+  }))
   return (
     <div className="quality-histogram" data-testid="quality-histogram" data-bins={d.bins.length} data-n={d.n}>
       <span className="muted small">
-        spread: {formatScoreMean(d.min)} to {formatScoreMean(d.max)}
+        spread of {formatCount(d.n)} scores: {formatScoreMean(d.min)} to {formatScoreMean(d.max)}
       </span>
       <div style={{ height: 56 }}>
         <ResponsiveContainer width="100%" height="100%">
