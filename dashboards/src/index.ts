@@ -1,7 +1,7 @@
 export { type CacheModelRow, type CacheSavings, type CacheTotals, getCacheSavings } from './cache'
 export { type ErrorBreakdown, type ErrorTypeRow, getErrorBreakdown, MAX_ERROR_TYPES } from './errors'
 export { getFilterValues, hasSpans } from './filter-values'
-export { groupExpression, MAX_GROUP_KEY_LENGTH } from './filters'
+export { groupExpression, MAX_GROUP_KEY_LENGTH, spanConditions } from './filters'
 export { countGroups, getMetrics, getOverview, MAX_GROUP_LIMIT } from './metrics'
 export { chTime, count, decimal, float, queryRows } from './query'
 export { chooseInterval } from './time'

@@ -8,13 +8,12 @@
  * categorical scores are not.
  */
 import type { Storage } from '@hindsight/collector/storage'
-import { groupExpression, type MetricsQuery, type MetricsRow, type SpanFilter } from '@hindsight/dashboards'
+import { groupExpression, type MetricsQuery, type MetricsRow, spanConditions } from '@hindsight/dashboards'
 import { z } from 'zod'
 import { chDateTime, count, final, float, queryRows } from '../db'
 import { invalid } from '../errors'
 import { scoreName } from './normalize'
 
-const MODEL_KINDS = ['llm', 'embedding']
 // Spans are stored with DateTime64(6); bind with microseconds.
 const SPAN_TIME = "DateTime64(6, 'UTC')"
 
@@ -29,34 +28,6 @@ export interface ScoreMeanRow {
 }
 
 export type ScoreMeansQuery = MetricsQuery & { score: string }
-
-/**
- * The same span conditions as the dashboards' metrics (`spanConditions`): any listed model,
- * provider, release or route; exact name; status; model calls only unless `kind` says otherwise.
- */
-function spanConditions(filter: SpanFilter | undefined): { sql: string[]; params: Record<string, unknown> } {
-  const sql: string[] = []
-  const params: Record<string, unknown> = {}
-  for (const key of ['model', 'provider', 'release', 'route'] as const) {
-    const values = filter?.[key]
-    if (values && values.length > 0) {
-      sql.push(`${key} IN {f_${key}:Array(String)}`)
-      params[`f_${key}`] = values
-    }
-  }
-  if (filter?.name) {
-    sql.push('name = {f_name:String}')
-    params.f_name = filter.name
-  }
-  if (filter?.status === 'error') sql.push("status = 'error'")
-  if (filter?.status === 'ok') sql.push("status != 'error'")
-  const kinds = filter?.kind ?? MODEL_KINDS
-  if (kinds !== 'all') {
-    sql.push('kind IN {f_kind:Array(String)}')
-    params.f_kind = kinds
-  }
-  return { sql, params }
-}
 
 function microText(date: Date): string {
   return `${chDateTime(date)}000`
@@ -132,7 +103,7 @@ async function meanRows(
       FROM ${final(storage, 'spans')}
       WHERE project_id = {projectId:String}
         AND start_time >= {from:${SPAN_TIME}} AND start_time < {to:${SPAN_TIME}}
-        ${filters.sql.map((c) => `AND ${c}`).join(' ')}
+        ${filters.conditions.map((c) => `AND ${c}`).join(' ')}
         ${grouping && groupValues ? `AND ${grouping.sql} IN {group_values:Array(String)}` : ''}
       GROUP BY trace_id, group_value
     ),
@@ -254,7 +225,7 @@ export async function getScoreDistributions(
         FROM ${final(storage, 'spans')}
         WHERE project_id = {projectId:String}
           AND start_time >= {from:${SPAN_TIME}} AND start_time < {to:${SPAN_TIME}}
-          ${filters.sql.map((c) => `AND ${c}`).join(' ')}
+          ${filters.conditions.map((c) => `AND ${c}`).join(' ')}
       ),
       s AS (
         SELECT toString(name) AS score_name, value AS v,
