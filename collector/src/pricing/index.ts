@@ -24,6 +24,7 @@ export {
   ProjectPriceRepository,
   ProjectPriceResolver,
   type ProjectPriceResolverOptions,
+  readPriceResolver,
   staticPriceResolver,
 } from './project-prices'
 export { type RepriceOptions, type RepriceResult, repriceSpans } from './reprice'

@@ -429,3 +429,19 @@ export function ingestPriceResolver(
     fallback: 'base',
   })
 }
+
+const readResolvers = new WeakMap<Storage, ProjectPriceResolver>()
+
+/**
+ * The resolver reads use (re-pricing, cache savings): one per storage in the process, so every
+ * endpoint shares its cache of project tables. A price stored through any repository in this
+ * process applies at once (see the generations above).
+ */
+export function readPriceResolver(storage: Storage): ProjectPriceResolver {
+  let resolver = readResolvers.get(storage)
+  if (!resolver) {
+    resolver = new ProjectPriceResolver(new ProjectPriceRepository(storage))
+    readResolvers.set(storage, resolver)
+  }
+  return resolver
+}

@@ -1,4 +1,4 @@
-import { ProjectPriceRepository, ProjectPriceResolver } from '@hindsight/collector/pricing'
+import { readPriceResolver } from '@hindsight/collector/pricing'
 import { getCacheSavings } from '@hindsight/dashboards'
 import { createRoute, z } from '@hono/zod-openapi'
 import { BEARER, type PublicApiApp, type PublicApiDeps, resolveRange, spanFilter } from './context'
@@ -62,7 +62,7 @@ const route = createRoute({
 })
 
 export function registerCacheRoutes(app: PublicApiApp, deps: PublicApiDeps): void {
-  const resolver = new ProjectPriceResolver(new ProjectPriceRepository(deps.storage))
+  const resolver = readPriceResolver(deps.storage)
   app.openapi(route, async (c) => {
     const query = c.req.valid('query')
     const range = resolveRange(query)

@@ -3,7 +3,7 @@ import {
   PRICE_TABLE,
   type ProjectPrice,
   ProjectPriceRepository,
-  ProjectPriceResolver,
+  readPriceResolver,
   repriceSpans,
 } from '@hindsight/collector/pricing'
 import { createRoute, z } from '@hono/zod-openapi'
@@ -186,7 +186,7 @@ const repriceRoute = createRoute({
 
 export function registerPricingRoutes(app: PublicApiApp, deps: PublicApiDeps): void {
   const prices = new ProjectPriceRepository(deps.storage)
-  const resolver = new ProjectPriceResolver(prices)
+  const resolver = readPriceResolver(deps.storage)
 
   app.openapi(listRoute, async (c) => {
     const data = (await prices.list(c.get('projectId'))).map(withIsoTimes)

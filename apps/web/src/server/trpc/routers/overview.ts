@@ -1,5 +1,4 @@
-import { ProjectPriceRepository, ProjectPriceResolver } from '@hindsight/collector/pricing'
-import type { Storage } from '@hindsight/collector/storage'
+import { readPriceResolver } from '@hindsight/collector/pricing'
 import {
   chooseInterval,
   countGroups,
@@ -25,17 +24,6 @@ import { buildOverviewSeries } from '../../../features/overview/lib/series'
 import { rangeInput, toRange } from '../inputs'
 import { createTRPCRouter, projectProcedure } from '../trpc'
 import { qualityCall } from './quality-errors'
-
-/** Each storage's price resolver: a project's custom prices over the built-in table, cached briefly. */
-const resolvers = new WeakMap<Storage, ProjectPriceResolver>()
-function priceResolver(storage: Storage): ProjectPriceResolver {
-  let resolver = resolvers.get(storage)
-  if (!resolver) {
-    resolver = new ProjectPriceResolver(new ProjectPriceRepository(storage))
-    resolvers.set(storage, resolver)
-  }
-  return resolver
-}
 
 /** Score trends drawn at once when the caller names none: the most scored names. */
 const DEFAULT_TRENDS = 3
@@ -136,7 +124,7 @@ export const overviewRouter = createTRPCRouter({
    * against the input price (the project's prices, custom ones first), overall and by model.
    */
   cache: projectProcedure.input(rangeInput).query(async ({ ctx, input }) => {
-    const table = await priceResolver(ctx.storage).tableFor(input.projectId)
+    const table = await readPriceResolver(ctx.storage).tableFor(input.projectId)
     return getCacheSavings(ctx.storage, input.projectId, { ...toRange(input), filter: input.filter }, table)
   }),
 
