@@ -70,6 +70,7 @@ export function GroupByPanel({ projectId, scores }: { projectId: string; scores:
       ...query,
       dimension: by,
       ...(by === 'attribute' && byKey ? { groupKey: byKey } : {}),
+      withScoreNames: false,
     }),
     enabled: ready,
   })

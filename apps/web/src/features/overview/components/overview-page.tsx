@@ -174,7 +174,9 @@ function DimensionTable({
 }) {
   const trpc = useTRPC()
   const { query } = useView()
-  const breakdown = useQuery(trpc.overview.breakdown.queryOptions({ projectId, ...query, dimension }))
+  const breakdown = useQuery(
+    trpc.overview.breakdown.queryOptions({ projectId, ...query, dimension, withScoreNames: false }),
+  )
   if (breakdown.isPending) return <Loading label={`Loading the ${dimension} breakdown…`} height={120} />
   if (breakdown.isError)
     return <ErrorState error={breakdown.error} onRetry={() => void breakdown.refetch()} />

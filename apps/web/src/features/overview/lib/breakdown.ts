@@ -58,7 +58,7 @@ export interface Breakdown {
   more_rows: number
   /** Most expensive first, then most calls. */
   rows: BreakdownRow[]
-  /** Every averaged score name in the range, most scored first. */
+  /** Every averaged score name in the range, most scored first (empty unless asked for). */
   scoreNames: ScoreName[]
 }
 

@@ -70,6 +70,8 @@ export const overviewRouter = createTRPCRouter({
           .object({
             dimension: z.enum(BREAKDOWN_DIMENSIONS),
             groupKey: z.string().trim().min(1).max(200).optional(),
+            /** List the range's score names too (the picker's list; one table of the page asks). */
+            withScoreNames: z.boolean().optional(),
           })
           .refine((i) => i.dimension !== 'attribute' || i.groupKey !== undefined, {
             message: 'groupKey: the attribute key to group by',
@@ -89,7 +91,9 @@ export const overviewRouter = createTRPCRouter({
       const [metrics, totalGroups, names] = await Promise.all([
         getMetrics(ctx.storage, input.projectId, { ...query, limit: MAX_BREAKDOWN_ROWS }),
         countGroups(ctx.storage, input.projectId, query),
-        getScoreMeansByName(ctx.storage, input.projectId, { ...toRange(input), filter: input.filter }),
+        input.withScoreNames === false
+          ? []
+          : getScoreMeansByName(ctx.storage, input.projectId, { ...toRange(input), filter: input.filter }),
       ])
       const means = await getScoreMeansByName(ctx.storage, input.projectId, {
         ...query,
