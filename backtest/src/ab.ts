@@ -70,7 +70,6 @@ interface ArmCalls {
    * in its trace's cost, and is left out of cost per call, which is per billed call.
    */
   unbilled: Uint8Array
-  unbilledFailures: number
   model: string[]
   provider: string[]
   route: string[]
@@ -89,7 +88,6 @@ function emptyArm(n: number): ArmCalls {
     costText: [],
     inputTokens: new Float64Array(n),
     unbilled: new Uint8Array(n),
-    unbilledFailures: 0,
     model: [],
     provider: [],
     route: [],
@@ -199,10 +197,7 @@ async function loadArmCalls(
     t.error[i] = r[4] === true || r[4] === 1 ? 1 : 0
     // A failed call with no usage (a rejected or timed-out request) was not billed: $0, not unknown.
     const unbilled = r[5] === '' && t.error[i] === 1 && r[6] === 0 && r[10] === 0
-    if (unbilled) {
-      t.unbilled[i] = 1
-      t.unbilledFailures++
-    }
+    if (unbilled) t.unbilled[i] = 1
     const costText = unbilled ? '0.000000000' : r[5]
     t.cost[i] = costText === '' ? Number.NaN : Number(costText)
     t.costText.push(costText)
@@ -441,11 +436,13 @@ export async function runAb(storage: Storage, o: AbOptions): Promise<BacktestRep
     const bt = keep(b.trace, billed(b))
     const cc = keep(c.cost, billed(c))
     const ct = keep(c.trace, billed(c))
-    const unbilled = b.unbilledFailures + c.unbilledFailures
+    const unbilledB = b.unbilled.reduce((n, x) => n + x, 0)
+    const unbilledC = c.unbilled.reduce((n, x) => n + x, 0)
+    const unbilled = unbilledB + unbilledC
     const unpriced = b.n - bc.length + (c.n - cc.length) - unbilled
     if (unbilled > 0)
       messages.push(
-        `${unbilled} failed calls reported no usage (${b.unbilledFailures} baseline, ${c.unbilledFailures} candidate): ` +
+        `${unbilled} failed calls reported no usage (${unbilledB} baseline, ${unbilledC} candidate): ` +
           'not billed, so they count at $0 in cost per trace and are left out of cost per call (per billed call).',
       )
     if (unpriced > 0)
