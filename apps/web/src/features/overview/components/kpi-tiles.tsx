@@ -81,9 +81,8 @@ export function KpiTiles({ overview, periodLabel }: { overview: Overview; period
       {TILES.map((tile) => {
         const value = tile.value(current)
         const change = kpiChange(value, tile.value(previous), {
-          perCall: tile.basis !== undefined,
-          previousCalls: tile.basis ? tile.basis(previous) : previous.calls,
           periodLabel,
+          ...(tile.basis ? { previousBasis: tile.basis(previous) } : {}),
           ...(tile.basisNoun ? { noun: tile.basisNoun } : {}),
         })
         const tone =

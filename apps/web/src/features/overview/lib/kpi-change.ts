@@ -18,16 +18,24 @@ export function kpiChange(
   current: number | null,
   previous: number | null,
   options: {
-    perCall: boolean
-    previousCalls: number
     periodLabel: string
+    /**
+     * For a rate, percentile or per-call figure: the calls it was computed over in the previous
+     * period. Absent for totals, which compare with any previous period.
+     */
+    previousBasis?: number
     /** What the basis counts, e.g. "streamed call". @default 'call' */
     noun?: string
   },
 ): KpiChange {
-  const { perCall, previousCalls, periodLabel, noun = 'call' } = options
-  if (perCall && previousCalls > 0 && previousCalls < MIN_COMPARABLE_CALLS && current != null) {
-    const calls = previousCalls === 1 ? `1 ${noun}` : `${previousCalls} ${noun}s`
+  const { previousBasis, periodLabel, noun = 'call' } = options
+  if (
+    previousBasis !== undefined &&
+    previousBasis > 0 &&
+    previousBasis < MIN_COMPARABLE_CALLS &&
+    current != null
+  ) {
+    const calls = previousBasis === 1 ? `1 ${noun}` : `${previousBasis} ${noun}s`
     return { label: '', direction: 'none', text: `only ${calls} in previous ${periodLabel}` }
   }
   const change = formatChange(current, previous)
