@@ -38,20 +38,11 @@ export function formatCount(value: number | null | undefined): string {
   return compact(value)
 }
 
-function compact(value: number): string {
-  // The unit is chosen after rounding: 999,950 is "1M", not "1000K".
-  const abs = Math.abs(value)
-  if (abs >= 999_500_000) return `${trim(value / 1e9)}B`
-  if (abs >= 999_500) return `${trim(value / 1e6)}M`
-  if (abs >= 999.5) return `${trim(value / 1e3)}K`
-  return String(Math.round(value))
-}
+/** Three significant digits with K/M/B, the unit chosen after rounding (999,950 is "1M"). */
+const COMPACT = new Intl.NumberFormat('en-US', { notation: 'compact', maximumSignificantDigits: 3 })
 
-function trim(value: number): string {
-  const abs = Math.abs(value)
-  const text = abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : value.toFixed(2)
-  // Only a fraction's trailing zeros go: "100" stays "100" (it read "1": 100,364 tokens as "1K").
-  return text.includes('.') ? text.replace(/\.?0+$/, '') : text
+function compact(value: number): string {
+  return Math.abs(value) < 999.5 ? String(Math.round(value)) : COMPACT.format(value)
 }
 
 /** A latency for tiles and charts: ms under a second, s (2 decimals) above. */
