@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { ScoreNameMeanRow } from '@hindsight/quality'
-import { buildQualitySeries, MAX_QUALITY_BUCKETS, qualityInterval } from './quality-series'
+import { MAX_QUALITY_BUCKETS } from './quality-limits'
+import { buildQualitySeries, qualityInterval } from './quality-series'
 
 const HOUR = 3_600_000
 const from = new Date('2026-03-01T00:00:00.000Z')

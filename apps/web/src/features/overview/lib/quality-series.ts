@@ -12,8 +12,6 @@ import type { ScoreDistribution, ScoreNameMeanRow } from '@hindsight/quality'
 import { MAX_QUALITY_BUCKETS } from './quality-limits'
 import { bucketStarts } from './series'
 
-export { MAX_QUALITY_BUCKETS, MAX_TRENDS } from './quality-limits'
-
 export interface QualityPoint {
   /** Bucket start, epoch ms. */
   t: number

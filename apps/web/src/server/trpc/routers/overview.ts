@@ -15,11 +15,8 @@ import {
   buildBreakdown,
   MAX_BREAKDOWN_ROWS,
 } from '../../../features/overview/lib/breakdown'
-import {
-  buildQualitySeries,
-  MAX_TRENDS,
-  qualityInterval,
-} from '../../../features/overview/lib/quality-series'
+import { MAX_TRENDS } from '../../../features/overview/lib/quality-limits'
+import { buildQualitySeries, qualityInterval } from '../../../features/overview/lib/quality-series'
 import { buildOverviewSeries } from '../../../features/overview/lib/series'
 import { rangeInput, toRange } from '../inputs'
 import { createTRPCRouter, projectProcedure } from '../trpc'
