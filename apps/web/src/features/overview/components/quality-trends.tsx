@@ -134,6 +134,8 @@ function TrendChart({
                   </a>
                 )
               }}
+              // No hover dot: drawn over the hovered point, it would take the click from its link.
+              activeDot={false}
               connectNulls={false}
               isAnimationActive={false}
               name={trend.name}
